@@ -21,7 +21,9 @@ EXAMPLE_CONTEXT = {
 
 
 class MetadataGenerationExampleStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, domain_id: str, project_id: str, asset_id: str, **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, domain_id: str, project_id: str, asset_id: str, **kwargs: object
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         MetadataGenerationRun(
             self,

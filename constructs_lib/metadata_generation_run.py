@@ -59,7 +59,7 @@ WILDCARD_REASON = (
 )
 
 
-class MetadataGenerationType(str, enum.Enum):
+class MetadataGenerationType(enum.StrEnum):
     """What a metadata-generation run generates (DataZone ``MetadataGenerationRunType``)."""
 
     BUSINESS_DESCRIPTIONS = "BUSINESS_DESCRIPTIONS"
@@ -113,7 +113,7 @@ def _timeout_seconds(timeout: cdk.Duration | None) -> int:
         return int(DEFAULT_TIMEOUT.to_seconds())
     if not isinstance(timeout, cdk.Duration):
         raise _invalid("timeout", timeout, "must be an aws_cdk.Duration, e.g. Duration.minutes(30)")
-    seconds = timeout.to_seconds()
+    seconds = timeout.to_seconds(integral=False)
     low, high = int(POLL_INTERVAL.to_seconds()), int(MAX_TIMEOUT.to_seconds())
     if not low <= seconds <= high or seconds != int(seconds):
         raise _invalid(
@@ -263,7 +263,10 @@ class MetadataGenerationRunProvider(Construct):
         for role in framework_roles:
             for handler in handlers:
                 acknowledge(role, arn_wildcard(handler), invoke_reason)
-        waiter_targets = (self.provider.node.find_child("framework-isComplete"), self.provider.node.find_child("framework-onTimeout"))
+        waiter_targets = (
+            self.provider.node.find_child("framework-isComplete"),
+            self.provider.node.find_child("framework-onTimeout"),
+        )
         for target in waiter_targets:
             acknowledge(self.provider, arn_wildcard(target), invoke_reason)  # type: ignore[arg-type]
         acknowledge(
@@ -369,16 +372,39 @@ class MetadataGenerationRun(Construct):
         :param create_outputs: add stack outputs for the run ID and status. Default: True.
         """
         super().__init__(scope, construct_id)
-        _check_pattern("domain_id", domain_id, DOMAIN_ID_PATTERN, f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'")
-        _check_pattern("project_id", project_id, PROJECT_ID_PATTERN, f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}")
+        _check_pattern(
+            "domain_id",
+            domain_id,
+            DOMAIN_ID_PATTERN,
+            f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'",
+        )
+        _check_pattern(
+            "project_id",
+            project_id,
+            PROJECT_ID_PATTERN,
+            f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}",
+        )
         if not isinstance(asset_id, str) or not asset_id:
             raise _invalid("asset_id", asset_id, "use the non-empty id of a DataZone asset")
-        if asset_revision is not None and (not isinstance(asset_revision, str) or not is_token(asset_revision) and not 1 <= len(asset_revision) <= REVISION_MAX_LENGTH):
-            raise _invalid("asset_revision", asset_revision, f"use 1-{REVISION_MAX_LENGTH} characters, or None for the latest revision")
+        if asset_revision is not None and (
+            not isinstance(asset_revision, str)
+            or (not is_token(asset_revision)
+            and not 1 <= len(asset_revision) <= REVISION_MAX_LENGTH)
+        ):
+            raise _invalid(
+                "asset_revision",
+                asset_revision,
+                f"use 1-{REVISION_MAX_LENGTH} characters, or None for the latest revision",
+            )
         type_values = _normalize_types(types)
         timeout_seconds = _timeout_seconds(timeout)
         if client_token is not None:
-            _check_pattern("client_token", client_token, CLIENT_TOKEN_PATTERN, "use 1-128 printable ASCII characters without spaces, or None to derive one")
+            _check_pattern(
+                "client_token",
+                client_token,
+                CLIENT_TOKEN_PATTERN,
+                "use 1-128 printable ASCII characters without spaces, or None to derive one",
+            )
         if rerun_token is not None and not isinstance(rerun_token, str):
             raise _invalid("rerun_token", rerun_token, "use a string (e.g. a schema hash) or None")
         if project_designation not in PROJECT_DESIGNATIONS and not is_token(project_designation):
@@ -415,5 +441,15 @@ class MetadataGenerationRun(Construct):
 
         if create_outputs:
             about = "the asset" if is_token(asset_id) else f"asset {asset_id}"
-            cdk.CfnOutput(self, "RunIdOutput", value=self.run_id, description=f"DataZone metadata-generation run ID for {about} ({self.node.path})")
-            cdk.CfnOutput(self, "RunStatusOutput", value=self.run_status, description=f"DataZone metadata-generation run status for {about} ({self.node.path})")
+            cdk.CfnOutput(
+                self,
+                "RunIdOutput",
+                value=self.run_id,
+                description=f"DataZone metadata-generation run ID for {about} ({self.node.path})",
+            )
+            cdk.CfnOutput(
+                self,
+                "RunStatusOutput",
+                value=self.run_status,
+                description=f"DataZone metadata-generation run status for {about} ({self.node.path})",
+            )

@@ -1,0 +1,173 @@
+"""Synth-time validation: each bad prop fails at construction, naming the prop, value and fix."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aws_cdk as cdk
+import boto3
+import pytest
+from aws_cdk import aws_datazone as datazone
+
+from constructs_lib import MetadataGenerationRun, MetadataGenerationType
+from constructs_lib import metadata_generation_run as mgr
+from lambda_src.metadata_generation_run import index
+
+VALID: dict[str, Any] = {"domain_id": "dzd_abc123", "project_id": "proj123", "asset_id": "asset123"}
+
+
+@pytest.fixture(scope="module")
+def app() -> cdk.App:
+    return cdk.App()
+
+
+@pytest.fixture
+def stack(app: cdk.App, request: pytest.FixtureRequest) -> cdk.Stack:
+    name = re.sub(r"[^A-Za-z0-9]", "", request.node.name)[:100]
+    return cdk.Stack(app, name)
+
+
+def _fails(stack: cdk.Stack, **overrides: Any) -> str:
+    with pytest.raises(ValueError, match=r"^MetadataGenerationRun: ") as error:
+        MetadataGenerationRun(stack, "Run", **{**VALID, **overrides})
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "hint"),
+    [
+        ("domain_id", "abc123", "dzd[-_]"),
+        ("domain_id", "dzd_" + "a" * 37, "dzd[-_]"),
+        ("domain_id", "", "dzd[-_]"),
+        ("project_id", "proj/123", "[a-zA-Z0-9_-]{1,36}"),
+        ("project_id", "p" * 37, "[a-zA-Z0-9_-]{1,36}"),
+        ("asset_id", "", "non-empty"),
+        ("asset_revision", "", "1-64 characters"),
+        ("asset_revision", "r" * 65, "1-64 characters"),
+        ("client_token", "has space", "printable"),
+        ("client_token", "t" * 129, "printable"),
+        ("project_designation", "PROJECT_ADMIN", "PROJECT_CONTRIBUTOR"),
+    ],
+)
+def test_fails_if_string_prop_is_invalid(stack: cdk.Stack, prop: str, value: str, hint: str) -> None:
+    message = _fails(stack, **{prop: value})
+    assert f"{prop}={value!r}" in message
+    assert hint in message
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        [],
+        ["BUSINESS_DESCRIPTIONS", "BUSINESS_NAMES", "BUSINESS_GLOSSARY_ASSOCIATIONS"],
+        ["BUSINESS_NAMES", "BUSINESS_NAMES"],
+        ["BUSINESS_SUMMARIES"],
+        "BUSINESS_NAMES",
+    ],
+)
+def test_fails_if_types_are_not_1_to_2_distinct_known_values(stack: cdk.Stack, types: Any) -> None:
+    message = _fails(stack, types=types)
+    assert message.startswith("MetadataGenerationRun: types=")
+    assert "BUSINESS_GLOSSARY_ASSOCIATIONS" in message  # says what is allowed
+
+
+@pytest.mark.parametrize(
+    ("timeout", "shown"),
+    [
+        (cdk.Duration.seconds(5), "5 s"),
+        (cdk.Duration.minutes(61), "3660 s"),
+        (cdk.Duration.millis(10_500), "10.5 s"),
+    ],
+)
+def test_fails_if_timeout_is_outside_poll_interval_to_one_hour(
+    stack: cdk.Stack, timeout: cdk.Duration, shown: str
+) -> None:
+    message = _fails(stack, timeout=timeout)
+    assert f"timeout='{shown}'" in message
+    assert "10 s" in message
+    assert "3600 s" in message
+
+
+def test_fails_if_timeout_is_not_a_duration(stack: cdk.Stack) -> None:
+    assert "Duration.minutes" in _fails(stack, timeout=600)
+
+
+def test_fails_if_two_runs_of_one_project_ask_for_different_designations(stack: cdk.Stack) -> None:
+    MetadataGenerationRun(stack, "First", **VALID)
+    with pytest.raises(ValueError, match=r"project_designation='PROJECT_OWNER'.*PROJECT_CONTRIBUTOR"):
+        MetadataGenerationRun(stack, "Second", **VALID, project_designation="PROJECT_OWNER")
+
+
+def test_accepts_enum_and_plain_string_types_and_edge_values(stack: cdk.Stack) -> None:
+    MetadataGenerationRun(
+        stack,
+        "Edge",
+        domain_id="dzd-" + "a" * 36,
+        project_id="p" * 36,
+        asset_id="asset",
+        asset_revision="r" * 64,
+        types=[MetadataGenerationType.BUSINESS_NAMES, "BUSINESS_DESCRIPTIONS"],
+        timeout=cdk.Duration.hours(1),
+        client_token="!" * 128,
+    )
+    MetadataGenerationRun(stack, "ShortTimeout", **VALID, timeout=cdk.Duration.seconds(10), create_outputs=False)
+
+
+def test_tokens_are_not_validated(stack: cdk.Stack) -> None:
+    domain = datazone.CfnDomain(stack, "Domain", name="d", domain_execution_role="arn:aws:iam::1:role/r")
+    param = cdk.CfnParameter(stack, "Revision")
+    MetadataGenerationRun(
+        stack,
+        "Run",
+        domain_id=domain.attr_id,
+        project_id=cdk.Fn.ref("ProjectParam"),
+        asset_id=cdk.Fn.import_value("SharedAssetId"),
+        asset_revision=param.value_as_string,
+    )
+
+
+def test_is_token_agrees_with_cdk_token_is_unresolved(stack: cdk.Stack) -> None:
+    domain = datazone.CfnDomain(stack, "Domain", name="d", domain_execution_role="arn:aws:iam::1:role/r")
+    samples: list[Any] = [
+        domain.attr_id,
+        cdk.Fn.ref("X"),
+        cdk.Aws.ACCOUNT_ID,
+        f"prefix-{domain.attr_id}",
+        cdk.Token.as_list(cdk.Fn.ref("L")),
+        "dzd_abc123",
+        "${NotAToken}",
+        ["BUSINESS_NAMES"],
+    ]
+    for sample in samples:
+        assert mgr.is_token(sample) == cdk.Token.is_unresolved(sample), sample
+
+
+def test_fails_if_outputs_would_pass_cloudformation_limit() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "TooManyOutputs")
+    for i in range(101):
+        MetadataGenerationRun(stack, f"Run{i}", **{**VALID, "asset_id": f"asset{i}"})
+    with pytest.raises(RuntimeError, match=r"202 outputs.*limit of 200.*create_outputs=False"):
+        app.synth()
+
+
+def test_construct_and_handler_patterns_match_the_botocore_model() -> None:
+    model = boto3.client("datazone", region_name="us-east-1").meta.service_model
+    start: Any = model.operation_model("StartMetadataGenerationRun").input_shape.members  # type: ignore[union-attr]
+    patterns = {
+        "domain": start["domainIdentifier"].metadata["pattern"],
+        "project": start["owningProjectIdentifier"].metadata["pattern"],
+        "token": start["clientToken"].metadata["pattern"],
+    }
+    assert mgr.DOMAIN_ID_PATTERN.pattern == index.DOMAIN_ID_RE.pattern == patterns["domain"]
+    assert mgr.PROJECT_ID_PATTERN.pattern == index.PROJECT_ID_RE.pattern == patterns["project"]
+    token = start["clientToken"].metadata
+    assert mgr.CLIENT_TOKEN_PATTERN.pattern == index.CLIENT_TOKEN_RE.pattern
+    assert mgr.CLIENT_TOKEN_PATTERN.pattern == f"{token['pattern'][:-1]}{{{token['min']},{token['max']}}}"
+    assert mgr.REVISION_MAX_LENGTH == index.REVISION_MAX == start["target"].members["revision"].metadata["max"]
+    assert mgr.MAX_TYPES == index.TYPES_MAX == start["types"].metadata["max"]
+    enum = set(start["types"].member.enum)
+    assert {t.value for t in MetadataGenerationType} == set(index.KNOWN_TYPES) == enum
+    designations = set(model.shape_for("UserDesignation").enum)  # type: ignore[attr-defined] - {"USER_CREATED_DESIGNATION"}
+    assert set(mgr.PROJECT_DESIGNATIONS) == designations
