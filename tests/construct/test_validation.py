@@ -169,5 +169,6 @@ def test_construct_and_handler_patterns_match_the_botocore_model() -> None:
     assert mgr.MAX_TYPES == index.TYPES_MAX == start["types"].metadata["max"]
     enum = set(start["types"].member.enum)
     assert {t.value for t in MetadataGenerationType} == set(index.KNOWN_TYPES) == enum
-    designations = set(model.shape_for("UserDesignation").enum)  # type: ignore[attr-defined] - {"USER_CREATED_DESIGNATION"}
+    designation_shape: Any = model.shape_for("UserDesignation")
+    designations = set(designation_shape.enum) - {"USER_CREATED_DESIGNATION"}
     assert set(mgr.PROJECT_DESIGNATIONS) == designations
