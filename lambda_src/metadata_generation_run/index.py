@@ -40,7 +40,8 @@ ALWAYS_FAILS = frozenset({"FAILED", "CANCELED"})
 PARTIAL = "PARTIALLY_SUCCEEDED"
 
 # The provider framework adds its own text (a log pointer) to the reason, and CloudFormation
-# rejects response bodies over 4096 bytes, so our part of the reason stays well below that.
+# rejects response bodies over 4096 bytes, so our part of the reason stays well below that
+# (limits in UTF-8 bytes, not characters).
 REASON_LIMIT = 1000
 TYPE_ERROR_LIMIT = 300
 
@@ -144,7 +145,11 @@ def _log(level: int, message: str, **fields: Any) -> None:
 
 
 def _short(text: str, limit: int = REASON_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    # CloudFormation's 4096 limit counts bytes, and one character can take four in UTF-8.
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[: limit - 3].decode(errors="ignore") + "..."
 
 
 def _bad(name: str, value: Any, allowed: str) -> NoReturn:
