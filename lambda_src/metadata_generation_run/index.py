@@ -187,11 +187,14 @@ def _bool(props: dict[str, Any], name: str, default: bool) -> bool:
 def _types(props: dict[str, Any]) -> tuple[str, ...]:
     value = props.get("Types")
     allowed = f"must be a list of 1-{TYPES_MAX} distinct values from {sorted(KNOWN_TYPES)}"
-    if not isinstance(value, list) or not 1 <= len(value) <= TYPES_MAX or len(set(value)) != len(value):
+    # Membership is checked before set(): a list item (unhashable) must be a PropertyError, not a TypeError.
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= TYPES_MAX
+        or not all(isinstance(item, str) and item in KNOWN_TYPES for item in value)
+        or len(set(value)) != len(value)
+    ):
         _bad("Types", value, allowed)
-    for item in value:
-        if item not in KNOWN_TYPES:
-            _bad("Types", value, allowed)
     return tuple(value)
 
 
