@@ -259,15 +259,18 @@ def _supports_types(client: Any) -> bool:
 def _client_error(operation: str, error: ClientError, spec: RunSpec) -> RunError:
     err = error.response.get("Error", {})
     code = err.get("Code", "Unknown")
-    message = err.get("Message", str(error))
-    text = f"{operation} failed: {code}: {message}"
+    message = str(err.get("Message", str(error)))
+    head = f"{operation} failed: {code}: "
+    hint = ""
     if code in ACCESS_DENIED_CODES:
         role = os.environ.get("HANDLER_ROLE_ARN", "the handler role")
-        text += (
+        hint = (
             f" (fix: {role} must be a member of DataZone project {spec.project_id} in domain "
             f"{spec.domain_id}; keep grant_project_access=True or add the role to the project)"
         )
-    return RunError(_short(text))
+    # The service message gives way first, so a long one cannot cut the fix off the reason.
+    room = max(REASON_LIMIT - len(head.encode()) - len(hint.encode()), 100)
+    return RunError(_short(head + _short(message, room) + hint))
 
 
 def start_run(spec: RunSpec, client_token: str) -> dict[str, Any]:
