@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Literal, NoReturn, NotRequired, TypedDict
 
 import boto3
+import botocore
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -66,7 +67,7 @@ _client: Any = None
 
 def datazone() -> Any:
     """The module's DataZone client (tests replace ``_client`` with a stubbed one)."""
-    global _client
+    global _client  # noqa: PLW0603 - one lazily built client per Lambda container, by design
     if _client is None:
         _client = boto3.client("datazone", config=CLIENT_CONFIG)
     return _client
@@ -302,8 +303,6 @@ def start_run(spec: RunSpec, client_token: str) -> dict[str, Any]:
 
 
 def _botocore_version() -> str:
-    import botocore
-
     return str(botocore.__version__)
 
 
@@ -397,12 +396,21 @@ def _delete(event: CloudFormationEvent) -> OnEventResponse:
         if outcome is not None:
             _log(logging.INFO, outcome, runId=physical_id, errorCode=code)
         else:
-            _log(logging.WARNING, "could not cancel run; delete succeeds anyway", runId=physical_id,
-                 errorCode=code, error=str(error))
+            _log(
+                logging.WARNING,
+                "could not cancel run; delete succeeds anyway",
+                runId=physical_id,
+                errorCode=code,
+                error=str(error),
+            )
         return response
     except BotoCoreError as error:
-        _log(logging.WARNING, "could not reach DataZone to cancel run; delete succeeds anyway",
-             runId=physical_id, error=str(error))
+        _log(
+            logging.WARNING,
+            "could not reach DataZone to cancel run; delete succeeds anyway",
+            runId=physical_id,
+            error=str(error),
+        )
         return response
     _log(logging.INFO, "run cancelled", runId=physical_id, status="CANCELED")
     return response
@@ -442,8 +450,13 @@ def is_complete(event: IsCompleteEvent, context: Any) -> IsCompleteResponse:
     run = get_run(spec, run_id)
     status = str(run.get("status"))
     elapsed = _elapsed_seconds(run)
-    _log(logging.INFO, "run status", runId=run_id, status=status,
-         elapsedSeconds=None if elapsed is None else round(elapsed))
+    _log(
+        logging.INFO,
+        "run status",
+        runId=run_id,
+        status=status,
+        elapsedSeconds=None if elapsed is None else round(elapsed),
+    )
     if not spec.wait_for_completion:
         return {"IsComplete": True, "Data": {"RunId": run_id, "Status": status}}
     if status in RUNNING:
