@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -122,3 +123,30 @@ def test_delete_survives_connection_errors(
 def test_delete_is_complete_at_once(stubbed: Stubber, context: FakeContext) -> None:
     event = make_event("Delete", {"DomainId": "bad"}, physical_id=RUN_ID)
     assert index.is_complete(event, context) == {"IsComplete": True}
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "warns"),
+    [
+        ("ConflictException", 409, False),
+        ("ResourceNotFoundException", 404, False),
+        ("ValidationException", 400, False),
+        ("AccessDeniedException", 403, True),
+        ("ThrottlingException", 429, True),
+    ],
+)
+def test_delete_warns_only_when_cancel_may_have_been_needed(
+    stubbed: Stubber, caplog: pytest.LogCaptureFixture, context: FakeContext, code: str, status: int, warns: bool
+) -> None:
+    # A finished or vanished run is the normal case; anything else may leave a run going, so it warns.
+    caplog.set_level(logging.INFO, logger=index.LOGGER.name)
+    stubbed.add_client_error(
+        "cancel_metadata_generation_run",
+        service_error_code=code,
+        service_message="x",
+        http_status_code=status,
+        expected_params=CANCEL_PARAMS,
+    )
+    index.on_event(delete_event(), context)
+    levels = {r.levelno for r in caplog.records if r.name == index.LOGGER.name}
+    assert (logging.WARNING in levels) is warns
