@@ -5,5 +5,14 @@ from constructs_lib.metadata_generation_run import (
     MetadataGenerationRunProvider,
     MetadataGenerationType,
 )
+from constructs_lib.predictions import AcceptChoice, AcceptPredictions, RejectChoice, RejectPredictions
 
-__all__ = ["MetadataGenerationRun", "MetadataGenerationRunProvider", "MetadataGenerationType"]
+__all__ = [
+    "AcceptChoice",
+    "AcceptPredictions",
+    "MetadataGenerationRun",
+    "MetadataGenerationRunProvider",
+    "MetadataGenerationType",
+    "RejectChoice",
+    "RejectPredictions",
+]

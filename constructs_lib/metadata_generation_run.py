@@ -20,6 +20,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
+from constructs_lib.predictions import AcceptPredictions, RejectPredictions
+
 RESOURCE_TYPE = "Custom::DataZoneMetadataGenerationRun"
 PROVIDER_ID = "DataZoneMetadataGenerationRunProvider"
 
@@ -124,6 +126,26 @@ def _timeout_seconds(timeout: cdk.Duration | None) -> int:
     return int(seconds)
 
 
+def _predictions_policy(
+    accept: AcceptPredictions | None, reject: RejectPredictions | None, wait_for_completion: bool
+) -> AcceptPredictions | RejectPredictions | None:
+    if accept is not None and reject is not None:
+        raise _invalid("reject_predictions", reject, "set accept_predictions or reject_predictions, not both")
+    if accept is not None and not isinstance(accept, AcceptPredictions):
+        raise _invalid("accept_predictions", accept, "use AcceptPredictions.all(...) or AcceptPredictions.choices(...)")
+    if reject is not None and not isinstance(reject, RejectPredictions):
+        raise _invalid("reject_predictions", reject, "use RejectPredictions.all(...) or RejectPredictions.choices(...)")
+    policy = accept or reject
+    if policy is not None and not wait_for_completion:
+        prop = "accept_predictions" if accept is not None else "reject_predictions"
+        raise _invalid(
+            "wait_for_completion",
+            False,
+            f"{prop} needs the run to finish first: keep wait_for_completion=True or drop {prop}",
+        )
+    return policy
+
+
 def _lambda_code_dir() -> str:
     # Found through the import system, not a path relative to the repo, so an installed wheel
     # (site-packages/lambda_src/...) works from any working directory.
@@ -146,7 +168,7 @@ class _OutputLimit:
             return []
         return [
             f"stack {self._stack.stack_name} has {outputs} outputs, more than CloudFormation's limit of "
-            f"{MAX_STACK_OUTPUTS}: pass create_outputs=False to MetadataGenerationRun (each adds 2) "
+            f"{MAX_STACK_OUTPUTS}: pass create_outputs=False to MetadataGenerationRun (each adds 2 or 3) "
             "and read run_id/run_status where you need them"
         ]
 
@@ -180,7 +202,9 @@ class MetadataGenerationRunProvider(Construct):
         )
         self.role = self._lambda_role("HandlerRole", "starts, polls and cancels DataZone metadata-generation runs")
         # One statement for every run in the stack: its size does not grow with the number of runs.
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(DATAZONE_ACTIONS), resources=["*"]))
+        self._statement = iam.PolicyStatement(actions=list(DATAZONE_ACTIONS), resources=["*"])
+        self._granted: set[str] = set(DATAZONE_ACTIONS)
+        self.role.add_to_principal_policy(self._statement)
 
         code = lambda_.Code.from_asset(_lambda_code_dir(), exclude=["__pycache__", "*.pyc", "*.pyo"])
         common: dict[str, Any] = {
@@ -282,6 +306,12 @@ class MetadataGenerationRunProvider(Construct):
             "the handler logs carry run id and status, X-Ray adds cost without insight.",
         )
 
+    def grant(self, action: str) -> None:
+        """Add ``action`` to the handler's DataZone statement, once, when a run first needs it."""
+        if action not in self._granted:
+            self._granted.add(action)
+            self._statement.add_actions(action)
+
     def membership(self, domain_id: str, project_id: str, designation: str) -> datazone.CfnProjectMembership:
         """The stack's single membership of the handler role in (domain, project)."""
         key = json.dumps([self._stable(domain_id), self._stable(project_id)], sort_keys=True)
@@ -341,6 +371,8 @@ class MetadataGenerationRun(Construct):
         grant_project_access: bool = True,
         project_designation: str = "PROJECT_CONTRIBUTOR",
         create_outputs: bool = True,
+        accept_predictions: AcceptPredictions | None = None,
+        reject_predictions: RejectPredictions | None = None,
     ) -> None:
         """
         :param domain_id: DataZone domain id (``dzd_...``), or a token such as ``CfnDomain.attr_id``.
@@ -369,7 +401,14 @@ class MetadataGenerationRun(Construct):
             ``project_designation`` with ``AWS::DataZone::ProjectMembership`` and make the run
             depend on it. Default: True. With False the role must already be a project member.
         :param project_designation: the membership's designation. Default: PROJECT_CONTRIBUTOR.
-        :param create_outputs: add stack outputs for the run ID and status. Default: True.
+        :param create_outputs: add stack outputs for the run ID and status (and the asset revision
+            when predictions are accepted or rejected). Default: True.
+        :param accept_predictions: after the run SUCCEEDED or PARTIALLY_SUCCEEDED, accept its
+            predictions on the asset and revision it targeted, e.g. ``AcceptPredictions.all(threshold=0.8)``.
+            Default: None, predictions wait for a person in the data portal. Needs
+            ``wait_for_completion=True``; not undone on Delete.
+        :param reject_predictions: likewise, but reject them (``RejectPredictions.all()``).
+            Default: None. At most one of ``accept_predictions`` and ``reject_predictions``.
         """
         super().__init__(scope, construct_id)
         _check_pattern(
@@ -388,8 +427,7 @@ class MetadataGenerationRun(Construct):
             raise _invalid("asset_id", asset_id, "use the non-empty id of a DataZone asset")
         if asset_revision is not None and (
             not isinstance(asset_revision, str)
-            or (not is_token(asset_revision)
-            and not 1 <= len(asset_revision) <= REVISION_MAX_LENGTH)
+            or (not is_token(asset_revision) and not 1 <= len(asset_revision) <= REVISION_MAX_LENGTH)
         ):
             raise _invalid(
                 "asset_revision",
@@ -410,6 +448,8 @@ class MetadataGenerationRun(Construct):
         if project_designation not in PROJECT_DESIGNATIONS and not is_token(project_designation):
             raise _invalid("project_designation", project_designation, f"use one of {', '.join(PROJECT_DESIGNATIONS)}")
 
+        predictions = _predictions_policy(accept_predictions, reject_predictions, wait_for_completion)
+
         provider = MetadataGenerationRunProvider.of(self)
         properties: dict[str, Any] = {
             "DomainId": domain_id,
@@ -423,6 +463,9 @@ class MetadataGenerationRun(Construct):
         }
         optional = {"AssetRevision": asset_revision, "RerunToken": rerun_token, "ClientToken": client_token}
         properties.update({key: value for key, value in optional.items() if value is not None})
+        if predictions is not None:
+            properties["Predictions"] = predictions.to_property()
+            provider.grant(predictions.iam_action)
 
         self.resource = cdk.CustomResource(
             self,
@@ -438,6 +481,9 @@ class MetadataGenerationRun(Construct):
         self.run_id: str = self.resource.get_att_string("RunId")
         #: The run's status when the deployment finished with it, a token.
         self.run_status: str = self.resource.get_att_string("Status")
+        #: The asset revision that accepting/rejecting predictions produced, a token; None
+        #: unless ``accept_predictions`` or ``reject_predictions`` is set.
+        self.asset_revision: str | None = None if predictions is None else self.resource.get_att_string("AssetRevision")
 
         if create_outputs:
             about = "the asset" if is_token(asset_id) else f"asset {asset_id}"
@@ -453,3 +499,10 @@ class MetadataGenerationRun(Construct):
                 value=self.run_status,
                 description=f"DataZone metadata-generation run status for {about} ({self.node.path})",
             )
+            if self.asset_revision is not None:
+                cdk.CfnOutput(
+                    self,
+                    "AssetRevisionOutput",
+                    value=self.asset_revision,
+                    description=f"Revision of {about} after its predictions were applied ({self.node.path})",
+                )

@@ -32,6 +32,7 @@ PROJECT_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,36}")
 RUN_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,36}")
 CLIENT_TOKEN_RE = re.compile(r"[\x21-\x7E]{1,128}")
 REVISION_MAX = 64
+EDITED_VALUE_MAX = 5000
 TYPES_MAX = 2
 KNOWN_TYPES = frozenset({"BUSINESS_DESCRIPTIONS", "BUSINESS_NAMES", "BUSINESS_GLOSSARY_ASSOCIATIONS"})
 MAX_TIMEOUT_SECONDS = 3600
@@ -139,6 +140,16 @@ class RunSpec:
     cancel_on_delete: bool
     rerun_token: str | None
     client_token: str | None
+    predictions: Predictions | None = None
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What to do with the run's predictions once it finished: the AcceptPredictions or
+    RejectPredictions request body, less domain, asset, revision and clientToken."""
+
+    action: Literal["ACCEPT", "REJECT"]
+    body: dict[str, Any]
 
 
 def _log(level: int, message: str, **fields: Any) -> None:
@@ -230,7 +241,69 @@ def parse_properties(props: dict[str, Any]) -> RunSpec:
         cancel_on_delete=_bool(props, "CancelOnDelete", True),
         rerun_token=_optional_str(props, "RerunToken"),
         client_token=client_token,
+        predictions=_predictions(props.get("Predictions")),
     )
+
+
+def _number(name: str, value: Any, convert: type[int] | type[float], low: float, high: float) -> Any:
+    # CloudFormation sends numbers inside objects as strings.
+    try:
+        number = convert(value)
+    except (TypeError, ValueError):
+        _bad(name, value, f"must be a number from {low:g} to {high:g}")
+    if isinstance(value, bool) or not low <= number <= high:  # NaN fails the comparison too
+        _bad(name, value, f"must be a number from {low:g} to {high:g}")
+    return number
+
+
+def _predictions(value: Any) -> Predictions | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, dict):
+        _bad("Predictions", value, "must be an object with Action ACCEPT or REJECT")
+    action = value.get("Action")
+    if action not in ("ACCEPT", "REJECT"):
+        _bad("Predictions.Action", action, "must be ACCEPT or REJECT")
+    verb = "accept" if action == "ACCEPT" else "reject"
+    rule: dict[str, Any] = {}
+    if value.get("Rule") is not None:
+        if value["Rule"] not in ("ALL", "NONE"):
+            _bad("Predictions.Rule", value["Rule"], "must be ALL or NONE")
+        rule["rule"] = value["Rule"]
+    if value.get("Threshold") is not None:
+        rule["threshold"] = _number("Predictions.Threshold", value["Threshold"], float, 0, 1)
+    body: dict[str, Any] = {f"{verb}Rule": rule} if rule else {}
+    choices = value.get("Choices")
+    if choices is not None:
+        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+            _bad("Predictions.Choices", choices, "must be a list of objects with PredictionTarget")
+        body[f"{verb}Choices"] = [_choice(action, c) for c in choices]
+    return Predictions(action=action, body=body)
+
+
+def _choice(action: str, choice: dict[str, Any]) -> dict[str, Any]:
+    target = choice.get("PredictionTarget")
+    if not isinstance(target, str) or not target:
+        _bad("Predictions.Choices.PredictionTarget", target, "must be a non-empty string")
+    out: dict[str, Any] = {"predictionTarget": target}
+    big = 2**31 - 1
+    if action == "ACCEPT":
+        if choice.get("PredictionChoice") is not None:
+            out["predictionChoice"] = _number(
+                "Predictions.Choices.PredictionChoice", choice["PredictionChoice"], int, 0, big
+            )
+        edited = choice.get("EditedValue")
+        if edited is not None:
+            if not isinstance(edited, str) or not 1 <= len(edited) <= EDITED_VALUE_MAX:
+                _bad("Predictions.Choices.EditedValue", edited, f"must be 1-{EDITED_VALUE_MAX} characters")
+            out["editedValue"] = edited
+        return out
+    indexes = choice.get("PredictionChoices")
+    if indexes is not None:
+        if not isinstance(indexes, list):
+            _bad("Predictions.Choices.PredictionChoices", indexes, "must be a list of prediction indexes")
+        out["predictionChoices"] = [_number("Predictions.Choices.PredictionChoices", i, int, 0, big) for i in indexes]
+    return out
 
 
 def run_identity(props: dict[str, Any]) -> tuple[Any, ...]:
@@ -243,6 +316,8 @@ def run_identity(props: dict[str, Any]) -> tuple[Any, ...]:
         props.get("AssetRevision") or None,
         tuple(sorted(types)) if isinstance(types, list) else types,
         props.get("RerunToken") or None,
+        # A new policy applies to a new run: predictions are applied once, right after their run.
+        json.dumps(props.get("Predictions"), sort_keys=True),
     )
 
 
@@ -468,4 +543,47 @@ def is_complete(event: IsCompleteEvent, context: Any) -> IsCompleteResponse:
         return {"IsComplete": False}
     if status in ALWAYS_FAILS or (status == PARTIAL and spec.fail_on_partial_success):
         raise RunError(_failure_reason(run_id, status, run))
-    return {"IsComplete": True, "Data": {"RunId": run_id, "Status": status}}
+    result: dict[str, str] = {"RunId": run_id, "Status": status}
+    if spec.predictions is not None:
+        result["AssetRevision"] = apply_predictions(event, spec, run_id, run)
+    return {"IsComplete": True, "Data": result}
+
+
+def apply_predictions(event: IsCompleteEvent, spec: RunSpec, run_id: str, run: dict[str, Any]) -> str:
+    """Accept or reject the finished run's predictions; return the asset revision DataZone made."""
+    assert spec.predictions is not None
+    action = spec.predictions.action
+    operation = "AcceptPredictions" if action == "ACCEPT" else "RejectPredictions"
+    target = run.get("target") or {}
+    revision = target.get("revision") or spec.asset_revision
+    # Same run and policy -> same token: a re-polled or retried isComplete (or an Update that
+    # keeps the run) gets DataZone's first answer back instead of applying twice.
+    seed = "\n".join(
+        (
+            event["StackId"],
+            event["LogicalResourceId"],
+            run_id,
+            action,
+            json.dumps(spec.predictions.body, sort_keys=True),
+        )
+    )
+    params: dict[str, Any] = {
+        "domainIdentifier": spec.domain_id,
+        "identifier": target.get("identifier") or spec.asset_id,
+        "clientToken": "cfn-" + hashlib.sha256(seed.encode()).hexdigest(),
+        **spec.predictions.body,
+    }
+    if revision:
+        params["revision"] = revision
+    client = datazone()
+    try:
+        if action == "ACCEPT":
+            response = client.accept_predictions(**params)
+            new_revision = response.get("revision")
+        else:
+            response = client.reject_predictions(**params)
+            new_revision = response.get("assetRevision")
+    except ClientError as error:
+        raise _client_error(operation, error, spec) from error
+    _log(logging.INFO, f"{operation} applied", runId=run_id, assetId=params["identifier"], assetRevision=new_revision)
+    return str(new_revision)

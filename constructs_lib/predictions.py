@@ -1,0 +1,176 @@
+"""What to do with a run's predictions once it has finished: accept or reject them.
+
+A metadata-generation run only produces predictions; DataZone changes the asset's metadata when
+they are accepted (``AcceptPredictions``) and discards them when rejected (``RejectPredictions``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aws_cdk as cdk
+
+# AcceptChoice.editedValue bounds in the botocore DataZone model.
+EDITED_VALUE_MAX = 5000
+
+
+def _invalid(prop: str, value: object, allowed: str) -> ValueError:
+    return ValueError(f"MetadataGenerationRun: {prop}={value!r} is invalid: {allowed}")
+
+
+def _is_token(value: object) -> bool:
+    # Number tokens are encoded as huge negative floats that no valid value can equal, so the
+    # (IPC-costly) kernel is asked only about values that would otherwise be rejected.
+    if isinstance(value, str):
+        return "${Token[" in value
+    return isinstance(value, float) and math.isfinite(value) and cdk.Token.is_unresolved(value)
+
+
+def _check_threshold(prop: str, threshold: float | None) -> None:
+    if threshold is None:
+        return
+    allowed = "use a number from 0 to 1 (a prediction confidence score), or None"
+    # NaN is checked before any token test: the jsii kernel cannot even receive it.
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or math.isnan(threshold):
+        raise _invalid(prop, threshold, allowed)
+    if not 0 <= threshold <= 1 and not _is_token(threshold):
+        raise _invalid(prop, threshold, allowed)
+
+
+def _check_target(prop: str, target: object) -> None:
+    if not isinstance(target, str) or not target:
+        raise _invalid(prop, target, "use the non-empty prediction target named by DataZone")
+
+
+def _check_index(prop: str, value: object) -> None:
+    if _is_token(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _invalid(prop, value, "use the 0-based index of a prediction (an int >= 0)")
+
+
+@dataclass(frozen=True)
+class AcceptChoice:
+    """Accept one prediction target, optionally a specific prediction or an edited value."""
+
+    #: The prediction target (as DataZone names it) this choice applies to.
+    prediction_target: str
+    #: Index of the prediction to accept. Default: DataZone's choice (the top prediction).
+    prediction_choice: int | None = None
+    #: Accept this text instead of the predicted one (1-5000 characters). Default: none.
+    edited_value: str | None = None
+
+
+@dataclass(frozen=True)
+class RejectChoice:
+    """Reject some or all predictions of one prediction target."""
+
+    #: The prediction target (as DataZone names it) this choice applies to.
+    prediction_target: str
+    #: Indexes of the predictions to reject. Default: all of the target's predictions.
+    prediction_choices: Sequence[int] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class _Policy:
+    action: str
+    rule: str | None
+    threshold: float | None
+    selected: tuple[AcceptChoice, ...] | tuple[RejectChoice, ...]
+
+    def to_property(self) -> dict[str, Any]:
+        """The ``Predictions`` resource property the handler reads."""
+        prop: dict[str, Any] = {"Action": self.action}
+        if self.rule is not None:
+            prop["Rule"] = self.rule
+        if self.threshold is not None:
+            prop["Threshold"] = self.threshold
+        if self.selected:
+            prop["Choices"] = [_choice_property(c) for c in self.selected]
+        return prop
+
+    @property
+    def iam_action(self) -> str:
+        return "datazone:AcceptPredictions" if self.action == "ACCEPT" else "datazone:RejectPredictions"
+
+
+def _choice_property(choice: AcceptChoice | RejectChoice) -> dict[str, Any]:
+    if isinstance(choice, AcceptChoice):
+        out: dict[str, Any] = {"PredictionTarget": choice.prediction_target}
+        if choice.prediction_choice is not None:
+            out["PredictionChoice"] = choice.prediction_choice
+        if choice.edited_value is not None:
+            out["EditedValue"] = choice.edited_value
+        return out
+    out = {"PredictionTarget": choice.prediction_target}
+    if choice.prediction_choices:
+        out["PredictionChoices"] = list(choice.prediction_choices)
+    return out
+
+
+class AcceptPredictions(_Policy):
+    """Accept the run's predictions after it SUCCEEDED or PARTIALLY_SUCCEEDED (``AcceptPredictions``)."""
+
+    @classmethod
+    def all(cls, *, threshold: float | None = None) -> AcceptPredictions:
+        """Accept every prediction (``acceptRule: ALL``).
+
+        :param threshold: the confidence score (0-1) at which a prediction is accepted.
+            Default: none sent; DataZone applies its own.
+        """
+        _check_threshold("accept_predictions.threshold", threshold)
+        return cls("ACCEPT", "ALL", threshold, ())
+
+    @classmethod
+    def choices(cls, choices: Sequence[AcceptChoice]) -> AcceptPredictions:
+        """Accept only the listed prediction targets (``acceptRule: NONE`` plus ``acceptChoices``)."""
+        if isinstance(choices, (str, AcceptChoice)) or not choices:
+            raise _invalid("accept_predictions.choices", choices, "use a non-empty list of AcceptChoice")
+        for choice in choices:
+            if not isinstance(choice, AcceptChoice):
+                raise _invalid("accept_predictions.choices", choice, "use AcceptChoice(prediction_target=...)")
+            _check_target("accept_predictions.choices.prediction_target", choice.prediction_target)
+            if choice.prediction_choice is not None:
+                _check_index("accept_predictions.choices.prediction_choice", choice.prediction_choice)
+            edited = choice.edited_value
+            if edited is not None and (
+                not isinstance(edited, str) or not (_is_token(edited) or 1 <= len(edited) <= EDITED_VALUE_MAX)
+            ):
+                raise _invalid(
+                    "accept_predictions.choices.edited_value", edited, f"use 1-{EDITED_VALUE_MAX} characters, or None"
+                )
+        return cls("ACCEPT", "NONE", None, tuple(choices))
+
+
+class RejectPredictions(_Policy):
+    """Reject the run's predictions after it SUCCEEDED or PARTIALLY_SUCCEEDED (``RejectPredictions``)."""
+
+    @classmethod
+    def all(cls, *, threshold: float | None = None) -> RejectPredictions:
+        """Reject every prediction (``rejectRule: ALL``).
+
+        :param threshold: the confidence score (0-1) at which a prediction is rejected.
+            Default: none sent; DataZone applies its own.
+        """
+        _check_threshold("reject_predictions.threshold", threshold)
+        return cls("REJECT", "ALL", threshold, ())
+
+    @classmethod
+    def choices(cls, choices: Sequence[RejectChoice]) -> RejectPredictions:
+        """Reject only the listed prediction targets (``rejectRule: NONE`` plus ``rejectChoices``)."""
+        if isinstance(choices, (str, RejectChoice)) or not choices:
+            raise _invalid("reject_predictions.choices", choices, "use a non-empty list of RejectChoice")
+        for choice in choices:
+            if not isinstance(choice, RejectChoice):
+                raise _invalid("reject_predictions.choices", choice, "use RejectChoice(prediction_target=...)")
+            _check_target("reject_predictions.choices.prediction_target", choice.prediction_target)
+            if isinstance(choice.prediction_choices, (str, int)):
+                raise _invalid(
+                    "reject_predictions.choices.prediction_choices", choice.prediction_choices, "use a list of ints"
+                )
+            for index in choice.prediction_choices:
+                _check_index("reject_predictions.choices.prediction_choices", index)
+        return cls("REJECT", "NONE", None, tuple(choices))
