@@ -30,6 +30,9 @@ POLL_INTERVAL = cdk.Duration.seconds(10)
 #: The provider framework's own limit; CloudFormation waits at most one hour for a custom resource.
 MAX_TIMEOUT = cdk.Duration.hours(1)
 DEFAULT_TIMEOUT = cdk.Duration.minutes(30)
+#: Covers one DataZone call at its worst: 5 attempts x (3 s connect + 10 s read) plus
+#: botocore's backoff between them (see CLIENT_CONFIG in the handler).
+HANDLER_TIMEOUT = cdk.Duration.minutes(3)
 #: CloudFormation rejects templates with more outputs than this.
 MAX_STACK_OUTPUTS = 200
 
@@ -220,7 +223,7 @@ class MetadataGenerationRunProvider(Construct):
             self,
             "OnEvent",
             handler="index.on_event",
-            timeout=cdk.Duration.minutes(2),
+            timeout=HANDLER_TIMEOUT,
             description="Custom::DataZoneMetadataGenerationRun onEvent",
             **common,
         )
@@ -228,7 +231,7 @@ class MetadataGenerationRunProvider(Construct):
             self,
             "IsComplete",
             handler="index.is_complete",
-            timeout=cdk.Duration.minutes(1),
+            timeout=HANDLER_TIMEOUT,
             description="Custom::DataZoneMetadataGenerationRun isComplete",
             **common,
         )

@@ -55,9 +55,9 @@ LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 # Throttling and 5xx answers are retried by botocore itself; bounded so that one poll cannot
 # outlive the Lambda timeout.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
-    connect_timeout=5,
-    read_timeout=20,
+    retries={"mode": "standard", "total_max_attempts": 5},
+    connect_timeout=3,
+    read_timeout=10,
     user_agent_extra="constructs-lib-metadata-generation-run",
 )
 
