@@ -1,0 +1,69 @@
+"""``python -m bench``: see bench/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from bench.run import FULL_SIZES, QUICK_SIZES, Options, run
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    sizes = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    if len(sizes) < 2 or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("give at least two positive sizes, e.g. 1,10,100")
+    return sizes
+
+
+def _outputs(text: str) -> tuple[bool, ...]:
+    return {"on": (True,), "off": (False,), "both": (True, False)}[text]
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    commands = main.add_subparsers(dest="command", required=True)
+    bench = commands.add_parser("run", help="run the benchmark and print (or --write) the markdown report")
+    bench.add_argument("--write", type=Path, help="write the report here (e.g. docs/benchmark.md)")
+    bench.add_argument("--quick", action="store_true", help="smoke run: N=1,10, one pair, 3 imports, no limits")
+    bench.add_argument("--sizes", type=_sizes, help=f"N values (default {','.join(map(str, FULL_SIZES))})")
+    bench.add_argument("--reps", type=int, help="alternating pairs per N (default 5, at least 5 for real figures)")
+    bench.add_argument("--outputs", choices=("on", "off", "both"), default="both", help="outputs settings to time")
+    bench.add_argument("--minutes", type=float, default=10.0, help="T, the run's duration for the cost model")
+    bench.add_argument("--no-limits", action="store_true", help="skip the limits search")
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    quick = bool(args.quick)
+    options = Options(
+        sizes=args.sizes or (QUICK_SIZES if quick else FULL_SIZES),
+        repetitions=args.reps or (1 if quick else 5),
+        timed_outputs=(True,) if quick and args.outputs == "both" else _outputs(args.outputs),
+        import_repetitions=3 if quick else 15,
+        minutes=args.minutes,
+        limits=not (quick or args.no_limits),
+        warmup=not quick,
+    )
+    from bench.report import render  # noqa: PLC0415 - keeps --help instant
+
+    results = run(options)
+    command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+    text = render(results, command)
+    if args.write:
+        target = Path(args.write)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(target.suffix + ".tmp")
+        temporary.write_text(text)
+        os.replace(temporary, target)
+        print(f"wrote {target} ({results.seconds / 60:.1f} min)", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
