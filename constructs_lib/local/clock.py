@@ -1,0 +1,78 @@
+"""Clocks shared by the local DataZone endpoint, the provider-framework emulation and the handler.
+
+A deploy-time custom resource lives on CloudFormation's clock: the provider polls every 10 s and a
+run takes minutes. Locally the same sequence plays on a *simulated* clock: virtual time advances
+only when somebody waits (the waiter between polls, botocore between retries, added latency), and
+each virtual second costs ``time_scale`` real seconds (0: none at all). Everything that reads the
+time reads the same clock, so runs progress, time out and get polled exactly as they would, in a
+fraction of the wall time and with the same number of calls every time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Epoch seconds, possibly virtual."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SimulatedClock:
+    """Virtual time that moves only when someone sleeps on it.
+
+    :param start: virtual epoch seconds to start at. Default: the wall clock now, in whole seconds
+        (so steps of whole seconds never meet floating-point rounding).
+    :param time_scale: real seconds spent per virtual second slept (0 = no real waiting).
+    """
+
+    def __init__(self, start: float | None = None, time_scale: float = 0.0) -> None:
+        if time_scale < 0:
+            raise ValueError(f"time_scale must be >= 0, not {time_scale}")
+        self._now = float(int(time.time())) if start is None else start
+        self.time_scale = time_scale
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self.time_scale:
+            time.sleep(seconds * self.time_scale)
+        with self._lock:
+            self._now += seconds
+
+    def advance_to(self, when: float) -> None:
+        """Move forward to ``when`` (never backwards)."""
+        with self._lock:
+            self._now = max(self._now, when)
+
+
+class RealClock:
+    """Wall-clock time, optionally running ``speed`` times faster (for ``serve``).
+
+    ``now()`` starts at the wall clock (or ``start``) and advances ``speed`` virtual seconds per
+    real second; ``sleep(s)`` waits ``s / speed`` real seconds.
+    """
+
+    def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, not {speed}")
+        self.speed = speed
+        self._anchor_real = time.monotonic()
+        self._anchor_virtual = time.time() if start is None else start
+
+    def now(self) -> float:
+        return self._anchor_virtual + (time.monotonic() - self._anchor_real) * self.speed
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds / self.speed)

@@ -1,0 +1,325 @@
+"""A real HTTP server on 127.0.0.1 that speaks DataZone's rest-json protocol.
+
+An unmodified boto3 client works against it::
+
+    with LocalDataZone() as dz:
+        client = boto3.client("datazone", endpoint_url=dz.url, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        run = client.start_metadata_generation_run(...)
+        dz.knobs.throttle_calls = 3        # fault injection, at any time
+        assert dz.calls[-1].operation == "StartMetadataGenerationRun"
+
+SigV4-signed requests are accepted with any (dummy) credentials: the signature is not checked,
+but a request must carry one scoped to the ``datazone`` service, and its access key id decides
+who the caller is (``register_principal``). Besides the service's routes the server answers a few
+local-only control routes under ``/_local/`` (knobs, call log, principals, memberships, state) so
+a separate process (``python -m constructs_lib.local serve``) can be steered too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import traceback
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from constructs_lib.local._deps import botocore_module
+from constructs_lib.local.backend import Call, DataZoneBackend, Knobs
+from constructs_lib.local.clock import Clock
+from constructs_lib.local.model import (
+    ServiceError,
+    match_route,
+    parse_request,
+    serialize_error,
+    serialize_output,
+    validate_input,
+)
+
+LOGGER = logging.getLogger("constructs_lib.local.server")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY each keep-alive response
+    # waits for the client's delayed ACK (~40 ms a call).
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOGGER.debug("%s - %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _dispatch(self) -> None:
+        parts = urlsplit(self.path)
+        body = self._body()
+        if parts.path.startswith("/_local/"):
+            self._control(parts.path, parts.query, body)
+            return
+        backend = self.server.backend
+        operation_name = f"{self.command} {parts.path}"
+        params: dict[str, Any] = {}
+        principal = backend.default_principal
+        recorded = False
+        try:
+            principal = backend.principal_for(self._access_key())
+            found = match_route(self.command, parts.path)
+            if found is None:
+                raise ServiceError("UnknownOperationException", f"Unknown operation: {self.command} {parts.path}")
+            operation, labels = found
+            operation_name = operation.name
+            if not backend.implements(operation.name):
+                raise ServiceError(
+                    "UnknownOperationException",
+                    f"Unknown operation {operation.name}: the local DataZone endpoint (constructs_lib.local) "
+                    "implements only the metadata-generation run and prediction operations.",
+                )
+            params = parse_request(operation, labels, parts.query, dict(self.headers.items()), body)
+            validate_input(operation, params)
+            recorded = True  # from here on the backend records the call, success or error
+            result = backend.handle(operation.name, params, principal)
+            status, payload = serialize_output(operation, result)
+            self._send(status, payload)
+        except ServiceError as error:
+            if not recorded:
+                backend.record(operation_name, params, error.status, error.code, principal)
+            self._send_error(error)
+        except Exception as error:  # a bug here must answer like the service, not drop the connection
+            LOGGER.error("local DataZone endpoint failed: %s", traceback.format_exc())
+            if not recorded:
+                backend.record(operation_name, params, 500, "InternalServerException", principal)
+            self._send_error(ServiceError("InternalServerException", f"local endpoint error: {error}"))
+
+    def _send_error(self, error: ServiceError) -> None:
+        status, headers, payload = serialize_error(error)
+        self._send(status, payload, headers)
+
+    def _access_key(self) -> str:
+        authorization = self.headers.get("Authorization")
+        if not authorization or not authorization.startswith("AWS4-HMAC-SHA256 "):
+            raise ServiceError("MissingAuthenticationTokenException", "Missing Authentication Token")
+        found = _CREDENTIAL.search(authorization)
+        if found is None:
+            raise ServiceError(
+                "IncompleteSignatureException", "Authorization header requires a Credential parameter.", 403
+            )
+        access_key, _region, service = found.groups()
+        if service != "datazone":
+            raise ServiceError(
+                "InvalidSignatureException", "Credential should be scoped to correct service: 'datazone'.", 403
+            )
+        return access_key
+
+    # -- local-only control routes ------------------------------------------------------------------
+
+    def _control(self, path: str, query: str, body: bytes) -> None:
+        backend = self.server.backend
+        try:
+            data: dict[str, Any] = json.loads(body) if body.strip() else {}
+            answer: Any
+            if path == "/_local/health" and self.command == "GET":
+                answer = {"ok": True, "url": self.server.url}
+            elif path == "/_local/calls" and self.command == "GET":
+                answer = [asdict(call) for call in backend.calls]
+            elif path == "/_local/calls" and self.command == "DELETE":
+                backend.calls.clear()
+                answer = {}
+            elif path == "/_local/knobs" and self.command == "GET":
+                answer = backend.knobs.to_dict()
+            elif path == "/_local/knobs" and self.command == "POST":
+                backend.knobs.update(data)
+                answer = backend.knobs.to_dict()
+            elif path == "/_local/principals" and self.command == "POST":
+                backend.register_principal(str(data["accessKeyId"]), str(data["arn"]))
+                answer = {}
+            elif path == "/_local/memberships" and self.command in ("POST", "DELETE"):
+                if self.command == "POST":
+                    backend.add_membership(data["domainId"], data["projectId"], data["principal"], data["designation"])
+                else:
+                    backend.remove_membership(data["domainId"], data["projectId"], data["principal"])
+                answer = {}
+            elif path == "/_local/predictions" and self.command == "GET":
+                args = {k: v[-1] for k, v in parse_qs(query).items()}
+                answer = [asdict(d) for d in backend.prediction_decisions(args.get("domainId"), args.get("assetId"))]
+            elif path == "/_local/state" and self.command == "GET":
+                answer = backend.export_state()
+            else:
+                self._send(404, json.dumps({"message": f"no local control route {self.command} {path}"}).encode())
+                return
+            self._send(200, json.dumps(answer, default=str).encode())
+        except ServiceError as error:
+            self._send_error(error)
+        except (ValueError, KeyError, TypeError) as error:
+            self._send(400, json.dumps({"message": f"bad control request: {error}"}).encode())
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    backend: DataZoneBackend
+    url: str
+
+
+class LocalDataZone:
+    """The local DataZone endpoint: start it, point boto3 at ``.url``, read ``.calls``, set ``.knobs``.
+
+    :param seed: domains, projects and assets (see :mod:`constructs_lib.local.seed`). Default: the
+        built-in seed that matches the example app.
+    :param clock: the clock runs progress on. Default: a fresh simulated clock (only moves when
+        something sleeps on it) — pass a ``RealClock`` when other processes poll the endpoint.
+    :param knobs: fault injection and pacing. Default: no faults, runs take 4 s + 22 s.
+    :param backend: an existing backend to serve (then seed/clock/knobs are ignored).
+    :param host: a loopback address; the endpoint never listens on anything else.
+    :param port: 0 (default) picks a free ephemeral port.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: Mapping[str, Any] | None = None,
+        clock: Clock | None = None,
+        knobs: Knobs | None = None,
+        backend: DataZoneBackend | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"the local DataZone endpoint listens on loopback only ({', '.join(LOOPBACK_HOSTS)}), not {host!r}"
+            )
+        self.backend = backend or DataZoneBackend(seed=seed, clock=clock, knobs=knobs)
+        self._host = host
+        self._port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> LocalDataZone:
+        if self._server is not None:
+            return self
+        server = _Server((self._host, self._port), _Handler)
+        server.backend = self.backend
+        host, port = server.server_address[:2]
+        host_text = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{host_text}]" if ":" in host_text else host_text
+        server.url = f"http://{shown}:{port}"
+        self._server = server
+        # A short poll interval: stop() (shutdown) waits for the serving loop to notice.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="local-datazone", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def serve_forever(self) -> None:
+        """Block until interrupted (for the ``serve`` command)."""
+        self.start()
+        assert self._thread is not None
+        try:
+            while self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> LocalDataZone:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what tests read and steer ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(
+                "the local DataZone endpoint is not running; call start() or use it as a context manager"
+            )
+        return self._server.url
+
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.url).port or 0)
+
+    @property
+    def calls(self) -> list[Call]:
+        return self.backend.calls
+
+    @property
+    def knobs(self) -> Knobs:
+        return self.backend.knobs
+
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
+    def calls_to(self, operation: str) -> list[Call]:
+        return [call for call in self.backend.calls if call.operation == operation]
+
+    def client(self, *, access_key_id: str = "testing", region: str = "us-east-1", **config: Any) -> Any:
+        """A boto3 DataZone client pointed at this endpoint with dummy credentials."""
+        boto3 = botocore_module("boto3")
+        botocore_config = botocore_module("botocore.config")
+        return boto3.client(
+            "datazone",
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key="local-dummy-secret",  # noqa: S106 - a dummy; the endpoint checks no signatures
+            config=botocore_config.Config(**config) if config else None,
+        )
