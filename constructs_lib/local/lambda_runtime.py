@@ -1,0 +1,309 @@
+"""Runs a template's Lambda function in this process, the way the Lambda service would.
+
+The code is the *packaged asset* in the cloud assembly, imported under an isolated module name
+(each function gets its own module: one warm container per function). During an invocation the
+process environment is what Lambda would give the function — the template's variables (resolved),
+``AWS_LAMBDA_*``/``AWS_REGION`` — plus, in local mode, dummy credentials and
+``AWS_ENDPOINT_URL_DATAZONE`` pointing at the local endpoint; it is restored afterwards.
+
+Errors come back as Lambda's error payload (``errorMessage``, ``errorType``, ``stackTrace``), an
+invocation longer than the function's timeout (on the shared clock) as Lambda's
+"Task timed out after N seconds", a result that is not JSON as ``Runtime.MarshalError``.
+
+In local mode the handler's waits run on the shared simulated clock: botocore's retry back-off
+sleeps on it, and a module-level ``now()`` seam (the handler has one) reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from constructs_lib.local._deps import botocore_module
+from constructs_lib.local.assembly import FunctionSpec
+from constructs_lib.local.clock import Clock
+
+#: Variables a local invocation removes, so nothing of the user's own AWS set-up leaks in.
+_LOCAL_UNSET = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+)
+
+
+@dataclass
+class Invocation:
+    """One Lambda invocation: what went in, what came out, what it logged."""
+
+    function: str
+    request_id: str
+    event: dict[str, Any]
+    result: Any  # the JSON the function returned (None for null)
+    error: dict[str, Any] | None
+    logs: list[str] = field(default_factory=list)
+    started_at: float = 0.0
+    duration_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+class LambdaContext:
+    """The ``context`` argument of a Python Lambda handler."""
+
+    def __init__(
+        self, function_name: str, arn: str, *, memory_mb: int, request_id: str, deadline: float, clock: Clock
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = arn
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = deadline
+        self._clock = clock
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self._clock.now()) * 1000))
+
+
+class _ClockedTime:
+    """Stands in for the ``time`` module inside botocore's endpoint: its sleeps use the shared clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (str) or remove (None) environment variables for the duration, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"[{record.levelname}] {record.getMessage()}")
+
+
+@dataclass(frozen=True)
+class LocalMode:
+    """How invocations reach DataZone locally: endpoint URL, dummy credentials, region."""
+
+    endpoint_url: str
+    access_key_id: str
+    region: str
+
+
+class LocalFunction:
+    """One function of the template, ready to invoke (imported on first use: the cold start)."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        function_name: str,
+        function_arn: str,
+        environment: Mapping[str, str],
+        clock: Clock,
+        region: str,
+        local: LocalMode | None,
+        simulate_time: bool,
+    ) -> None:
+        self.spec = spec
+        self.function_name = function_name
+        self.function_arn = function_arn
+        self.clock = clock
+        self.region = region
+        self.local = local
+        self.simulate_time = simulate_time
+        self._template_environment = dict(environment)
+        self._module: ModuleType | None = None
+        self.invocations: list[Invocation] = []
+
+    # -- environment ----------------------------------------------------------------------------
+
+    def lambda_environment(self) -> dict[str, str | None]:
+        values: dict[str, str | None] = {
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.spec.runtime}",
+            "LAMBDA_TASK_ROOT": str(self.spec.code_dir),
+            "_HANDLER": self.spec.handler,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+        if self.local is not None:
+            values.update(dict.fromkeys(_LOCAL_UNSET))
+            values.update(
+                {
+                    "AWS_ACCESS_KEY_ID": self.local.access_key_id,
+                    "AWS_SECRET_ACCESS_KEY": "local-dummy-secret",
+                    "AWS_SESSION_TOKEN": "local-dummy-session-token",
+                    "AWS_CONFIG_FILE": os.devnull,
+                    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                    "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_ENDPOINT_URL_DATAZONE": self.local.endpoint_url,
+                }
+            )
+        values.update(self._template_environment)
+        return values
+
+    # -- code -----------------------------------------------------------------------------------
+
+    def _load(self) -> ModuleType:
+        if self._module is not None:
+            return self._module
+        module_path, _, _ = self.spec.handler.rpartition(".")
+        relative = Path(*module_path.split("."))
+        candidates = [self.spec.code_dir / relative.with_suffix(".py"), self.spec.code_dir / relative / "__init__.py"]
+        source = next((c for c in candidates if c.is_file()), None)
+        if source is None:
+            raise FileNotFoundError(
+                f"handler {self.spec.handler}: no {candidates[0].name} in asset {self.spec.code_dir}"
+            )
+        name = f"_local_lambda_{self.spec.logical_id}_{uuid.uuid4().hex[:8]}"
+        spec = importlib.util.spec_from_file_location(name, source)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {source}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        sys.path.insert(0, str(self.spec.code_dir))  # like LAMBDA_TASK_ROOT on the path
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
+        finally:
+            sys.path.remove(str(self.spec.code_dir))
+        self._module = module
+        return module
+
+    def close(self) -> None:
+        if self._module is not None:
+            sys.modules.pop(self._module.__name__, None)
+            self._module = None
+
+    @contextlib.contextmanager
+    def _simulated_time(self, module: ModuleType | None) -> Iterator[None]:
+        if not self.simulate_time:
+            yield
+            return
+        endpoint = botocore_module("botocore.endpoint")
+        saved_time = endpoint.time
+        endpoint.time = _ClockedTime(self.clock)  # type: ignore[attr-defined]
+        saved_now = getattr(module, "now", None) if module is not None else None
+        if module is not None and callable(saved_now):
+            module.now = self.clock.now  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            endpoint.time = saved_time  # type: ignore[attr-defined]
+            if module is not None and callable(saved_now):
+                module.now = saved_now  # type: ignore[attr-defined]
+
+    # -- invoke ---------------------------------------------------------------------------------
+
+    def invoke(self, event: Mapping[str, Any]) -> Invocation:
+        """Invoke synchronously (RequestResponse), as the provider framework does."""
+        request_id = str(uuid.uuid4())
+        payload: dict[str, Any] = json.loads(json.dumps(event))  # what crosses the wire is JSON
+        started = self.clock.now()
+        invocation = Invocation(self.spec.logical_id, request_id, payload, None, None, started_at=started)
+        capture = _Capture()
+        root = logging.getLogger()
+        stdout = io.StringIO()
+        root.addHandler(capture)
+        try:
+            with environment(self.lambda_environment()), contextlib.redirect_stdout(stdout):
+                try:
+                    module = self._load()
+                    function = getattr(module, self.spec.handler.rpartition(".")[2])
+                    context = LambdaContext(
+                        self.function_name,
+                        self.function_arn,
+                        memory_mb=self.spec.memory_mb,
+                        request_id=request_id,
+                        deadline=started + self.spec.timeout_seconds,
+                        clock=self.clock,
+                    )
+                    with self._simulated_time(module):
+                        result = function(payload, context)
+                    try:
+                        invocation.result = json.loads(json.dumps(result))
+                    except (TypeError, ValueError) as error:
+                        invocation.error = {
+                            "errorMessage": f"Unable to marshal response: {error}",
+                            "errorType": "Runtime.MarshalError",
+                            "requestId": request_id,
+                        }
+                except Exception as error:  # the function's failure is Lambda's error payload
+                    invocation.error = {
+                        "errorMessage": str(error),
+                        "errorType": type(error).__name__,
+                        "requestId": request_id,
+                        "stackTrace": traceback.format_tb(error.__traceback__),
+                    }
+        finally:
+            root.removeHandler(capture)
+        invocation.duration_seconds = self.clock.now() - started
+        if invocation.duration_seconds > self.spec.timeout_seconds:
+            stamp = datetime.fromtimestamp(started + self.spec.timeout_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[
+                :-3
+            ]
+            invocation.result = None
+            invocation.error = {
+                "errorMessage": f"{stamp}Z {request_id} Task timed out after {self.spec.timeout_seconds:.2f} seconds"
+            }
+        invocation.logs = capture.lines + [line for line in stdout.getvalue().splitlines() if line]
+        self.invocations.append(invocation)
+        return invocation
