@@ -166,6 +166,7 @@ class LocalFunction:
         self.simulate_time = simulate_time
         self._template_environment = dict(environment)
         self._module: ModuleType | None = None
+        self._boto3_session: Any = None  # this function's boto3.DEFAULT_SESSION (its "container")
         self.invocations: list[Invocation] = []
 
     # -- environment ----------------------------------------------------------------------------
@@ -234,6 +235,22 @@ class LocalFunction:
             self._module = None
 
     @contextlib.contextmanager
+    def _own_boto3_session(self) -> Iterator[None]:
+        """boto3's default session (and the credentials it caches) as a fresh Lambda container has it.
+
+        ``boto3.client()`` goes through a process-wide session that resolves credentials once; in
+        this process someone else may have made it already, with other credentials.
+        """
+        boto3 = botocore_module("boto3")
+        saved = boto3.DEFAULT_SESSION
+        boto3.DEFAULT_SESSION = self._boto3_session  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            self._boto3_session = boto3.DEFAULT_SESSION
+            boto3.DEFAULT_SESSION = saved  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
     def _simulated_time(self, module: ModuleType | None) -> Iterator[None]:
         if not self.simulate_time:
             yield
@@ -264,7 +281,7 @@ class LocalFunction:
         stdout = io.StringIO()
         root.addHandler(capture)
         try:
-            with environment(self.lambda_environment()), contextlib.redirect_stdout(stdout):
+            with environment(self.lambda_environment()), self._own_boto3_session(), contextlib.redirect_stdout(stdout):
                 try:
                     module = self._load()
                     function = getattr(module, self.spec.handler.rpartition(".")[2])
