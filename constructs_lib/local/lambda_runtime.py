@@ -17,6 +17,7 @@ sleeps on it, and a module-level ``now()`` seam (the handler has one) reads it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import io
 import json
@@ -103,6 +104,12 @@ class _ClockedTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+@functools.cache
+def _shared_loader() -> Any:
+    """One botocore data loader for every replayed function: model files are parsed once per process."""
+    return botocore_module("botocore.loaders").create_loader()
 
 
 @contextlib.contextmanager
@@ -243,6 +250,10 @@ class LocalFunction:
         """
         boto3 = botocore_module("boto3")
         saved = boto3.DEFAULT_SESSION
+        if self._boto3_session is None:
+            core = botocore_module("botocore.session").Session()
+            core.register_component("data_loader", _shared_loader())  # parsed models are cached there
+            self._boto3_session = boto3.Session(botocore_session=core)
         boto3.DEFAULT_SESSION = self._boto3_session  # type: ignore[attr-defined]
         try:
             yield
