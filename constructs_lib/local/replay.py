@@ -409,9 +409,23 @@ class LocalCloudFormation:
             )
         return [s for s in stacks if s.name in names or s.stack_name in names]
 
+    def _target(self) -> str:
+        if self.aws:
+            return "aws"
+        if self._endpoint_url is not None:
+            return f"endpoint {self._endpoint_url}"
+        return "local" if self._endpoint is None else "local (caller's endpoint)"
+
     @contextlib.contextmanager
     def _session(self) -> Iterator[_Session]:
         state = _load_state(self.state_file)
+        target = self._target()
+        if state.get("stacks") and state.get("target", target) != target:
+            raise AssemblyError(
+                f"{self.state_file} holds stacks deployed against {state['target']}, not {target}: "
+                "pass another --state file (physical ids of one are meaningless to the other)"
+            )
+        state["target"] = target
         owned: LocalDataZone | None = None
         backend: DataZoneBackend | None = None
         control: EndpointControl | None
@@ -527,6 +541,8 @@ class _Session:
         assert function_spec is not None
         resource = stack.template["Resources"][logical_id]
         environment = {k: str(stringify(resolver.resolve(v))) for k, v in function_spec.environment.items()}
+        if self.owner.aws and self.owner.profile:
+            environment["AWS_PROFILE"] = self.owner.profile
         local: LocalMode | None = None
         if self.control is not None:
             role = str(resolver.resolve(resource.get("Properties", {}).get("Role", "")))
@@ -543,8 +559,6 @@ class _Session:
             local=local,
             simulate_time=self.simulate,
         )
-        if self.owner.aws and self.owner.profile:
-            function._template_environment["AWS_PROFILE"] = self.owner.profile
         self.functions[key] = function
         return function
 
@@ -749,11 +763,11 @@ class _Session:
                     ctx, logical, kind, f"{verb}_FAILED", reason=failure.reason, physical_id=failure.physical_id
                 )
                 raise
-            data = response.data
-            if replacing is not None and response.physical_id == replacing.physical_id:
-                data = {**replacing.data, **data}
+            # The attributes are this response's Data, as on CloudFormation (nothing carried over).
             self._event(ctx, logical, kind, f"{verb}_COMPLETE", physical_id=response.physical_id)
-            return _Resource(kind, response.physical_id, properties, data, fingerprint, _token(ctx.stack, logical))
+            return _Resource(
+                kind, response.physical_id, properties, response.data, fingerprint, _token(ctx.stack, logical)
+            )
         if kind == MEMBERSHIP_TYPE:
             self._event(ctx, logical, kind, f"{verb}_IN_PROGRESS")
             try:
@@ -924,9 +938,13 @@ class _Session:
                 ok = False
                 break
             self._event(dep, logical, after.type, "UPDATE_COMPLETE", physical_id=response.physical_id)
-            data = response.data or before.data
             restored[logical] = _Resource(
-                before.type, response.physical_id, before.properties, data, before.fingerprint, before.service_token
+                before.type,
+                response.physical_id,
+                before.properties,
+                response.data,
+                before.fingerprint,
+                before.service_token,
             )
             if response.physical_id != after.physical_id:
                 self._remove(dep, logical, after, "cleanup", tolerate=True)
