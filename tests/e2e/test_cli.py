@@ -158,3 +158,26 @@ def test_serve_in_another_process_and_deploy_against_it(assembly: Path, tmp_path
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_state_of_one_target_is_not_used_for_another(
+    assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "s.json"
+    assert run("deploy", "--app", assembly, "--state", state, "--time-scale", "0")[0] == 0
+    code, _ = run("destroy", "--app", assembly, "--state", state, "--endpoint-url", "http://127.0.0.1:9")
+    assert code == 2
+    assert "holds stacks deployed against local" in capsys.readouterr().err
+
+
+def test_local_deploy_ignores_the_users_aws_setup(
+    assembly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Profiles, global endpoint overrides and real-looking keys in the environment never reach the handler."""
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://datazone.example.invalid")
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKINGKEY00")
+    code, text = run("deploy", "--app", assembly, "--state", tmp_path / "s.json", "--time-scale", "0")
+    assert code == 0, text
+    assert "StartMetadataGenerationRun x1" in text
