@@ -12,6 +12,7 @@ Needs boto3/botocore (the ``local`` extra); importing this package works without
 
 from constructs_lib.local.backend import Call, DataZoneBackend, Knobs, PredictionDecision
 from constructs_lib.local.clock import RealClock, SimulatedClock
+from constructs_lib.local.replay import LocalCloudFormation, StackResult
 from constructs_lib.local.seed import default_seed
 from constructs_lib.local.server import LocalDataZone
 
@@ -19,9 +20,11 @@ __all__ = [
     "Call",
     "DataZoneBackend",
     "Knobs",
+    "LocalCloudFormation",
     "LocalDataZone",
     "PredictionDecision",
     "RealClock",
     "SimulatedClock",
+    "StackResult",
     "default_seed",
 ]

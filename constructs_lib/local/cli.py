@@ -15,7 +15,7 @@ from constructs_lib.local.assembly import AssemblyError
 from constructs_lib.local.backend import FINAL, NEVER, Knobs
 from constructs_lib.local.cases import render, run_all, synthesize_example
 from constructs_lib.local.clock import RealClock
-from constructs_lib.local.replay import LocalCloudFormation
+from constructs_lib.local.replay import DEFAULT_STATE_FILE, LocalCloudFormation
 from constructs_lib.local.report import print_result
 from constructs_lib.local.server import LocalDataZone
 
@@ -99,9 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--app", type=Path, default=Path("cdk.out"), help="synthesized cloud assembly (default cdk.out)"
         )
-        sub.add_argument(
-            "--state", type=Path, default=Path(".local-deploy/state.json"), help="state file between commands"
-        )
+        sub.add_argument("--state", type=Path, default=DEFAULT_STATE_FILE, help="state file between commands")
         sub.add_argument(
             "--time-scale",
             type=float,

@@ -44,7 +44,6 @@ from constructs_lib.local.assembly import (
     deployment_order,
     find_provider,
     load_assembly,
-    references,
     stringify,
 )
 from constructs_lib.local.backend import Call, DataZoneBackend, Knobs
@@ -365,8 +364,6 @@ class LocalCloudFormation:
         self._seed = seed
         self._knobs = knobs
         self._time_scale = time_scale
-        self.functions: dict[str, LocalFunction] = {}
-        self._providers: dict[str, ProviderFramework] = {}
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -1067,14 +1064,3 @@ def _attributes_read(template: Mapping[str, Any], logical: str) -> set[str]:
 
 def _token(stack: StackArtifact, logical: str) -> Any:
     return stack.template.get("Resources", {}).get(logical, {}).get("Properties", {}).get("ServiceToken")
-
-
-# Re-exported for callers that only want to read a result.
-__all__ = [
-    "DEFAULT_STATE_FILE",
-    "LocalCloudFormation",
-    "RequestRecord",
-    "ResourceEvent",
-    "StackResult",
-    "references",
-]
