@@ -1,11 +1,31 @@
-"""CDK constructs that run Amazon DataZone metadata generation at deploy time."""
+"""CDK constructs that run Amazon DataZone metadata generation at deploy time.
 
-from constructs_lib.metadata_generation_run import (
-    MetadataGenerationRun,
-    MetadataGenerationRunProvider,
-    MetadataGenerationType,
-)
-from constructs_lib.predictions import AcceptChoice, AcceptPredictions, RejectChoice, RejectPredictions
+The public names are imported on first use: ``constructs_lib.local`` (the local endpoint and
+replay) needs no aws-cdk-lib, and importing it starts the jsii Node kernel (about a second).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from constructs_lib.metadata_generation_run import (
+        MetadataGenerationRun,
+        MetadataGenerationRunProvider,
+        MetadataGenerationType,
+    )
+    from constructs_lib.predictions import AcceptChoice, AcceptPredictions, RejectChoice, RejectPredictions
+
+_EXPORTS = {
+    "MetadataGenerationRun": "constructs_lib.metadata_generation_run",
+    "MetadataGenerationRunProvider": "constructs_lib.metadata_generation_run",
+    "MetadataGenerationType": "constructs_lib.metadata_generation_run",
+    "AcceptChoice": "constructs_lib.predictions",
+    "AcceptPredictions": "constructs_lib.predictions",
+    "RejectChoice": "constructs_lib.predictions",
+    "RejectPredictions": "constructs_lib.predictions",
+}
 
 __all__ = [
     "AcceptChoice",
@@ -16,3 +36,12 @@ __all__ = [
     "RejectChoice",
     "RejectPredictions",
 ]
+
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above: a misspelt name stays an error.
+    def __getattr__(name: str) -> Any:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'constructs_lib' has no attribute {name!r}")
+        return getattr(importlib.import_module(module), name)

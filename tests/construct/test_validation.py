@@ -10,6 +10,7 @@ import boto3
 import pytest
 from aws_cdk import aws_datazone as datazone
 
+import constructs_lib
 from constructs_lib import MetadataGenerationRun, MetadataGenerationType
 from constructs_lib import metadata_generation_run as mgr
 from lambda_src.metadata_generation_run import index
@@ -172,3 +173,10 @@ def test_construct_and_handler_patterns_match_the_botocore_model() -> None:
     designation_shape: Any = model.shape_for("UserDesignation")
     designations = set(designation_shape.enum) - {"USER_CREATED_DESIGNATION"}
     assert set(mgr.PROJECT_DESIGNATIONS) == designations
+
+
+def test_package_exports_every_public_name() -> None:
+    for name in constructs_lib.__all__:
+        assert getattr(constructs_lib, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = constructs_lib.Nope  # type: ignore[attr-defined]
