@@ -74,6 +74,39 @@ class RejectChoice:
     prediction_choices: Sequence[int] = field(default_factory=tuple)
 
 
+def _check_accept_choice(prop: str, choice: AcceptChoice) -> None:
+    if choice.prediction_choice is not None:
+        _check_index(f"{prop}.prediction_choice", choice.prediction_choice)
+    edited = choice.edited_value
+    if edited is not None and (
+        not isinstance(edited, str) or not (_is_token(edited) or 1 <= len(edited) <= EDITED_VALUE_MAX)
+    ):
+        raise _invalid(f"{prop}.edited_value", edited, f"use 1-{EDITED_VALUE_MAX} characters, or None")
+
+
+def _check_reject_choice(prop: str, choice: RejectChoice) -> None:
+    if isinstance(choice.prediction_choices, (str, int)):
+        raise _invalid(f"{prop}.prediction_choices", choice.prediction_choices, "use a list of ints")
+    for index in choice.prediction_choices:
+        _check_index(f"{prop}.prediction_choices", index)
+
+
+def _checked_choices(
+    prop: str, choices: Sequence[Any], kind: type[AcceptChoice] | type[RejectChoice]
+) -> tuple[Any, ...]:
+    if isinstance(choices, (str, kind)) or not choices:
+        raise _invalid(prop, choices, f"use a non-empty list of {kind.__name__}")
+    for choice in choices:
+        if not isinstance(choice, kind):
+            raise _invalid(prop, choice, f"use {kind.__name__}(prediction_target=...)")
+        _check_target(f"{prop}.prediction_target", choice.prediction_target)
+        if isinstance(choice, AcceptChoice):
+            _check_accept_choice(prop, choice)
+        else:
+            _check_reject_choice(prop, choice)
+    return tuple(choices)
+
+
 @dataclass(frozen=True)
 class _Policy:
     action: str
@@ -127,22 +160,7 @@ class AcceptPredictions(_Policy):
     @classmethod
     def choices(cls, choices: Sequence[AcceptChoice]) -> AcceptPredictions:
         """Accept only the listed prediction targets (``acceptRule: NONE`` plus ``acceptChoices``)."""
-        if isinstance(choices, (str, AcceptChoice)) or not choices:
-            raise _invalid("accept_predictions.choices", choices, "use a non-empty list of AcceptChoice")
-        for choice in choices:
-            if not isinstance(choice, AcceptChoice):
-                raise _invalid("accept_predictions.choices", choice, "use AcceptChoice(prediction_target=...)")
-            _check_target("accept_predictions.choices.prediction_target", choice.prediction_target)
-            if choice.prediction_choice is not None:
-                _check_index("accept_predictions.choices.prediction_choice", choice.prediction_choice)
-            edited = choice.edited_value
-            if edited is not None and (
-                not isinstance(edited, str) or not (_is_token(edited) or 1 <= len(edited) <= EDITED_VALUE_MAX)
-            ):
-                raise _invalid(
-                    "accept_predictions.choices.edited_value", edited, f"use 1-{EDITED_VALUE_MAX} characters, or None"
-                )
-        return cls("ACCEPT", "NONE", None, tuple(choices))
+        return cls("ACCEPT", "NONE", None, _checked_choices("accept_predictions.choices", choices, AcceptChoice))
 
 
 class RejectPredictions(_Policy):
@@ -161,16 +179,4 @@ class RejectPredictions(_Policy):
     @classmethod
     def choices(cls, choices: Sequence[RejectChoice]) -> RejectPredictions:
         """Reject only the listed prediction targets (``rejectRule: NONE`` plus ``rejectChoices``)."""
-        if isinstance(choices, (str, RejectChoice)) or not choices:
-            raise _invalid("reject_predictions.choices", choices, "use a non-empty list of RejectChoice")
-        for choice in choices:
-            if not isinstance(choice, RejectChoice):
-                raise _invalid("reject_predictions.choices", choice, "use RejectChoice(prediction_target=...)")
-            _check_target("reject_predictions.choices.prediction_target", choice.prediction_target)
-            if isinstance(choice.prediction_choices, (str, int)):
-                raise _invalid(
-                    "reject_predictions.choices.prediction_choices", choice.prediction_choices, "use a list of ints"
-                )
-            for index in choice.prediction_choices:
-                _check_index("reject_predictions.choices.prediction_choices", index)
-        return cls("REJECT", "NONE", None, tuple(choices))
+        return cls("REJECT", "NONE", None, _checked_choices("reject_predictions.choices", choices, RejectChoice))
