@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         import_repetitions=3 if quick else 15,
         minutes=args.minutes,
         limits=not (quick or args.no_limits),
+        unvalidated_sizes=() if quick else (min(args.sizes or FULL_SIZES), max(args.sizes or FULL_SIZES)),
         warmup=not quick,
     )
     from bench.report import render  # noqa: PLC0415 - keeps --help instant

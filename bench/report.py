@@ -205,6 +205,22 @@ def phases_table(results: Results) -> list[str]:
     return _table(["N", "outputs", "side", "import aws_cdk", "build", "app.synth()", "start-up + exit", "wall"], rows)
 
 
+def unvalidated_table(results: Results) -> list[str]:
+    rows = []
+    for runs, cell in sorted(results.unvalidated.items()):
+        rows.append(
+            [
+                str(runs),
+                _pair(f"{cell.median(Side.OURS, 'wall_s'):.2f}", f"{cell.median(Side.PEER, 'wall_s'):.2f}"),
+                f"**{cell.ratio_median():.2f}**",
+                _pair(f"{cell.median(Side.OURS, 'cpu_s'):.2f}", f"{cell.median(Side.PEER, 'cpu_s'):.2f}"),
+                _pair(f"{cell.median(Side.OURS, 'build_s'):.2f}", f"{cell.median(Side.PEER, 'build_s'):.2f}"),
+                _pair(f"{cell.median(Side.OURS, 'synth_s'):.2f}", f"{cell.median(Side.PEER, 'synth_s'):.2f}"),
+            ]
+        )
+    return _table(["N", "synth wall s", "ratio ours/peer (median of pairs)", "CPU s", "build s", "app.synth() s"], rows)
+
+
 def growth_table(results: Results) -> list[str]:
     low, high = min(results.options.sizes), max(results.options.sizes)
     rows = []
@@ -244,6 +260,36 @@ def assets_table(results: Results) -> list[str]:
                 ]
             )
     return _table(["side", "asset", "bytes", "zipped bytes", "functions using it"], rows)
+
+
+def jsii_table(results: Results) -> list[str]:
+    if not results.jsii_calls:
+        return ["Not run."]
+    low, high = min(results.options.sizes), max(results.options.sizes)
+    rows = []
+    for outputs in ("on", "off"):
+        for side in Side:
+            cells = results.jsii_calls[side.value]
+            first, last = cells[f"{low}/{outputs}"], cells[f"{high}/{outputs}"]
+            per_run = (last["build"] - first["build"]) / (high - low)
+            rows.append(
+                [
+                    outputs,
+                    side.value,
+                    f"{first['build'] - per_run * low:.0f}",
+                    f"{per_run:.1f}",
+                    str(first["synth"]),
+                    str(last["build"] + last["synth"]),
+                ]
+            )
+    return [
+        "Requests from Python to the jsii kernel (Node), counted in one process after a warm-up App: each "
+        "construct, method call and property read from Python is one synchronous round trip.",
+        "",
+        *_table(
+            ["outputs", "side", "fixed (build)", "per run (build)", "during app.synth()", f"total at N={high}"], rows
+        ),
+    ]
 
 
 def limits_section(results: Results) -> list[str]:
@@ -434,6 +480,18 @@ def render(results: Results, command: str) -> str:
             *synthesis_table(results, outputs),
             "",
         ]
+    if results.unvalidated:
+        out += [
+            "## Synthesis without CDK's built-in CloudFormation validation (diagnostic)",
+            "",
+            "aws-cdk-lib 2.275 validates every template during `app.synth()` with a WebAssembly engine that "
+            "starts once per process and costs both sides the same seconds. The same measurement with "
+            "`CDK_VALIDATION=false` (outputs on, same alternation) shows what the constructs themselves cost. "
+            "The targets are judged on the default (validation on) above.",
+            "",
+            *unvalidated_table(results),
+            "",
+        ]
     out += [
         "## Growth per run",
         "",
@@ -452,6 +510,10 @@ def render(results: Results, command: str) -> str:
         "(stopping the jsii kernel).",
         "",
         *phases_table(results),
+        "",
+        "## jsii round trips",
+        "",
+        *jsii_table(results),
         "",
         "## Handler cold import",
         "",

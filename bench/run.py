@@ -16,7 +16,7 @@ from bench import cold_import, cost, environment
 from bench.limits import Search, from_json
 from bench.scenarios import Side
 from bench.template_metrics import TemplateMetrics, load_template, measure
-from bench.timing import REPO, Sample, Series, child_env, run_child
+from bench.timing import NO_CDK_VALIDATION, REPO, Sample, Series, child_env, run_child
 
 FULL_SIZES = (1, 10, 100)
 QUICK_SIZES = (1, 10)
@@ -30,6 +30,8 @@ class Options:
     import_repetitions: int = 15
     minutes: float = 10.0
     limits: bool = True
+    #: N values timed again with CDK's built-in CloudFormation validation off (empty: skip).
+    unvalidated_sizes: tuple[int, ...] = (1, 100)
     warmup: bool = True
 
 
@@ -38,9 +40,13 @@ class Results:
     options: Options
     facts: dict[str, str]
     series: dict[tuple[int, bool], Series] = field(default_factory=dict)
+    #: The same, with CDK_VALIDATION=false (outputs on only).
+    unvalidated: dict[int, Series] = field(default_factory=dict)
     cold: cold_import.ColdImport | None = None
     limits: list[Search] = field(default_factory=list)
     costs: list[cost.CostResult] = field(default_factory=list)
+    #: {side: {"N/on|off": {"build": requests, "synth": requests}}}
+    jsii_calls: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     assumptions: cost.Assumptions = field(default_factory=cost.Assumptions)
     load_before: str = ""
     load_after: str = ""
@@ -105,6 +111,23 @@ def _timed_synth(results: Results, scratch: Path, log: Log) -> Path:
     return keep
 
 
+def _timed_unvalidated(results: Results, scratch: Path, log: Log) -> None:
+    options = results.options
+    for repetition in range(options.repetitions):
+        for runs in options.unvalidated_sizes:
+            cell = results.unvalidated.setdefault(runs, Series(runs, True))
+            order = (Side.OURS, Side.PEER) if repetition % 2 == 0 else (Side.PEER, Side.OURS)
+            samples: dict[Side, Sample] = {}
+            for side in order:
+                with tempfile.TemporaryDirectory(dir=scratch) as outdir:
+                    samples[side] = run_child(side, runs, True, outdir, NO_CDK_VALIDATION)
+            cell.pairs.append((samples[Side.OURS], samples[Side.PEER]))
+            log(
+                f"  rep {repetition + 1}/{options.repetitions} N={runs} CDK_VALIDATION=false: "
+                f"ours {samples[Side.OURS].wall_s:.2f} s, peer {samples[Side.PEER].wall_s:.2f} s"
+            )
+
+
 def _limits(log: Log) -> list[Search]:
     found = []
     for side in Side:
@@ -126,6 +149,21 @@ def _limits(log: Log) -> list[Search]:
                 f"({len(search.probes)} probes, {time.perf_counter() - started:.0f} s)"
             )
     return found
+
+
+def _jsii_calls(options: Options) -> dict[str, dict[str, dict[str, int]]]:
+    sizes = [str(min(options.sizes)), str(max(options.sizes))]
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module, fixed arguments
+        [sys.executable, "-m", "bench.jsii_calls", *sizes],
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{"))
+    counted: dict[str, dict[str, dict[str, int]]] = json.loads(line)
+    return counted
 
 
 def _handler_asset(assembly: Path) -> Path:
@@ -163,8 +201,13 @@ def run(options: Options, log: Log = _stderr) -> Results:
         scratch = Path(scratch_name)
         log(f"synthesis: N={list(options.sizes)}, {options.repetitions} alternating pairs each")
         assembly = _timed_synth(results, scratch, log)
+        if options.unvalidated_sizes:
+            log(f"synthesis without CDK's built-in validation: N={list(options.unvalidated_sizes)}")
+            _timed_unvalidated(results, scratch, log)
         log("handler cold import")
         results.cold = cold_import.measure(_handler_asset(assembly), options.import_repetitions)
+        log("jsii round trips")
+        results.jsii_calls = _jsii_calls(options)
         log(f"deploy-time cost of one {options.minutes:g}-minute run")
         results.costs = _costs(results, assembly, scratch)
         if options.limits:

@@ -54,7 +54,13 @@ def test_importtime_parser_takes_the_top_level_line() -> None:
 @pytest.mark.slow
 def test_quick_run_produces_a_report(tmp_path: Path) -> None:
     options = Options(
-        sizes=(1, 2), repetitions=1, timed_outputs=(True,), import_repetitions=1, limits=False, warmup=False
+        sizes=(1, 2),
+        repetitions=1,
+        timed_outputs=(True,),
+        import_repetitions=1,
+        limits=False,
+        warmup=False,
+        unvalidated_sizes=(1,),
     )
     results = run(options, log=lambda message: None)
     text = render(results, "python -m bench run --quick")
@@ -63,5 +69,13 @@ def test_quick_run_produces_a_report(tmp_path: Path) -> None:
     assert results.metrics(Side.PEER, 2, False).resources - results.metrics(Side.PEER, 1, False).resources == 2
     assert {line.side for line in results.costs} == {"ours", "peer"}
     assert any(t.met is not None for t in targets(results))
-    for heading in ("## Targets", "## Synthesis, outputs on", "## Handler cold import", "## Deploy-time cost"):
+    assert results.jsii_calls["ours"]["2/off"]["build"] > results.jsii_calls["ours"]["1/off"]["build"]
+    headings = (
+        "## Targets",
+        "## Synthesis, outputs on",
+        "## jsii round trips",
+        "validation (diagnostic)",
+        "## Deploy-time",
+    )
+    for heading in headings:
         assert heading in text
