@@ -35,6 +35,14 @@ def asset_id(index: int) -> str:
     return f"asset{index}"
 
 
+def import_side(side: Side) -> None:
+    """Import the Python modules a side's constructs need (the child times this on its own)."""
+    if side is Side.OURS:
+        import constructs_lib.metadata_generation_run  # noqa: F401, PLC0415 - timed import
+    else:
+        import aws_cdk.custom_resources  # noqa: F401, PLC0415 - timed import
+
+
 def build_app(side: Side, runs: int, *, outputs: bool, outdir: str, cli_context: bool = False) -> cdk.App:
     """An App with one Stack holding ``runs`` runs of ``side``; not yet synthesized.
 

@@ -46,6 +46,7 @@ class Sample:
     wall_s: float
     cpu_s: float
     import_s: float
+    side_import_s: float
     build_s: float
     synth_s: float
     rss_kib: int
@@ -104,6 +105,7 @@ def run_child(side: Side, runs: int, outputs: bool, outdir: str, env: dict[str, 
         wall_s=wall,
         cpu_s=cpu,
         import_s=data["import_s"],
+        side_import_s=data["side_import_s"],
         build_s=data["build_s"],
         synth_s=data["synth_s"],
         rss_kib=data["rss_self_kib"] + data["rss_children_kib"],
