@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import json
 import re
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,14 @@ from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 RESOURCE_TYPE = "Custom::DataZoneMetadataGenerationRun"
 PROVIDER_ID = "DataZoneMetadataGenerationRunProvider"
 
+# Kept as Python ints: every Duration.to_seconds() would be a jsii round trip per run.
 #: How often the provider's waiter asks ``is_complete`` for the run's status.
-POLL_INTERVAL = cdk.Duration.seconds(10)
+POLL_INTERVAL_SECONDS = 10
 #: The provider framework's own limit; CloudFormation waits at most one hour for a custom resource.
-MAX_TIMEOUT = cdk.Duration.hours(1)
-DEFAULT_TIMEOUT = cdk.Duration.minutes(30)
+MAX_TIMEOUT_SECONDS = 60 * 60
+DEFAULT_TIMEOUT_SECONDS = 30 * 60
+POLL_INTERVAL = cdk.Duration.seconds(POLL_INTERVAL_SECONDS)
+MAX_TIMEOUT = cdk.Duration.seconds(MAX_TIMEOUT_SECONDS)
 #: Covers one DataZone call at its worst: 5 attempts x (3 s connect + 10 s read) plus
 #: botocore's backoff between them (see CLIENT_CONFIG in the handler).
 HANDLER_TIMEOUT = cdk.Duration.minutes(3)
@@ -115,11 +119,11 @@ def _normalize_types(types: Sequence[MetadataGenerationType | str] | None) -> li
 
 def _timeout_seconds(timeout: cdk.Duration | None) -> int:
     if timeout is None:
-        return int(DEFAULT_TIMEOUT.to_seconds())
+        return DEFAULT_TIMEOUT_SECONDS
     if not isinstance(timeout, cdk.Duration):
         raise _invalid("timeout", timeout, "must be an aws_cdk.Duration, e.g. Duration.minutes(30)")
     seconds = timeout.to_seconds(integral=False)
-    low, high = int(POLL_INTERVAL.to_seconds()), int(MAX_TIMEOUT.to_seconds())
+    low, high = POLL_INTERVAL_SECONDS, MAX_TIMEOUT_SECONDS
     if not low <= seconds <= high or seconds != int(seconds):
         raise _invalid(
             "timeout",
@@ -176,6 +180,9 @@ class _OutputLimit:
         ]
 
 
+_PROVIDERS: weakref.WeakKeyDictionary[Construct, MetadataGenerationRunProvider] = weakref.WeakKeyDictionary()
+
+
 class MetadataGenerationRunProvider(Construct):
     """The one custom-resource provider a stack's ``MetadataGenerationRun``s share.
 
@@ -185,13 +192,17 @@ class MetadataGenerationRunProvider(Construct):
 
     @classmethod
     def of(cls, scope: Construct) -> MetadataGenerationRunProvider:
+        # Cached per scope object: a stack of N runs asks jsii for its provider once, not N times.
+        cached = _PROVIDERS.get(scope)
+        if cached is not None:
+            return cached
         stack = cdk.Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
-        if isinstance(existing, MetadataGenerationRunProvider):
-            return existing
-        if existing is not None:
+        if existing is not None and not isinstance(existing, MetadataGenerationRunProvider):
             raise ValueError(f"construct id {PROVIDER_ID!r} is reserved for MetadataGenerationRun's provider")
-        return cls(stack, PROVIDER_ID)
+        provider = existing if existing is not None else cls(stack, PROVIDER_ID)
+        _PROVIDERS[scope] = provider
+        return provider
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -254,6 +265,7 @@ class MetadataGenerationRunProvider(Construct):
         )
         self.service_token = self.provider.service_token
         self._acknowledge_findings((framework_on_event_role, framework_waiter_role), (on_event, is_complete))
+        # Every stack gets it, not only ones with our outputs: the user's own outputs count too.
         self.node.add_validation(_OutputLimit(cdk.Stack.of(self)))
 
     def _lambda_role(self, construct_id: str, purpose: str) -> iam.Role:
@@ -274,13 +286,21 @@ class MetadataGenerationRunProvider(Construct):
         """
         stack = cdk.Stack.of(self)
 
+        wildcards: dict[int, str] = {}
+        pending: list[tuple[Construct, list[cdk.Acknowledgment]]] = []
+
         def arn_wildcard(function: lambda_.IFunction) -> str:
-            cfn = function.node.default_child
-            logical_id = stack.resolve(stack.get_logical_id(cfn))  # type: ignore[arg-type]
-            return f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"
+            if id(function) not in wildcards:
+                cfn = function.node.default_child
+                logical_id = stack.resolve(stack.get_logical_id(cfn))  # type: ignore[arg-type]
+                wildcards[id(function)] = f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"
+            return wildcards[id(function)]
 
         def acknowledge(scope: Construct, finding: str, reason: str) -> None:
-            cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+            # Collected, then one Validations.of(scope).acknowledge(*all) per scope: fewer jsii round trips.
+            if not pending or pending[-1][0] is not scope:
+                pending.append((scope, []))
+            pending[-1][1].append(cdk.Acknowledgment(id=finding, reason=reason))
 
         acknowledge(self.role, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", WILDCARD_REASON)
         invoke_reason = (
@@ -308,6 +328,8 @@ class MetadataGenerationRunProvider(Construct):
             "The waiter is a single poll-and-wait loop owned by aws-cdk-lib's provider framework; "
             "the handler logs carry run id and status, X-Ray adds cost without insight.",
         )
+        for scope, acknowledgments in pending:
+            cdk.Validations.of(scope).acknowledge(*acknowledgments)
 
     def grant(self, action: str) -> None:
         """Add ``action`` to the handler's DataZone statement, once, when a run first needs it."""
@@ -453,7 +475,7 @@ class MetadataGenerationRun(Construct):
 
         predictions = _predictions_policy(accept_predictions, reject_predictions, wait_for_completion)
 
-        provider = MetadataGenerationRunProvider.of(self)
+        provider = MetadataGenerationRunProvider.of(scope)
         properties: dict[str, Any] = {
             "DomainId": domain_id,
             "ProjectId": project_id,
@@ -477,35 +499,55 @@ class MetadataGenerationRun(Construct):
             resource_type=RESOURCE_TYPE,
             properties=properties,
         )
+        node = self.node  # one jsii round trip, reused below
         if grant_project_access:
-            self.resource.node.add_dependency(provider.membership(domain_id, project_id, project_designation))
+            # A dependency of this construct is one of every resource in it: the custom resource.
+            node.add_dependency(provider.membership(domain_id, project_id, project_designation))
 
-        #: The run ID (``Fn::GetAtt`` of the custom resource), a token.
-        self.run_id: str = self.resource.get_att_string("RunId")
-        #: The run's status when the deployment finished with it, a token.
-        self.run_status: str = self.resource.get_att_string("Status")
-        #: The asset revision that accepting/rejecting predictions produced, a token; None
-        #: unless ``accept_predictions`` or ``reject_predictions`` is set.
-        self.asset_revision: str | None = None if predictions is None else self.resource.get_att_string("AssetRevision")
+        # Tokens made on first use (see the properties): a run nobody reads costs no jsii calls.
+        self._attributes: dict[str, str] = {}
+        self._has_revision = predictions is not None
 
         if create_outputs:
+            path = node.path
             about = "the asset" if is_token(asset_id) else f"asset {asset_id}"
             cdk.CfnOutput(
                 self,
                 "RunIdOutput",
                 value=self.run_id,
-                description=f"DataZone metadata-generation run ID for {about} ({self.node.path})",
+                description=f"DataZone metadata-generation run ID for {about} ({path})",
             )
             cdk.CfnOutput(
                 self,
                 "RunStatusOutput",
                 value=self.run_status,
-                description=f"DataZone metadata-generation run status for {about} ({self.node.path})",
+                description=f"DataZone metadata-generation run status for {about} ({path})",
             )
             if self.asset_revision is not None:
                 cdk.CfnOutput(
                     self,
                     "AssetRevisionOutput",
                     value=self.asset_revision,
-                    description=f"Revision of {about} after its predictions were applied ({self.node.path})",
+                    description=f"Revision of {about} after its predictions were applied ({path})",
                 )
+
+    def _attribute(self, name: str) -> str:
+        if name not in self._attributes:
+            self._attributes[name] = self.resource.get_att_string(name)
+        return self._attributes[name]
+
+    @property
+    def run_id(self) -> str:
+        """The run ID (``Fn::GetAtt`` of the custom resource), a token."""
+        return self._attribute("RunId")
+
+    @property
+    def run_status(self) -> str:
+        """The run's status when the deployment finished with it, a token."""
+        return self._attribute("Status")
+
+    @property
+    def asset_revision(self) -> str | None:
+        """The asset revision that accepting/rejecting predictions produced, a token; None
+        unless ``accept_predictions`` or ``reject_predictions`` is set."""
+        return self._attribute("AssetRevision") if self._has_revision else None
