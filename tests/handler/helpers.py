@@ -147,14 +147,18 @@ def get_response(
     type_stats: list[dict[str, str]] | None = None,
     created_at: datetime | None = CREATED_AT,
     run_id: str = RUN_ID,
+    revision: str | None = None,
 ) -> dict[str, Any]:
+    target: dict[str, str] = {"type": "ASSET", "identifier": ASSET_ID}
+    if revision is not None:
+        target["revision"] = revision
     response: dict[str, Any] = {
         "domainId": DOMAIN_ID,
         "id": run_id,
         "status": status,
         "types": [DESCRIPTIONS],
         "owningProjectId": PROJECT_ID,
-        "target": {"type": "ASSET", "identifier": ASSET_ID},
+        "target": target,
     }
     if created_at is not None:
         response["createdAt"] = created_at

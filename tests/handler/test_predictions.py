@@ -13,9 +13,10 @@ from tests.handler.helpers import (
     ASSET_ID,
     CREATED_AT,
     DOMAIN_ID,
-    PROJECT_ID,
     RUN_ID,
     FakeContext,
+    get_params,
+    get_response,
     make_event,
     make_props,
     poll_event,
@@ -24,24 +25,8 @@ from tests.handler.helpers import (
 ACCEPT_ALL = {"Action": "ACCEPT", "Rule": "ALL", "Threshold": "0.8"}
 
 
-def _get(status: str, revision: str | None = None) -> dict[str, Any]:
-    target: dict[str, str] = {"type": "ASSET", "identifier": ASSET_ID}
-    if revision is not None:
-        target["revision"] = revision
-    return {
-        "domainId": DOMAIN_ID,
-        "id": RUN_ID,
-        "owningProjectId": PROJECT_ID,
-        "status": status,
-        "target": target,
-        "createdAt": CREATED_AT,
-    }
-
-
 def _queue_get(stubbed: Stubber, status: str, revision: str | None = None) -> None:
-    stubbed.add_response(
-        "get_metadata_generation_run", _get(status, revision), {"domainIdentifier": DOMAIN_ID, "identifier": RUN_ID}
-    )
+    stubbed.add_response("get_metadata_generation_run", get_response(status, revision=revision), get_params())
 
 
 @pytest.mark.parametrize("status", ["SUCCEEDED", "PARTIALLY_SUCCEEDED"])
