@@ -2,7 +2,8 @@
 
 Run by ``test_cdk_nag2.py`` in a subprocess whose PYTHONPATH puts a ``pip install --target`` copy
 of cdk-nag 2.x ahead of the venv's cdk-nag 3: one Python process can import only one ``cdk_nag``.
-Usage: ``python -m tests.construct.nag2_synth OUTDIR RESULT_JSON``.
+Usage: ``python -m tests.construct.nag2_synth OUTDIR RESULT_JSON [--cdk-json-context]``; the last
+option synthesizes with the feature flags of cdk.json, as ``cdk synth`` and new ``cdk init`` projects do.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from constructs_lib import AcceptPredictions, MetadataGenerationRun
 cdk_nag: Any = importlib.import_module("cdk_nag")
 
 
-def main(outdir: Path, result: Path) -> None:
-    app = cdk.App(outdir=str(outdir))
+def main(outdir: Path, result: Path, *, cdk_json_context: bool) -> None:
+    context = json.loads(Path("cdk.json").read_text())["context"] if cdk_json_context else None
+    app = cdk.App(outdir=str(outdir), context=context)
     cdk.Aspects.of(app).add(cdk_nag.AwsSolutionsChecks(verbose=True))
     example_app.build_app(app)
     more = cdk.Stack(app, "TwoRuns")
@@ -58,4 +60,4 @@ def main(outdir: Path, result: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), cdk_json_context="--cdk-json-context" in sys.argv[3:])
