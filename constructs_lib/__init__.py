@@ -12,14 +12,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from constructs_lib.metadata_generation_run import (
         MetadataGenerationRun,
-        MetadataGenerationRunProvider,
         MetadataGenerationType,
     )
     from constructs_lib.predictions import AcceptChoice, AcceptPredictions, RejectChoice, RejectPredictions
 
 _EXPORTS = {
     "MetadataGenerationRun": "constructs_lib.metadata_generation_run",
-    "MetadataGenerationRunProvider": "constructs_lib.metadata_generation_run",
     "MetadataGenerationType": "constructs_lib.metadata_generation_run",
     "AcceptChoice": "constructs_lib.predictions",
     "AcceptPredictions": "constructs_lib.predictions",
@@ -31,7 +29,6 @@ __all__ = [
     "AcceptChoice",
     "AcceptPredictions",
     "MetadataGenerationRun",
-    "MetadataGenerationRunProvider",
     "MetadataGenerationType",
     "RejectChoice",
     "RejectPredictions",

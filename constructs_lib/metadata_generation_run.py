@@ -6,6 +6,7 @@ import enum
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import weakref
 from collections.abc import Sequence
@@ -19,33 +20,32 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
 
+from constructs_lib._handler import contract
+from constructs_lib._handler.contract import Attr, Prop
+from constructs_lib._validation import invalid, is_token
 from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 
-RESOURCE_TYPE = "Custom::DataZoneMetadataGenerationRun"
+RESOURCE_TYPE = contract.RESOURCE_TYPE
 PROVIDER_ID = "DataZoneMetadataGenerationRunProvider"
 
 # Kept as Python ints: every Duration.to_seconds() would be a jsii round trip per run.
-#: How often the provider's waiter asks ``is_complete`` for the run's status.
-POLL_INTERVAL_SECONDS = 10
-#: The provider framework's own limit; CloudFormation waits at most one hour for a custom resource.
-MAX_TIMEOUT_SECONDS = 60 * 60
-DEFAULT_TIMEOUT_SECONDS = 30 * 60
+POLL_INTERVAL_SECONDS = contract.POLL_INTERVAL_SECONDS
+MAX_TIMEOUT_SECONDS = contract.MAX_TIMEOUT_SECONDS
+DEFAULT_TIMEOUT_SECONDS = contract.DEFAULT_TIMEOUT_SECONDS
 POLL_INTERVAL = cdk.Duration.seconds(POLL_INTERVAL_SECONDS)
-MAX_TIMEOUT = cdk.Duration.seconds(MAX_TIMEOUT_SECONDS)
-#: Covers one DataZone call at its worst: 5 attempts x (3 s connect + 10 s read) plus
-#: botocore's backoff between them (see CLIENT_CONFIG in the handler).
-HANDLER_TIMEOUT = cdk.Duration.minutes(3)
+#: The waiter's limit: the provider framework's, and CloudFormation's for a custom resource.
+WAITER_TIMEOUT = cdk.Duration.seconds(contract.SERVICE_TIMEOUT_SECONDS)
+SERVICE_TIMEOUT = cdk.Duration.seconds(contract.SERVICE_TIMEOUT_SECONDS)
+HANDLER_TIMEOUT = cdk.Duration.seconds(contract.HANDLER_TIMEOUT_SECONDS)
 #: CloudFormation rejects templates with more outputs than this.
 MAX_STACK_OUTPUTS = 200
 
-# From the botocore DataZone model (StartMetadataGenerationRunInput); tests compare them to it.
-DOMAIN_ID_PATTERN = re.compile(r"dzd[-_][a-zA-Z0-9_-]{1,36}")
-PROJECT_ID_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,36}")
-CLIENT_TOKEN_PATTERN = re.compile(r"[\x21-\x7E]{1,128}")
-REVISION_MAX_LENGTH = 64
-MAX_TYPES = 2
+DOMAIN_ID_PATTERN = contract.DOMAIN_ID_RE
+PROJECT_ID_PATTERN = contract.PROJECT_ID_RE
+REVISION_MAX_LENGTH = contract.REVISION_MAX
+MAX_TYPES = contract.TYPES_MAX
 PROJECT_DESIGNATIONS = (
     "PROJECT_OWNER",
     "PROJECT_CONTRIBUTOR",
@@ -60,6 +60,8 @@ DATAZONE_ACTIONS = (
     "datazone:StartMetadataGenerationRun",
     "datazone:GetMetadataGenerationRun",
     "datazone:CancelMetadataGenerationRun",
+    # A Delete for a Create CloudFormation stopped waiting for finds its run by listing.
+    "datazone:ListMetadataGenerationRuns",
 )
 WILDCARD_REASON = (
     "DataZone metadata-generation actions support no resource-level permissions or condition "
@@ -76,22 +78,7 @@ class MetadataGenerationType(enum.StrEnum):
     BUSINESS_GLOSSARY_ASSOCIATIONS = "BUSINESS_GLOSSARY_ASSOCIATIONS"
 
 
-def is_token(value: object) -> bool:
-    """Whether ``value`` is an unresolved CDK token.
-
-    Equivalent to ``Token.is_unresolved`` for the strings and lists this construct takes, but
-    decided in Python: jsii encodes tokens as ``${Token[...]}`` (strings) and ``#{Token[...]}``
-    (list elements), and asking the Node kernel costs one IPC round trip per prop.
-    """
-    if isinstance(value, str):
-        return "${Token[" in value or "#{Token[" in value
-    if isinstance(value, (list, tuple)):
-        return any(is_token(item) for item in value)
-    return False
-
-
-def _invalid(prop: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"MetadataGenerationRun: {prop}={value!r} is invalid: {allowed}")
+_invalid = invalid
 
 
 def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], allowed: str) -> None:
@@ -128,7 +115,9 @@ def _timeout_seconds(timeout: cdk.Duration | None) -> int:
         raise _invalid(
             "timeout",
             f"{seconds:g} s",
-            f"must be a whole number of seconds from {low} s (the poll interval) to {high} s (1 hour)",
+            f"must be a whole number of seconds from {low} s (the poll interval) to {high} s "
+            f"({high // 60} minutes: CloudFormation gives a custom resource {contract.SERVICE_TIMEOUT_SECONDS // 60} "
+            "minutes, and the handler needs the rest to notice the timeout, cancel the run and report it)",
         )
     return int(seconds)
 
@@ -155,11 +144,12 @@ def _predictions_policy(
 
 def _lambda_code_dir() -> str:
     # Found through the import system, not a path relative to the repo, so an installed wheel
-    # (site-packages/lambda_src/...) works from any working directory.
-    spec = importlib.util.find_spec("lambda_src.metadata_generation_run")
+    # (site-packages/constructs_lib/_handler) works from any working directory; resolved because
+    # in the repo it is a link to lambda_src/metadata_generation_run.
+    spec = importlib.util.find_spec("constructs_lib._handler")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("package lambda_src.metadata_generation_run is not installed")
-    return str(Path(next(iter(spec.submodule_search_locations))))
+        raise RuntimeError("constructs_lib._handler is missing: reinstall datazone-metadata-generation-constructs")
+    return os.path.realpath(Path(next(iter(spec.submodule_search_locations))))
 
 
 @jsii.implements(IValidation)
@@ -180,10 +170,10 @@ class _OutputLimit:
         ]
 
 
-_PROVIDERS: weakref.WeakKeyDictionary[Construct, MetadataGenerationRunProvider] = weakref.WeakKeyDictionary()
+_PROVIDERS: weakref.WeakKeyDictionary[Construct, _MetadataGenerationRunProvider] = weakref.WeakKeyDictionary()
 
 
-class MetadataGenerationRunProvider(Construct):
+class _MetadataGenerationRunProvider(Construct):
     """The one custom-resource provider a stack's ``MetadataGenerationRun``s share.
 
     Created on first use as a direct child of the stack with id
@@ -191,14 +181,14 @@ class MetadataGenerationRunProvider(Construct):
     """
 
     @classmethod
-    def of(cls, scope: Construct) -> MetadataGenerationRunProvider:
+    def of(cls, scope: Construct) -> _MetadataGenerationRunProvider:
         # Cached per scope object: a stack of N runs asks jsii for its provider once, not N times.
         cached = _PROVIDERS.get(scope)
         if cached is not None:
             return cached
         stack = cdk.Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
-        if existing is not None and not isinstance(existing, MetadataGenerationRunProvider):
+        if existing is not None and not isinstance(existing, _MetadataGenerationRunProvider):
             raise ValueError(f"construct id {PROVIDER_ID!r} is reserved for MetadataGenerationRun's provider")
         provider = existing if existing is not None else cls(stack, PROVIDER_ID)
         _PROVIDERS[scope] = provider
@@ -219,6 +209,11 @@ class MetadataGenerationRunProvider(Construct):
         self._statement = iam.PolicyStatement(actions=list(DATAZONE_ACTIONS), resources=["*"])
         self._granted: set[str] = set(DATAZONE_ACTIONS)
         self.role.add_to_principal_policy(self._statement)
+        # Rollbacks and in-flight deletes are told apart from user changes by the stack's status;
+        # only this stack's (one provider per stack).
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[cdk.Aws.STACK_ID])
+        )
 
         code = lambda_.Code.from_asset(_lambda_code_dir(), exclude=["__pycache__", "*.pyc", "*.pyo"])
         common: dict[str, Any] = {
@@ -258,7 +253,7 @@ class MetadataGenerationRunProvider(Construct):
             on_event_handler=on_event,
             is_complete_handler=is_complete,
             query_interval=POLL_INTERVAL,
-            total_timeout=MAX_TIMEOUT,
+            total_timeout=WAITER_TIMEOUT,
             log_group=self.log_group,
             framework_on_event_role=framework_on_event_role,
             framework_complete_and_timeout_role=framework_waiter_role,
@@ -279,59 +274,92 @@ class MetadataGenerationRunProvider(Construct):
         return role
 
     def _acknowledge_findings(self, framework_roles: Sequence[iam.Role], handlers: Sequence[lambda_.Function]) -> None:
-        """Record, on the exact constructs concerned, why their cdk-nag AwsSolutions findings stand.
+        """Record, on the exact resources concerned, why their cdk-nag AwsSolutions findings stand.
 
-        Each acknowledgment names one finding id (with its ``[...]`` applies-to part) and sits on
-        the construct that draws it, so it cannot hide findings in the user's own constructs.
+        Each finding is written for both cdk-nag generations in use, without importing either: a
+        cdk-nag 3 acknowledgment (``Validations``) and a cdk-nag 2 suppression (the resource's
+        ``cdk_nag`` template metadata). Both sit on the CfnResource that draws the finding, because
+        cdk-nag 2 reads only the resource's own metadata, and both name the rule, its ``[...]``
+        finding where the rule has one, and the reason, so neither can hide a finding of the user's.
         """
         stack = cdk.Stack.of(self)
-
         wildcards: dict[int, str] = {}
-        pending: list[tuple[Construct, list[cdk.Acknowledgment]]] = []
+        # One Validations.of() and one metadata write per resource, not per finding. Keyed by id():
+        # jsii may return a new proxy per lookup, so each resource below is looked up only once.
+        findings: dict[int, tuple[cdk.CfnResource, list[tuple[str, str | None, str]]]] = {}
 
-        def arn_wildcard(function: lambda_.IFunction) -> str:
+        def cfn_resource(construct: IConstruct | None) -> cdk.CfnResource:
+            if not isinstance(construct, cdk.CfnResource):
+                raise TypeError(f"expected a CfnResource, got {construct!r}: did aws-cdk-lib's layout change?")
+            return construct
+
+        def policy_of(role: IConstruct) -> cdk.CfnResource:
+            return cfn_resource(role.node.find_child("DefaultPolicy").node.default_child)
+
+        def arn_wildcard(function: IConstruct) -> str:
             if id(function) not in wildcards:
-                cfn = function.node.default_child
-                logical_id = stack.resolve(stack.get_logical_id(cfn))  # type: ignore[arg-type]
-                wildcards[id(function)] = f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"
+                logical_id = stack.resolve(stack.get_logical_id(cfn_resource(function.node.default_child)))
+                wildcards[id(function)] = f"Resource::<{logical_id}.Arn>:*"
             return wildcards[id(function)]
 
-        def acknowledge(scope: Construct, finding: str, reason: str) -> None:
-            # Collected, then one Validations.of(scope).acknowledge(*all) per scope: fewer jsii round trips.
-            if not pending or pending[-1][0] is not scope:
-                pending.append((scope, []))
-            pending[-1][1].append(cdk.Acknowledgment(id=finding, reason=reason))
+        def acknowledge(resource: cdk.CfnResource, rule: str, reason: str, finding: str | None = None) -> None:
+            findings.setdefault(id(resource), (resource, []))[1].append((rule, finding, reason))
 
-        acknowledge(self.role, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", WILDCARD_REASON)
+        acknowledge(policy_of(self.role), "AwsSolutions-IAM5", WILDCARD_REASON, "Resource::*")
         invoke_reason = (
             "lambda:InvokeFunction on '<function arn>:*' is how grantInvoke covers the function's "
             "versions and aliases; it names one function of this provider, no other."
         )
         for role in framework_roles:
+            policy = policy_of(role)
             for handler in handlers:
-                acknowledge(role, arn_wildcard(handler), invoke_reason)
-        waiter_targets = (
-            self.provider.node.find_child("framework-isComplete"),
-            self.provider.node.find_child("framework-onTimeout"),
-        )
-        for target in waiter_targets:
-            acknowledge(self.provider, arn_wildcard(target), invoke_reason)  # type: ignore[arg-type]
+                acknowledge(policy, "AwsSolutions-IAM5", invoke_reason, arn_wildcard(handler))
+        waiter = self.provider.node.find_child("waiter-state-machine")
+        waiter_policy = policy_of(waiter.node.find_child("Role"))
+        for target in ("framework-isComplete", "framework-onTimeout"):
+            acknowledge(
+                waiter_policy, "AwsSolutions-IAM5", invoke_reason, arn_wildcard(self.provider.node.find_child(target))
+            )
+        state_machine = cfn_resource(waiter.node.find_child("Resource"))
         acknowledge(
-            self.provider,
-            "AwsSolutions::AwsSolutions-SF1",
+            state_machine,
+            "AwsSolutions-SF1",
             "The provider framework's waiter state machine carries the CloudFormation presigned "
             "ResponseURL in its execution data; logging ALL events would write it to CloudWatch Logs.",
         )
         acknowledge(
-            self.provider,
-            "AwsSolutions::AwsSolutions-SF2",
+            state_machine,
+            "AwsSolutions-SF2",
             "The waiter is a single poll-and-wait loop owned by aws-cdk-lib's provider framework; "
             "the handler logs carry run id and status, X-Ray adds cost without insight.",
         )
-        for scope, acknowledgments in pending:
-            cdk.Validations.of(scope).acknowledge(*acknowledgments)
+        for resource, entries in findings.values():
+            cdk.Validations.of(resource).acknowledge(
+                *(
+                    cdk.Acknowledgment(id=f"AwsSolutions::{rule}{f'[{finding}]' if finding else ''}", reason=reason)
+                    for rule, finding, reason in entries
+                )
+            )
+            self._add_cdk_nag2_suppressions(resource, entries)
 
-    def grant(self, action: str) -> None:
+    @staticmethod
+    def _add_cdk_nag2_suppressions(resource: cdk.CfnResource, entries: Sequence[tuple[str, str | None, str]]) -> None:
+        """Write cdk-nag 2 suppressions into ``resource``'s ``cdk_nag`` template metadata.
+
+        The format is the one cdk-nag 2's ``NagSuppressions.addResourceSuppressions`` writes: one
+        entry per rule and reason, its findings under ``applies_to`` so the rule's other findings on
+        the same resource are still reported. The resources were created moments ago by this
+        provider, so there is no earlier ``cdk_nag`` metadata to merge (and no jsii call to read it).
+        """
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for rule, finding, reason in entries:
+            grouped.setdefault((rule, reason), []).extend([finding] if finding else [])
+        rules: list[dict[str, Any]] = []
+        for (rule, reason), applies_to in grouped.items():
+            rules.append({"id": rule, "reason": reason, **({"applies_to": applies_to} if applies_to else {})})
+        resource.add_metadata("cdk_nag", {"rules_to_suppress": rules})
+
+    def _grant(self, action: str) -> None:
         """Add ``action`` to the handler's DataZone statement, once, when a run first needs it."""
         if action not in self._granted:
             self._granted.add(action)
@@ -410,7 +438,8 @@ class MetadataGenerationRun(Construct):
             or CANCELED. Default: True. When False the deploy goes on as soon as the run is
             submitted and ``run_status`` is the status at that moment.
         :param timeout: how long to wait for the run, from its creation; a run still going then
-            fails the deploy. Default: 30 minutes; at least the 10 s poll interval, at most 1 hour.
+            fails the deploy (after the run is cancelled). Default: 30 minutes; at least the 10 s poll
+            interval, at most 55 minutes (CloudFormation waits an hour, counted from the request).
         :param fail_on_partial_success: fail the deploy when the run ends PARTIALLY_SUCCEEDED.
             Default: False (FAILED and CANCELED always fail it).
         :param cancel_on_delete: cancel the run on Delete (or replacement) when it is still
@@ -418,10 +447,10 @@ class MetadataGenerationRun(Construct):
         :param rerun_token: any change of this value starts a new run on the next deploy (e.g. a
             hash of the asset's schema). Default: no token; a new run starts only when domain,
             project, asset, revision or types change.
-        :param client_token: DataZone idempotency token for the start call. Default: derived from
-            the stack id, logical id and CloudFormation request id, so a retried request never
-            starts a second run while every new request (create, or update that needs a new run)
-            gets a new token.
+        :param client_token: removed in 0.2.0 (passing it raises an error that says why). The
+            DataZone idempotency token is always derived from the stack id, logical id and
+            CloudFormation request id, so a retried request never starts a second run and no
+            request gets a run started for an earlier one.
         :param grant_project_access: add the handler's role to the owning project as
             ``project_designation`` with ``AWS::DataZone::ProjectMembership`` and make the run
             depend on it. Default: True. With False the role must already be a project member.
@@ -436,61 +465,34 @@ class MetadataGenerationRun(Construct):
             Default: None. At most one of ``accept_predictions`` and ``reject_predictions``.
         """
         super().__init__(scope, construct_id)
-        _check_pattern(
-            "domain_id",
-            domain_id,
-            DOMAIN_ID_PATTERN,
-            f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'",
-        )
-        _check_pattern(
-            "project_id",
-            project_id,
-            PROJECT_ID_PATTERN,
-            f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}",
-        )
-        if not isinstance(asset_id, str) or not asset_id:
-            raise _invalid("asset_id", asset_id, "use the non-empty id of a DataZone asset")
-        if asset_revision is not None and (
-            not isinstance(asset_revision, str)
-            or (not is_token(asset_revision) and not 1 <= len(asset_revision) <= REVISION_MAX_LENGTH)
-        ):
-            raise _invalid(
-                "asset_revision",
-                asset_revision,
-                f"use 1-{REVISION_MAX_LENGTH} characters, or None for the latest revision",
-            )
-        type_values = _normalize_types(types)
-        timeout_seconds = _timeout_seconds(timeout)
         if client_token is not None:
-            _check_pattern(
+            raise _invalid(
                 "client_token",
                 client_token,
-                CLIENT_TOKEN_PATTERN,
-                "use 1-128 printable ASCII characters without spaces, or None to derive one",
+                "the prop was removed in 0.2.0: a fixed token made DataZone return runs started for earlier "
+                "requests, so the token is now always derived from the CloudFormation request; drop the "
+                "argument (use rerun_token to ask for a new run)",
             )
-        if rerun_token is not None and not isinstance(rerun_token, str):
-            raise _invalid("rerun_token", rerun_token, "use a string (e.g. a schema hash) or None")
+        predictions = _predictions_policy(accept_predictions, reject_predictions, wait_for_completion)
+        properties = _run_properties(
+            domain_id=domain_id,
+            project_id=project_id,
+            asset_id=asset_id,
+            asset_revision=asset_revision,
+            types=types,
+            wait_for_completion=wait_for_completion,
+            timeout=timeout,
+            fail_on_partial_success=fail_on_partial_success,
+            cancel_on_delete=cancel_on_delete,
+            rerun_token=rerun_token,
+        )
         if project_designation not in PROJECT_DESIGNATIONS and not is_token(project_designation):
             raise _invalid("project_designation", project_designation, f"use one of {', '.join(PROJECT_DESIGNATIONS)}")
 
-        predictions = _predictions_policy(accept_predictions, reject_predictions, wait_for_completion)
-
-        provider = MetadataGenerationRunProvider.of(scope)
-        properties: dict[str, Any] = {
-            "DomainId": domain_id,
-            "ProjectId": project_id,
-            "AssetId": asset_id,
-            "Types": type_values,
-            "WaitForCompletion": wait_for_completion,
-            "TimeoutSeconds": timeout_seconds,
-            "FailOnPartialSuccess": fail_on_partial_success,
-            "CancelOnDelete": cancel_on_delete,
-        }
-        optional = {"AssetRevision": asset_revision, "RerunToken": rerun_token, "ClientToken": client_token}
-        properties.update({key: value for key, value in optional.items() if value is not None})
+        provider = _MetadataGenerationRunProvider.of(scope)
         if predictions is not None:
-            properties["Predictions"] = predictions.to_property()
-            provider.grant(predictions.iam_action)
+            properties[Prop.PREDICTIONS] = predictions.to_property()
+            provider._grant(predictions.iam_action)
 
         self.resource = cdk.CustomResource(
             self,
@@ -498,6 +500,8 @@ class MetadataGenerationRun(Construct):
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
             properties=properties,
+            # Explicit, so CloudFormation's own limit is known to sit above the longest timeout.
+            service_timeout=SERVICE_TIMEOUT,
         )
         node = self.node  # one jsii round trip, reused below
         if grant_project_access:
@@ -507,29 +511,25 @@ class MetadataGenerationRun(Construct):
         # Tokens made on first use (see the properties): a run nobody reads costs no jsii calls.
         self._attributes: dict[str, str] = {}
         self._has_revision = predictions is not None
-
         if create_outputs:
-            path = node.path
-            about = "the asset" if is_token(asset_id) else f"asset {asset_id}"
-            cdk.CfnOutput(
-                self,
-                "RunIdOutput",
-                value=self.run_id,
-                description=f"DataZone metadata-generation run ID for {about} ({path})",
-            )
-            cdk.CfnOutput(
-                self,
-                "RunStatusOutput",
-                value=self.run_status,
-                description=f"DataZone metadata-generation run status for {about} ({path})",
-            )
-            if self.asset_revision is not None:
-                cdk.CfnOutput(
-                    self,
+            self._add_outputs(node.path, "the asset" if is_token(asset_id) else f"asset {asset_id}")
+
+    def _add_outputs(self, path: str, about: str) -> None:
+        outputs = [
+            ("RunIdOutput", self.run_id, f"DataZone metadata-generation run ID for {about} ({path})"),
+            ("RunStatusOutput", self.run_status, f"DataZone metadata-generation run status for {about} ({path})"),
+        ]
+        if self.applied_asset_revision is not None:
+            # The output id keeps its 0.1 name: renaming it would replace every deployed output.
+            outputs.append(
+                (
                     "AssetRevisionOutput",
-                    value=self.asset_revision,
-                    description=f"Revision of {about} after its predictions were applied ({path})",
+                    self.applied_asset_revision,
+                    f"Revision of {about} after its predictions were applied ({path})",
                 )
+            )
+        for output_id, value, description in outputs:
+            cdk.CfnOutput(self, output_id, value=value, description=description)
 
     def _attribute(self, name: str) -> str:
         if name not in self._attributes:
@@ -538,16 +538,67 @@ class MetadataGenerationRun(Construct):
 
     @property
     def run_id(self) -> str:
-        """The run ID (``Fn::GetAtt`` of the custom resource), a token."""
-        return self._attribute("RunId")
+        """The run ID (``Fn::GetAtt <resource>.RunId``), a token."""
+        return self._attribute(Attr.RUN_ID)
 
     @property
     def run_status(self) -> str:
-        """The run's status when the deployment finished with it, a token."""
-        return self._attribute("Status")
+        """The run's status when the deployment finished with it (``Fn::GetAtt <resource>.Status``), a token."""
+        return self._attribute(Attr.STATUS)
 
     @property
-    def asset_revision(self) -> str | None:
-        """The asset revision that accepting/rejecting predictions produced, a token; None
-        unless ``accept_predictions`` or ``reject_predictions`` is set."""
-        return self._attribute("AssetRevision") if self._has_revision else None
+    def applied_asset_revision(self) -> str | None:
+        """The asset revision that accepting/rejecting the run's predictions produced
+        (``Fn::GetAtt <resource>.AssetRevision``), a token; None unless ``accept_predictions``
+        or ``reject_predictions`` is set. Not to be confused with the ``asset_revision`` prop,
+        the revision the run reads."""
+        return self._attribute(Attr.ASSET_REVISION) if self._has_revision else None
+
+
+def _run_properties(
+    *,
+    domain_id: str,
+    project_id: str,
+    asset_id: str,
+    asset_revision: str | None,
+    types: Sequence[MetadataGenerationType | str] | None,
+    wait_for_completion: bool,
+    timeout: cdk.Duration | None,
+    fail_on_partial_success: bool,
+    cancel_on_delete: bool,
+    rerun_token: str | None,
+) -> dict[str, Any]:
+    """The validated ResourceProperties of one run (all but Predictions)."""
+    _check_pattern(
+        "domain_id",
+        domain_id,
+        DOMAIN_ID_PATTERN,
+        f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'",
+    )
+    _check_pattern(
+        "project_id", project_id, PROJECT_ID_PATTERN, f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}"
+    )
+    if not isinstance(asset_id, str) or not asset_id:
+        raise _invalid("asset_id", asset_id, "use the non-empty id of a DataZone asset")
+    if asset_revision is not None and (
+        not isinstance(asset_revision, str)
+        or (not is_token(asset_revision) and not 1 <= len(asset_revision) <= REVISION_MAX_LENGTH)
+    ):
+        raise _invalid(
+            "asset_revision", asset_revision, f"use 1-{REVISION_MAX_LENGTH} characters, or None for the latest revision"
+        )
+    if rerun_token is not None and not isinstance(rerun_token, str):
+        raise _invalid("rerun_token", rerun_token, "use a string (e.g. a schema hash) or None")
+    properties: dict[str, Any] = {
+        Prop.DOMAIN_ID: domain_id,
+        Prop.PROJECT_ID: project_id,
+        Prop.ASSET_ID: asset_id,
+        Prop.TYPES: _normalize_types(types),
+        Prop.WAIT_FOR_COMPLETION: wait_for_completion,
+        Prop.TIMEOUT_SECONDS: _timeout_seconds(timeout),
+        Prop.FAIL_ON_PARTIAL_SUCCESS: fail_on_partial_success,
+        Prop.CANCEL_ON_DELETE: cancel_on_delete,
+    }
+    optional = {Prop.ASSET_REVISION: asset_revision, Prop.RERUN_TOKEN: rerun_token}
+    properties.update({key: value for key, value in optional.items() if value is not None})
+    return properties

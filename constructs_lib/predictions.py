@@ -11,22 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aws_cdk as cdk
-
-# AcceptChoice.editedValue bounds in the botocore DataZone model.
-EDITED_VALUE_MAX = 5000
-
-
-def _invalid(prop: str, value: object, allowed: str) -> ValueError:
-    return ValueError(f"MetadataGenerationRun: {prop}={value!r} is invalid: {allowed}")
-
-
-def _is_token(value: object) -> bool:
-    # Number tokens are encoded as huge negative floats that no valid value can equal, so the
-    # (IPC-costly) kernel is asked only about values that would otherwise be rejected.
-    if isinstance(value, str):
-        return "${Token[" in value
-    return isinstance(value, float) and math.isfinite(value) and cdk.Token.is_unresolved(value)
+from constructs_lib._handler.contract import (
+    EDITED_VALUE_MAX,
+    AcceptChoiceProperty,
+    PredictionsProperty,
+    RejectChoiceProperty,
+)
+from constructs_lib._validation import invalid as _invalid
+from constructs_lib._validation import is_token as _is_token
 
 
 def _check_threshold(prop: str, threshold: float | None) -> None:
@@ -114,15 +106,19 @@ class _Policy:
     threshold: float | None
     selected: tuple[AcceptChoice, ...] | tuple[RejectChoice, ...]
 
-    def to_property(self) -> dict[str, Any]:
+    def to_property(self) -> PredictionsProperty:
         """The ``Predictions`` resource property the handler reads."""
-        prop: dict[str, Any] = {"Action": self.action}
+        prop: PredictionsProperty = {"Action": "ACCEPT" if self.action == "ACCEPT" else "REJECT"}
         if self.rule is not None:
-            prop["Rule"] = self.rule
+            prop["Rule"] = "ALL" if self.rule == "ALL" else "NONE"
         if self.threshold is not None:
             prop["Threshold"] = self.threshold
-        if self.selected:
-            prop["Choices"] = [_choice_property(c) for c in self.selected]
+        accepted = [_accept_property(c) for c in self.selected if isinstance(c, AcceptChoice)]
+        rejected = [_reject_property(c) for c in self.selected if isinstance(c, RejectChoice)]
+        if accepted:
+            prop["Choices"] = accepted
+        elif rejected:
+            prop["Choices"] = rejected
         return prop
 
     @property
@@ -130,15 +126,17 @@ class _Policy:
         return "datazone:AcceptPredictions" if self.action == "ACCEPT" else "datazone:RejectPredictions"
 
 
-def _choice_property(choice: AcceptChoice | RejectChoice) -> dict[str, Any]:
-    if isinstance(choice, AcceptChoice):
-        out: dict[str, Any] = {"PredictionTarget": choice.prediction_target}
-        if choice.prediction_choice is not None:
-            out["PredictionChoice"] = choice.prediction_choice
-        if choice.edited_value is not None:
-            out["EditedValue"] = choice.edited_value
-        return out
-    out = {"PredictionTarget": choice.prediction_target}
+def _accept_property(choice: AcceptChoice) -> AcceptChoiceProperty:
+    out: AcceptChoiceProperty = {"PredictionTarget": choice.prediction_target}
+    if choice.prediction_choice is not None:
+        out["PredictionChoice"] = choice.prediction_choice
+    if choice.edited_value is not None:
+        out["EditedValue"] = choice.edited_value
+    return out
+
+
+def _reject_property(choice: RejectChoice) -> RejectChoiceProperty:
+    out: RejectChoiceProperty = {"PredictionTarget": choice.prediction_target}
     if choice.prediction_choices:
         out["PredictionChoices"] = list(choice.prediction_choices)
     return out

@@ -83,7 +83,6 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         fail_on_partial_success=True,
         cancel_on_delete=False,
         rerun_token="schema-hash-1",
-        client_token="my-token-1",
         grant_project_access=False,
     )
 

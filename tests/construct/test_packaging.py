@@ -44,8 +44,10 @@ def test_installed_wheel_synthesizes_outside_the_repo(tmp_path: Path, synthesize
     source = tmp_path / "source"
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, check=True, capture_output=True, text=True).stdout
     for name in tracked.splitlines():
-        if (REPO / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / name).is_symlink():  # constructs_lib/_handler: git keeps it as a link
+            (source / name).symlink_to(os.readlink(REPO / name))
+        elif (REPO / name).is_file():
             shutil.copy2(REPO / name, source / name)
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
@@ -66,11 +68,20 @@ def test_installed_wheel_synthesizes_outside_the_repo(tmp_path: Path, synthesize
     ).parent
     assert site.is_relative_to(env_dir)
     assert (site / "constructs_lib" / "py.typed").is_file()
-    assert (site / "lambda_src" / "metadata_generation_run" / "index.py").is_file()
+    handler = site / "constructs_lib" / "_handler"
+    assert not handler.is_symlink()
+    assert (handler / "index.py").is_file()
+    assert (handler / "contract.py").is_file()
+    # No top-level package a user's own folder could shadow, or be shadowed by.
+    assert not (site / "lambda_src").exists()
 
     user = tmp_path / "user-app"
     user.mkdir()
     (user / "app.py").write_text(USER_APP)
+    # A folder name many CDK apps use for their own functions.
+    (user / "lambda_src" / "metadata_generation_run").mkdir(parents=True)
+    (user / "lambda_src" / "__init__.py").write_text("")
+    (user / "lambda_src" / "metadata_generation_run" / "__init__.py").write_text("raise RuntimeError('shadowed')\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     subprocess.run([python, "app.py"], cwd=user, env=env, check=True, capture_output=True)
 
@@ -80,5 +91,5 @@ def test_installed_wheel_synthesizes_outside_the_repo(tmp_path: Path, synthesize
     assert _lambda_asset_keys(template) == _lambda_asset_keys(synthesized.templates[EXAMPLE_STACK])
     (asset_key,) = _lambda_asset_keys(template)
     asset_dir = user / "cdk.out" / f"asset.{asset_key.removesuffix('.zip')}"
-    assert sorted(p.name for p in asset_dir.iterdir()) == ["__init__.py", "index.py"]
+    assert sorted(p.name for p in asset_dir.iterdir()) == ["__init__.py", "contract.py", "index.py"]
     assert sys.executable != str(python)

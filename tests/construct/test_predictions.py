@@ -89,7 +89,7 @@ def test_asset_revision_attribute_and_output(predictions_template: Template) -> 
 
 def test_no_policy_means_no_prediction_action_and_no_attribute(stack: cdk.Stack) -> None:
     run = MetadataGenerationRun(stack, "Run", **VALID)
-    assert run.asset_revision is None
+    assert run.applied_asset_revision is None
     template = Template.from_stack(stack)
     assert not [a for a in _datazone_actions(template) if "Predictions" in a]
     template.has_resource_properties(RUN, {"Predictions": Match.absent()})
@@ -103,7 +103,7 @@ def test_reject_policy_grants_reject_only(stack: cdk.Stack) -> None:
         **VALID,
         reject_predictions=RejectPredictions.choices([RejectChoice("col_a", prediction_choices=[0, 2])]),
     )
-    assert run.asset_revision is not None
+    assert run.applied_asset_revision is not None
     template = Template.from_stack(stack)
     actions = _datazone_actions(template)
     assert "datazone:RejectPredictions" in actions

@@ -50,7 +50,7 @@ def test_all_optional_props_reach_the_resource(synthesized: Synthesized) -> None
             "FailOnPartialSuccess": True,
             "CancelOnDelete": False,
             "RerunToken": "schema-hash-1",
-            "ClientToken": "my-token-1",
+            "ClientToken": Match.absent(),
         },
     )
     # grant_project_access=False: no membership, no dependency on one.
@@ -164,3 +164,23 @@ def test_custom_resource_template_bytes_per_run_stay_small(synthesized: Synthesi
     one = len(json.dumps(synthesized.templates["Runs1"], indent=1))
     twenty = len(json.dumps(synthesized.templates["Runs20"], indent=1))
     assert (twenty - one) / 19 <= 700
+
+
+def test_every_run_sets_cloudformation_service_timeout(synthesized: Synthesized) -> None:
+    for name in synthesized.templates:
+        runs = synthesized.template(name).find_resources(RUN_TYPE)
+        assert runs, name
+        for run in runs.values():
+            assert run["Properties"]["ServiceTimeout"] == "3600"
+
+
+def test_handler_may_describe_only_its_own_stack(example: Template) -> None:
+    statements = [
+        statement
+        for policy in example.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "cloudformation:DescribeStacks" in str(statement["Action"])
+    ]
+    assert statements == [
+        {"Action": "cloudformation:DescribeStacks", "Effect": "Allow", "Resource": {"Ref": "AWS::StackId"}}
+    ]

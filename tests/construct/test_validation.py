@@ -13,6 +13,7 @@ from aws_cdk import aws_datazone as datazone
 import constructs_lib
 from constructs_lib import MetadataGenerationRun, MetadataGenerationType
 from constructs_lib import metadata_generation_run as mgr
+from constructs_lib._validation import is_token
 from lambda_src.metadata_generation_run import index
 
 VALID: dict[str, Any] = {"domain_id": "dzd_abc123", "project_id": "proj123", "asset_id": "asset123"}
@@ -46,8 +47,6 @@ def _fails(stack: cdk.Stack, **overrides: Any) -> str:
         ("asset_id", "", "non-empty"),
         ("asset_revision", "", "1-64 characters"),
         ("asset_revision", "r" * 65, "1-64 characters"),
-        ("client_token", "has space", "printable"),
-        ("client_token", "t" * 129, "printable"),
         ("project_designation", "PROJECT_ADMIN", "PROJECT_CONTRIBUTOR"),
     ],
 )
@@ -78,16 +77,33 @@ def test_fails_if_types_are_not_1_to_2_distinct_known_values(stack: cdk.Stack, t
     [
         (cdk.Duration.seconds(5), "5 s"),
         (cdk.Duration.minutes(61), "3660 s"),
+        (cdk.Duration.hours(1), "3600 s"),
+        (cdk.Duration.seconds(3301), "3301 s"),
         (cdk.Duration.millis(10_500), "10.5 s"),
     ],
 )
-def test_fails_if_timeout_is_outside_poll_interval_to_one_hour(
+def test_fails_if_timeout_is_outside_poll_interval_to_55_minutes(
     stack: cdk.Stack, timeout: cdk.Duration, shown: str
 ) -> None:
     message = _fails(stack, timeout=timeout)
     assert f"timeout='{shown}'" in message
-    assert "10 s" in message
-    assert "3600 s" in message
+    assert "from 10 s (the poll interval) to 3300 s (55 minutes" in message
+    assert "CloudFormation gives a custom resource 60 minutes" in message
+
+
+def test_fails_if_client_token_is_passed(stack: cdk.Stack) -> None:
+    message = _fails(stack, client_token="my-token-1")
+    assert "client_token='my-token-1' is invalid" in message
+    assert "removed in 0.2.0" in message
+    assert "drop the argument (use rerun_token to ask for a new run)" in message
+
+
+def test_longest_timeout_leaves_the_handler_room_under_cloudformation_service_timeout() -> None:
+    margin = mgr.contract.SERVICE_TIMEOUT_SECONDS - mgr.MAX_TIMEOUT_SECONDS
+    # The first poll after the timeout may come a poll interval late and take a whole handler
+    # timeout (including the cancel) before the framework reports it.
+    assert margin > mgr.POLL_INTERVAL_SECONDS + mgr.contract.HANDLER_TIMEOUT_SECONDS
+    assert mgr.MAX_TIMEOUT_SECONDS == index.MAX_TIMEOUT_SECONDS == 3300
 
 
 def test_fails_if_timeout_is_not_a_duration(stack: cdk.Stack) -> None:
@@ -109,8 +125,7 @@ def test_accepts_enum_and_plain_string_types_and_edge_values(stack: cdk.Stack) -
         asset_id="asset",
         asset_revision="r" * 64,
         types=[MetadataGenerationType.BUSINESS_NAMES, "BUSINESS_DESCRIPTIONS"],
-        timeout=cdk.Duration.hours(1),
-        client_token="!" * 128,
+        timeout=cdk.Duration.minutes(55),
     )
     MetadataGenerationRun(stack, "ShortTimeout", **VALID, timeout=cdk.Duration.seconds(10), create_outputs=False)
 
@@ -141,7 +156,7 @@ def test_is_token_agrees_with_cdk_token_is_unresolved(stack: cdk.Stack) -> None:
         ["BUSINESS_NAMES"],
     ]
     for sample in samples:
-        assert mgr.is_token(sample) == cdk.Token.is_unresolved(sample), sample
+        assert is_token(sample) == cdk.Token.is_unresolved(sample), sample
 
 
 def test_fails_if_outputs_would_pass_cloudformation_limit() -> None:
@@ -159,13 +174,16 @@ def test_construct_and_handler_patterns_match_the_botocore_model() -> None:
     patterns = {
         "domain": start["domainIdentifier"].metadata["pattern"],
         "project": start["owningProjectIdentifier"].metadata["pattern"],
-        "token": start["clientToken"].metadata["pattern"],
     }
     assert mgr.DOMAIN_ID_PATTERN.pattern == index.DOMAIN_ID_RE.pattern == patterns["domain"]
     assert mgr.PROJECT_ID_PATTERN.pattern == index.PROJECT_ID_RE.pattern == patterns["project"]
+    # The derived clientToken ("cfn-" + 64 hex digits) fits the model's pattern and length.
     token = start["clientToken"].metadata
-    assert mgr.CLIENT_TOKEN_PATTERN.pattern == index.CLIENT_TOKEN_RE.pattern
-    assert mgr.CLIENT_TOKEN_PATTERN.pattern == f"{token['pattern'][:-1]}{{{token['min']},{token['max']}}}"
+    derived = index.derive_client_token(
+        {"StackId": "s", "LogicalResourceId": "l", "RequestId": "r"}  # type: ignore[typeddict-item]
+    )
+    assert re.fullmatch(token["pattern"], derived)
+    assert token["min"] <= len(derived) <= token["max"]
     assert mgr.REVISION_MAX_LENGTH == index.REVISION_MAX == start["target"].members["revision"].metadata["max"]
     assert mgr.MAX_TYPES == index.TYPES_MAX == start["types"].metadata["max"]
     enum = set(start["types"].member.enum)
