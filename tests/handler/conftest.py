@@ -1,43 +1,125 @@
-"""Fixtures for the handler tests: a Stubber-backed DataZone client that never reaches AWS."""
+"""Fixtures for the handler tests: Stubber-backed DataZone and CloudFormation clients that never reach AWS.
+
+Both module clients (``index._client`` and ``index._cfn_client``) are replaced by stubbed ones for
+*every* test, and name resolution of anything but the loopback address is refused, so no test can
+reach the network even if it forgets a fixture. The handler swallows some errors on purpose (a
+Delete logs every failure, a rollback falls back when DescribeStacks fails), so a call the stubber
+refuses is also remembered and fails the test at teardown: an unexpected call is never silent.
+"""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import StubResponseError
 from botocore.stub import Stubber
 
 from lambda_src.metadata_generation_run import index
 from tests.handler.helpers import FakeContext
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class StrictStubber(Stubber):
+    """A Stubber that remembers every call it refused (unqueued, out of order, wrong parameters)."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.refused: list[str] = []
+
+    def _assert_expected_call_order(self, model: Any, params: Any) -> None:
+        try:
+            super()._assert_expected_call_order(model, params)
+        except StubResponseError as error:
+            self.refused.append(str(error))
+            raise
+
+    def _assert_expected_params(self, model: Any, params: Any, context: Any, **kwargs: Any) -> None:
+        try:
+            super()._assert_expected_params(model, params, context, **kwargs)
+        except StubResponseError as error:
+            self.refused.append(str(error))
+            raise
+
+
+@dataclass
+class Clients:
+    datazone: StrictStubber
+    cloudformation: StrictStubber
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Refuse to resolve any host but the loopback one (test_retries serves DataZone on 127.0.0.1)."""
+    attempts: list[str] = []
+    resolve = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in LOOPBACK:
+            attempts.append(str(host))
+            raise OSError(f"the handler tests are offline: refused to resolve {host!r}")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    yield attempts
+    assert not attempts, f"a test tried to reach the network: {attempts}"
+
+
+@pytest.fixture(scope="session")
+def shared_clients() -> tuple[Any, Any]:
+    """One DataZone and one CloudFormation client for the whole run (building one per test costs
+    more than the tests); each test wraps them in fresh stubbers."""
+    session = boto3.session.Session(region_name="us-east-1")
+    return session.client("datazone"), session.client("cloudformation")
+
+
+@pytest.fixture(autouse=True)
+def clients(monkeypatch: pytest.MonkeyPatch, offline: list[str], shared_clients: tuple[Any, Any]) -> Iterator[Clients]:
+    """Both of the handler's clients, stubbed: an unqueued call fails the test (even where the handler
+    swallows the error), and a queued but unused response fails it at teardown."""
+    datazone, cloudformation = shared_clients
+    stubbers = Clients(datazone=StrictStubber(datazone), cloudformation=StrictStubber(cloudformation))
+    monkeypatch.setattr(index, "_client", stubbers.datazone.client)
+    monkeypatch.setattr(index, "_cfn_client", stubbers.cloudformation.client)
+    with stubbers.datazone, stubbers.cloudformation:
+        yield stubbers
+    for stubber in (stubbers.datazone, stubbers.cloudformation):
+        assert not stubber.refused, "the handler made calls nobody expected:\n" + "\n".join(stubber.refused)
+        stubber.assert_no_pending_responses()
+
 
 @pytest.fixture
-def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
-    """The handler's client, stubbed: an unqueued call fails, a queued but unused response fails at teardown."""
-    client = boto3.client("datazone", region_name="us-east-1")
-    stubber = Stubber(client)
-    monkeypatch.setattr(index, "_client", client)
-    with stubber:
-        yield stubber
-    stubber.assert_no_pending_responses()
+def stubbed(clients: Clients) -> Stubber:
+    """The handler's DataZone client, stubbed."""
+    return clients.datazone
 
 
 @pytest.fixture
-def api_calls(stubbed: Stubber) -> list[tuple[str, dict[str, Any]]]:
+def cfn(clients: Clients) -> Stubber:
+    """The handler's CloudFormation client, stubbed (DescribeStacks)."""
+    return clients.cloudformation
+
+
+@pytest.fixture
+def api_calls(stubbed: Stubber) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """Every DataZone call the handler attempts, with its parameters, recorded before the stubber sees it.
 
-    Needed where the handler swallows botocore errors (Delete): an unexpected call there raises
-    UnStubbedResponseError inside the handler, which Delete logs instead of raising.
+    Needed where the handler swallows botocore errors (Delete) and a test wants the exact sequence.
     """
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
         calls.append((str(model.name), dict(params)))
 
-    stubbed.client.meta.events.register("provide-client-params.datazone", record)
-    return calls
+    events = stubbed.client.meta.events
+    events.register("provide-client-params.datazone", record, unique_id="tests.handler.api_calls")
+    yield calls
+    events.unregister("provide-client-params.datazone", unique_id="tests.handler.api_calls")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
+from urllib.parse import quote
 
 from lambda_src.metadata_generation_run import index
 
@@ -27,6 +28,8 @@ RESPONSE_URL = (
     f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&{RESPONSE_URL_SECRET}"
 )
 CREATED_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+# What onEvent puts in Data when it started the run (the Start response's createdAt, epoch seconds).
+STARTED_AT = f"{CREATED_AT.timestamp():.3f}"
 
 DESCRIPTIONS = "BUSINESS_DESCRIPTIONS"
 NAMES = "BUSINESS_NAMES"
@@ -99,15 +102,47 @@ def make_event(
     return cast(index.IsCompleteEvent, event)
 
 
+def inputs_of(props: dict[str, Any] | None = None) -> str:
+    """The `inputs` field of a physical id for these properties (16 hex digits)."""
+    return index.inputs_hash(make_props() if props is None else props)
+
+
+def pid(
+    props: dict[str, Any] | None = None,
+    run_id: str = RUN_ID,
+    *,
+    status: str | None = None,
+    revision: str | None = None,
+    previous: str | None = None,
+) -> str:
+    """A physical id written out by hand: ``<runId>:<inputs>[:<status>[:<revision>]][!<previous>]``."""
+    fields = [run_id, inputs_of(props)]
+    if status is not None:
+        fields.append(status)
+        if revision is not None:
+            fields.append(revision)
+    text = ":".join(quote(field, safe="") for field in fields)
+    return text if previous is None else f"{text}!{previous}"
+
+
+def started_data(run_id: str = RUN_ID, status: str = "SUBMITTED") -> dict[str, str]:
+    """onEvent's Data when it started ``run_id`` (and what is_complete receives back)."""
+    return {"RunId": run_id, "Status": status, "StartedAt": STARTED_AT}
+
+
 def poll_event(
-    props: dict[str, Any] | None = None, *, data: dict[str, str] | None = None, request_type: str = "Create"
+    props: dict[str, Any] | None = None,
+    *,
+    data: dict[str, str] | None = None,
+    request_type: str = "Create",
+    physical_id: str | None = None,
 ) -> index.IsCompleteEvent:
-    """What is_complete receives after on_event started RUN_ID."""
+    """What is_complete receives after on_event started RUN_ID for ``props``."""
     return make_event(
         request_type,
         props,
-        physical_id=RUN_ID,
-        data={"RunId": RUN_ID, "Status": "SUBMITTED"} if data is None else data,
+        physical_id=pid(props) if physical_id is None else physical_id,
+        data=started_data() if data is None else data,
     )
 
 
@@ -165,3 +200,50 @@ def get_response(
     if type_stats is not None:
         response["typeStats"] = type_stats
     return response
+
+
+def stack_params() -> dict[str, Any]:
+    """The exact DescribeStacks parameters: the request's StackId."""
+    return {"StackName": STACK_ID}
+
+
+def stack_response(status: str) -> dict[str, Any]:
+    return {"Stacks": [{"StackName": "Demo", "StackId": STACK_ID, "CreationTime": CREATED_AT, "StackStatus": status}]}
+
+
+def cancel_params(run_id: str = RUN_ID) -> dict[str, Any]:
+    return {"domainIdentifier": DOMAIN_ID, "identifier": run_id}
+
+
+def list_params(next_token: str | None = None) -> dict[str, Any]:
+    """The exact ListMetadataGenerationRuns parameters of an invented-id Delete."""
+    params: dict[str, Any] = {"domainIdentifier": DOMAIN_ID, "targetIdentifier": ASSET_ID, "maxResults": 50}
+    if next_token is not None:
+        params["nextToken"] = next_token
+    return params
+
+
+def run_item(
+    run_id: str,
+    status: str = "IN_PROGRESS",
+    *,
+    types: list[str] | None = None,
+    project_id: str = PROJECT_ID,
+    asset_id: str = ASSET_ID,
+    revision: str | None = None,
+    created_at: datetime = CREATED_AT,
+) -> dict[str, Any]:
+    """One item of a ListMetadataGenerationRuns page."""
+    target: dict[str, str] = {"type": "ASSET", "identifier": asset_id}
+    if revision is not None:
+        target["revision"] = revision
+    return {
+        "domainId": DOMAIN_ID,
+        "id": run_id,
+        "status": status,
+        "types": [DESCRIPTIONS] if types is None else types,
+        "owningProjectId": project_id,
+        "target": target,
+        "createdAt": created_at,
+        "createdBy": "AROAEXAMPLE:handler",
+    }

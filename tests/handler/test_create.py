@@ -13,12 +13,16 @@ from tests.handler.helpers import (
     DESCRIPTIONS,
     GLOSSARY,
     NAMES,
+    NEW_RUN_ID,
     RUN_ID,
+    STACK_ID,
     FakeContext,
     make_event,
     make_props,
+    pid,
     start_params,
     start_response,
+    started_data,
 )
 
 TOKEN_RE = re.compile(r"[\x21-\x7E]{1,128}")
@@ -35,10 +39,8 @@ def test_create_starts_run_and_returns_run_id(stubbed: Stubber, context: FakeCon
         start_response(),
         expected_params=start_params(token=index.derive_client_token(event)),
     )
-    assert index.on_event(event, context) == {
-        "PhysicalResourceId": RUN_ID,
-        "Data": {"RunId": RUN_ID, "Status": "SUBMITTED"},
-    }
+    # The physical id records the run and its inputs; StartedAt tells isComplete this request started it.
+    assert index.on_event(event, context) == {"PhysicalResourceId": pid(), "Data": started_data()}
 
 
 @pytest.mark.parametrize("types", [[DESCRIPTIONS], [NAMES, GLOSSARY], [GLOSSARY, DESCRIPTIONS]])
@@ -46,7 +48,8 @@ def test_create_sends_types_in_given_order(stubbed: Stubber, context: FakeContex
     stubbed.add_response(
         "start_metadata_generation_run", start_response(), expected_params=start_params(types=types, token=ANY)
     )
-    assert index.on_event(make_event("Create", make_props(Types=types)), context)["PhysicalResourceId"] == RUN_ID
+    props = make_props(Types=types)
+    assert index.on_event(make_event("Create", props), context)["PhysicalResourceId"] == pid(props)
 
 
 def test_create_sends_revision_only_when_given(stubbed: Stubber, context: FakeContext) -> None:
@@ -65,14 +68,29 @@ def test_create_reports_status_from_start_response(stubbed: Stubber, context: Fa
         start_response(status="IN_PROGRESS"),
         expected_params=start_params(token=ANY),
     )
-    assert index.on_event(make_event("Create"), context)["Data"] == {"RunId": RUN_ID, "Status": "IN_PROGRESS"}
+    assert index.on_event(make_event("Create"), context)["Data"] == started_data(status="IN_PROGRESS")
 
 
 def test_create_without_status_in_response_reports_submitted(stubbed: Stubber, context: FakeContext) -> None:
     response = start_response()
     del response["status"]
     stubbed.add_response("start_metadata_generation_run", response, expected_params=start_params(token=ANY))
-    assert index.on_event(make_event("Create"), context)["Data"] == {"RunId": RUN_ID, "Status": "SUBMITTED"}
+    assert index.on_event(make_event("Create"), context)["Data"] == started_data()
+
+
+def test_create_without_creation_time_starts_the_clock_now(
+    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
+) -> None:
+    # StartedAt bounds the wait while Get answers nothing useful, so it is always there.
+    monkeypatch.setattr(index, "now", lambda: 1767323045.25)
+    response = start_response()
+    del response["createdAt"]
+    stubbed.add_response("start_metadata_generation_run", response, expected_params=start_params(token=ANY))
+    assert index.on_event(make_event("Create"), context)["Data"] == {
+        "RunId": RUN_ID,
+        "Status": "SUBMITTED",
+        "StartedAt": "1767323045.250",
+    }
 
 
 def test_same_request_twice_sends_same_token(
@@ -135,11 +153,35 @@ def test_derived_token_is_not_ambiguous_across_field_boundaries() -> None:
     assert one != two
 
 
-def test_client_token_property_overrides_derived_token(stubbed: Stubber, context: FakeContext) -> None:
+@pytest.mark.parametrize("client_token", ["mine-42", "has space", ""])
+def test_client_token_property_is_ignored(stubbed: Stubber, context: FakeContext, client_token: str) -> None:
+    # A fixed user token made a later request adopt an earlier run (a destroy + recreate got the
+    # cancelled run back): 0.1 templates still send it, and only the request decides the token.
+    event = make_event("Create", make_props(ClientToken=client_token))
     stubbed.add_response(
-        "start_metadata_generation_run", start_response(), expected_params=start_params(token="mine-42")
+        "start_metadata_generation_run",
+        start_response(),
+        expected_params=start_params(token=index.derive_client_token(make_event("Create"))),
     )
-    index.on_event(make_event("Create", make_props(ClientToken="mine-42")), context)
+    assert index.on_event(event, context)["PhysicalResourceId"] == pid()
+
+
+def test_recreated_stack_does_not_adopt_the_cancelled_run(stubbed: Stubber, context: FakeContext) -> None:
+    # destroy + deploy again: same stack name and logical id, but a new stack id and request.
+    first = make_event("Create", make_props(ClientToken="fixed"))
+    again = make_event(
+        "Create",
+        make_props(ClientToken="fixed"),
+        stack_id=STACK_ID.replace("11111111-2222", "99999999-8888"),
+        request_id="11111111-aaaa-bbbb-cccc-000000000002",
+    )
+    assert index.derive_client_token(first) != index.derive_client_token(again)
+    stubbed.add_response(
+        "start_metadata_generation_run",
+        start_response(run_id=NEW_RUN_ID),
+        expected_params=start_params(token=index.derive_client_token(again)),
+    )
+    assert index.on_event(again, context)["PhysicalResourceId"] == pid(run_id=NEW_RUN_ID)
 
 
 def test_deprecated_type_parameter_for_one_type(
@@ -150,7 +192,8 @@ def test_deprecated_type_parameter_for_one_type(
     del params["types"]
     params["type"] = NAMES
     stubbed.add_response("start_metadata_generation_run", start_response(), expected_params=params)
-    assert index.on_event(make_event("Create", make_props(Types=[NAMES])), context)["PhysicalResourceId"] == RUN_ID
+    props = make_props(Types=[NAMES])
+    assert index.on_event(make_event("Create", props), context)["PhysicalResourceId"] == pid(props)
 
 
 def test_deprecated_type_parameter_cannot_carry_two_types(
