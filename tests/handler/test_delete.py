@@ -1,4 +1,7 @@
-"""Delete: cancel the run when asked, and never fail the stack."""
+"""Delete: cancel the run when asked, and never fail the stack.
+
+Deletes with an id this handler did not write (in-flight Creates) are in test_in_flight_delete.py.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +16,23 @@ from lambda_src.metadata_generation_run import index
 from tests.handler.helpers import (
     DOMAIN_ID,
     FAILED_CREATE_MARKER,
+    NEW_RUN_ID,
     RUN_ID,
     FakeContext,
+    list_params,
     make_event,
     make_props,
+    pid,
 )
 
 CANCEL = "CancelMetadataGenerationRun"
 CANCEL_PARAMS = {"domainIdentifier": DOMAIN_ID, "identifier": RUN_ID}
+# A run still in flight (or one a FAILED response named) has no status in its physical id.
+IN_FLIGHT_ID = pid()
 
 
 def delete_event(**overrides: Any) -> index.IsCompleteEvent:
-    return make_event("Delete", make_props(**overrides), physical_id=RUN_ID)
+    return make_event("Delete", make_props(**overrides), physical_id=IN_FLIGHT_ID)
 
 
 @pytest.mark.parametrize("cancel", ["true", "True", True, "nonsense"])
@@ -33,8 +41,39 @@ def test_delete_cancels_run(
 ) -> None:
     # An unreadable CancelOnDelete falls back to the default (cancel) rather than failing the Delete.
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=CANCEL_PARAMS)
-    assert index.on_event(delete_event(CancelOnDelete=cancel), context) == {"PhysicalResourceId": RUN_ID}
+    assert index.on_event(delete_event(CancelOnDelete=cancel), context) == {"PhysicalResourceId": IN_FLIGHT_ID}
     assert api_calls == [(CANCEL, CANCEL_PARAMS)]
+
+
+@pytest.mark.parametrize(
+    "physical_id",
+    [
+        RUN_ID,  # a 0.1 id: the bare run id, status unknown
+        pid(status="SUBMITTED"),  # finished without waiting: the run may still be going
+        pid(status="IN_PROGRESS"),
+        pid(status="UNKNOWN"),
+        pid(previous=pid(make_props(RerunToken="v0"), NEW_RUN_ID, status="SUCCEEDED")),
+    ],
+)
+def test_delete_cancels_a_run_that_may_still_be_going(
+    stubbed: Stubber, cfn: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, physical_id: str
+) -> None:
+    # Only the id's own run: the `previous` one belongs to a resource state CloudFormation keeps.
+    stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=CANCEL_PARAMS)
+    event = make_event("Delete", make_props(), physical_id=physical_id)
+    assert index.on_event(event, context) == {"PhysicalResourceId": physical_id}
+    assert api_calls == [(CANCEL, CANCEL_PARAMS)]
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "PARTIALLY_SUCCEEDED", "FAILED", "CANCELED"])
+def test_delete_of_a_finished_run_makes_no_call(
+    stubbed: Stubber, cfn: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, status: str
+) -> None:
+    # The terminal status in the physical id says there is nothing to cancel.
+    physical_id = pid(status=status, revision="4", previous=pid(make_props(RerunToken="v0"), NEW_RUN_ID))
+    event = make_event("Delete", make_props(), physical_id=physical_id)
+    assert index.on_event(event, context) == {"PhysicalResourceId": physical_id}
+    assert api_calls == []
 
 
 def test_delete_cancels_by_default(
@@ -43,7 +82,7 @@ def test_delete_cancels_by_default(
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=CANCEL_PARAMS)
     props = make_props()
     del props["CancelOnDelete"]
-    index.on_event(make_event("Delete", props, physical_id=RUN_ID), context)
+    index.on_event(make_event("Delete", props, physical_id=IN_FLIGHT_ID), context)
     assert api_calls == [(CANCEL, CANCEL_PARAMS)]
 
 
@@ -69,33 +108,42 @@ def test_delete_swallows_service_errors(
         http_status_code=status,
         expected_params=CANCEL_PARAMS,
     )
-    assert index.on_event(delete_event(), context) == {"PhysicalResourceId": RUN_ID}
+    assert index.on_event(delete_event(), context) == {"PhysicalResourceId": IN_FLIGHT_ID}
     assert api_calls == [(CANCEL, CANCEL_PARAMS)]
 
 
 @pytest.mark.parametrize("cancel", ["false", "False", False])
+@pytest.mark.parametrize("physical_id", [IN_FLIGHT_ID, RUN_ID, FAILED_CREATE_MARKER])
 def test_delete_without_cancel_makes_no_call(
-    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, cancel: Any
+    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, cancel: Any, physical_id: str
 ) -> None:
-    assert index.on_event(delete_event(CancelOnDelete=cancel), context) == {"PhysicalResourceId": RUN_ID}
-    assert api_calls == []
-
-
-@pytest.mark.parametrize("physical_id", [FAILED_CREATE_MARKER, "", "x" * 37, "has space"])
-def test_delete_of_non_run_physical_id_makes_no_call(
-    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, physical_id: str
-) -> None:
-    event = make_event("Delete", make_props(), physical_id=physical_id)
+    event = make_event("Delete", make_props(CancelOnDelete=cancel), physical_id=physical_id)
     assert index.on_event(event, context) == {"PhysicalResourceId": physical_id}
     assert api_calls == []
 
 
-@pytest.mark.parametrize("props", [{}, {"DomainId": "not-a-domain"}, {"DomainId": 7}])
-def test_delete_with_unusable_domain_makes_no_call(
-    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, props: dict[str, Any]
+@pytest.mark.parametrize("physical_id", [FAILED_CREATE_MARKER, "", "x" * 37, "has space"])
+def test_delete_of_non_run_physical_id_cancels_only_what_it_finds(
+    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, physical_id: str
 ) -> None:
-    event = make_event("Delete", props, physical_id=RUN_ID)
-    assert index.on_event(event, context) == {"PhysicalResourceId": RUN_ID}
+    # Not an id this handler wrote: the run this resource may have started is looked up, not guessed.
+    stubbed.add_response("list_metadata_generation_runs", {"items": []}, expected_params=list_params())
+    event = make_event("Delete", make_props(), physical_id=physical_id)
+    assert index.on_event(event, context) == {"PhysicalResourceId": physical_id}
+    assert [name for name, _ in api_calls] == ["ListMetadataGenerationRuns"]
+
+
+@pytest.mark.parametrize("props", [{}, {"DomainId": "not-a-domain"}, {"DomainId": 7}])
+@pytest.mark.parametrize("physical_id", [IN_FLIGHT_ID, "Demo-MetadataRunA1B2C3D4-1A2B3C4D5E6F"])
+def test_delete_with_unusable_domain_makes_no_call(
+    stubbed: Stubber,
+    api_calls: list[tuple[str, dict[str, Any]]],
+    context: FakeContext,
+    props: dict[str, Any],
+    physical_id: str,
+) -> None:
+    event = make_event("Delete", props, physical_id=physical_id)
+    assert index.on_event(event, context) == {"PhysicalResourceId": physical_id}
     assert api_calls == []
 
 
@@ -116,12 +164,12 @@ def test_delete_survives_connection_errors(
         raise error
 
     monkeypatch.setattr(stubbed.client, "cancel_metadata_generation_run", fail)
-    assert index.on_event(delete_event(), context) == {"PhysicalResourceId": RUN_ID}
+    assert index.on_event(delete_event(), context) == {"PhysicalResourceId": IN_FLIGHT_ID}
     assert calls == [CANCEL_PARAMS]
 
 
 def test_delete_is_complete_at_once(stubbed: Stubber, context: FakeContext) -> None:
-    event = make_event("Delete", {"DomainId": "bad"}, physical_id=RUN_ID)
+    event = make_event("Delete", {"DomainId": "bad"}, physical_id=IN_FLIGHT_ID)
     assert index.is_complete(event, context) == {"IsComplete": True}
 
 
