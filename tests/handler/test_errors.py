@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -34,14 +36,11 @@ def test_access_denied_on_start_explains_the_fix(
     )
     with pytest.raises(index.RunError) as caught:
         index.on_event(make_event("Create"), context)
-    message = str(caught.value)
-    assert "StartMetadataGenerationRun" in message
-    assert code in message
-    assert DENIED in message
-    assert PROJECT_ID in message
-    assert DOMAIN_ID in message
-    assert "grant_project_access" in message
-    assert ROLE_ARN in message
+    assert str(caught.value) == (
+        f"StartMetadataGenerationRun failed: {code}: {DENIED} (fix: {ROLE_ARN} must be a member of "
+        f"DataZone project {PROJECT_ID} in domain {DOMAIN_ID}; keep grant_project_access=True or add "
+        "the role to the project)"
+    )
 
 
 def test_access_denied_without_role_env_names_the_handler_role(
@@ -74,11 +73,12 @@ def test_access_denied_fix_survives_a_long_service_message(
     with pytest.raises(index.RunError) as caught:
         index.on_event(make_event("Create"), context)
     message = str(caught.value)
-    assert len(message.encode()) <= index.REASON_LIMIT
-    assert "AccessDeniedException" in message
-    assert "grant_project_access" in message
-    assert ROLE_ARN in message
-    assert PROJECT_ID in message
+    assert len(json.dumps(message)) - 2 <= index.REASON_LIMIT
+    assert message.startswith(f"StartMetadataGenerationRun failed: AccessDeniedException: {DENIED} because ")
+    assert message.endswith(
+        f"... (fix: {ROLE_ARN} must be a member of DataZone project {PROJECT_ID} in domain {DOMAIN_ID}; "
+        "keep grant_project_access=True or add the role to the project)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,9 +113,17 @@ def test_other_start_errors_keep_code_and_message(
 
 @pytest.mark.parametrize(
     ("code", "status", "hint"),
-    [("AccessDeniedException", 403, True), ("ResourceNotFoundException", 404, False)],
+    [
+        ("AccessDeniedException", 403, True),
+        ("UnauthorizedException", 401, True),
+        ("ValidationException", 400, False),
+    ],
 )
-def test_get_errors_fail_the_poll(stubbed: Stubber, context: FakeContext, code: str, status: int, hint: bool) -> None:
+def test_lasting_get_errors_cancel_the_run_then_fail_the_poll(
+    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, code: str, status: int, hint: bool
+) -> None:
+    # Nothing will wait for the run once the request failed: cancel it first (best effort).
+    monkeypatch.setenv("HANDLER_ROLE_ARN", ROLE_ARN)
     stubbed.add_client_error(
         "get_metadata_generation_run",
         service_error_code=code,
@@ -123,8 +131,11 @@ def test_get_errors_fail_the_poll(stubbed: Stubber, context: FakeContext, code: 
         http_status_code=status,
         expected_params=get_params(),
     )
+    stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=get_params())
     with pytest.raises(index.RunError) as caught:
         index.is_complete(poll_event(), context)
-    message = str(caught.value)
-    assert message.startswith(f"GetMetadataGenerationRun failed: {code}: nope")
-    assert ("grant_project_access" in message) is hint
+    fix = (
+        f" (fix: {ROLE_ARN} must be a member of DataZone project {PROJECT_ID} in domain {DOMAIN_ID}; "
+        "keep grant_project_access=True or add the role to the project)"
+    )
+    assert str(caught.value) == f"GetMetadataGenerationRun failed: {code}: nope" + (fix if hint else "")
