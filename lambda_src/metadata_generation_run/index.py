@@ -587,8 +587,9 @@ def stack_status(event: CloudFormationEvent) -> str:
     return str(stacks[0].get("StackStatus", UNKNOWN))
 
 
-def cancel_quietly(domain_id: str, run_id: str, why: str) -> None:
-    """Cancel a run, best effort: whatever happens is logged, nothing is raised."""
+def cancel_quietly(domain_id: str, run_id: str, why: str) -> bool:
+    """Cancel a run, best effort: whatever happens is logged, nothing is raised. Returns False
+    when DataZone says there is no such run (not found, or not a valid run id)."""
     try:
         datazone().cancel_metadata_generation_run(domainIdentifier=domain_id, identifier=run_id)
     except ClientError as error:
@@ -602,11 +603,12 @@ def cancel_quietly(domain_id: str, run_id: str, why: str) -> None:
             _log(logging.INFO, outcome, runId=run_id, errorCode=code, why=why)
         else:
             _log(logging.WARNING, "could not cancel run", runId=run_id, errorCode=code, error=str(error), why=why)
-        return
+        return code not in (NOT_FOUND, "ValidationException")
     except BotoCoreError as error:
         _log(logging.WARNING, "could not reach DataZone to cancel run", runId=run_id, error=str(error), why=why)
-        return
+        return True
     _log(logging.INFO, "run cancelled", runId=run_id, status="CANCELED", why=why)
+    return True
 
 
 def _request_fields(event: CloudFormationEvent) -> dict[str, Any]:
@@ -750,8 +752,10 @@ def _delete(event: CloudFormationEvent) -> OnEventResponse:
         _cancel_in_flight_create(event, props)
     elif current.status in TERMINAL:
         _log(logging.INFO, "run finished; nothing to cancel", runId=current.run_id, status=current.status)
-    else:
-        cancel_quietly(domain_id, current.run_id, "delete")
+    elif not cancel_quietly(domain_id, current.run_id, "delete") and current.inputs is None:
+        # A short invented id (`<stack>-<logical>-<random>`) looks like a 0.1 bare run id; DataZone
+        # knowing no such run is what tells them apart.
+        _cancel_in_flight_create(event, props)
     return response
 
 
