@@ -19,6 +19,7 @@ from tests.handler.helpers import (
     get_response,
     make_event,
     make_props,
+    pid,
     start_params,
     start_response,
 )
@@ -75,10 +76,16 @@ def test_update_and_delete_log_json_without_response_url(
         http_status_code=429,
         expected_params={"domainIdentifier": ANY, "identifier": RUN_ID},
     )
-    index.on_event(make_event("Update", make_props(), old_props=make_props(), physical_id=RUN_ID), context)
-    index.on_event(make_event("Delete", physical_id=RUN_ID), context)
+    finished = pid(status="SUCCEEDED")
+    index.on_event(make_event("Update", make_props(), old_props=make_props(), physical_id=finished), context)
+    index.on_event(make_event("Delete", physical_id=pid()), context)
     records = _records(caplog)
-    assert any(r.get("runId") == RUN_ID and r["message"] == "run unchanged, no new run" for r in records)
+    assert any(
+        r.get("runId") == RUN_ID
+        and r["message"] == "run inputs unchanged; keeping the run"
+        and r["status"] == "SUCCEEDED"
+        for r in records
+    )
     warning = [r for r in records if r.get("errorCode") == "ThrottlingException"]
     assert warning
     assert any(rec.levelno == logging.WARNING for rec in caplog.records)

@@ -37,7 +37,7 @@ def test_defaults_when_only_required_properties_given() -> None:
         fail_on_partial_success=False,
         cancel_on_delete=True,
         rerun_token=None,
-        client_token=None,
+        predictions=None,
     )
 
 
@@ -51,6 +51,7 @@ def test_all_properties_parsed_from_cloudformation_strings() -> None:
         CancelOnDelete="false",
         RerunToken="2026-01",
         ClientToken="my-token-1",
+        ServiceTimeout="3600",
     )
     spec = index.parse_properties(props)
     assert spec.asset_revision == "7"
@@ -60,7 +61,16 @@ def test_all_properties_parsed_from_cloudformation_strings() -> None:
     assert spec.fail_on_partial_success is True
     assert spec.cancel_on_delete is False
     assert spec.rerun_token == "2026-01"
-    assert spec.client_token == "my-token-1"
+    # A 0.1 template's ClientToken and the ServiceTimeout are not the handler's business.
+    assert spec == index.parse_properties(
+        {k: v for k, v in props.items() if k not in ("ClientToken", "ServiceTimeout")}
+    )
+
+
+@pytest.mark.parametrize("value", ["has space", "x" * 129, "t\u00f6ken", "tab\there", "del\x7f", 5, ["a"]])
+def test_client_token_property_is_ignored_whatever_its_value(value: Any) -> None:
+    # The construct no longer sends it; a 0.1 template may, and a rollback to one must not fail.
+    assert index.parse_properties(make_props(ClientToken=value)) == index.parse_properties(make_props())
 
 
 @pytest.mark.parametrize(
@@ -78,9 +88,24 @@ def test_boolean_properties(name: str, raw: Any, expected: bool) -> None:
     assert field is expected
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", 1), ("3600", 3600), (" 60 ", 60), (900, 900), (ABSENT, 1800)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", 1),
+        (" 60 ", 60),
+        (900, 900),
+        (ABSENT, 1800),
+        ("3300", 3300),
+        # 0.1 templates allowed up to an hour: still accepted, so a rollback to one works, but
+        # capped so that our timeout fires before CloudFormation's ServiceTimeout.
+        ("3301", 3300),
+        ("3600", 3300),
+        (3600, 3300),
+    ],
+)
 def test_timeout_seconds(raw: Any, expected: int) -> None:
     assert index.parse_properties(make_props(TimeoutSeconds=raw)).timeout_seconds == expected
+    assert expected <= index.MAX_TIMEOUT_SECONDS == 3300
 
 
 @pytest.mark.parametrize(
@@ -89,8 +114,6 @@ def test_timeout_seconds(raw: Any, expected: int) -> None:
         ({"AssetRevision": ""}, "asset_revision", None),
         ({"AssetRevision": "r" * 64}, "asset_revision", "r" * 64),
         ({"RerunToken": ""}, "rerun_token", None),
-        ({"ClientToken": ""}, "client_token", None),
-        ({"ClientToken": "!" + "~" * 127}, "client_token", "!" + "~" * 127),
         ({"Types": [NAMES, GLOSSARY]}, "types", (NAMES, GLOSSARY)),
         ({"DomainId": "dzd-" + "a" * 36}, "domain_id", "dzd-" + "a" * 36),
         ({"ProjectId": "P" * 36}, "project_id", "P" * 36),
@@ -131,17 +154,14 @@ INVALID: list[tuple[str, Any]] = [
     ("TimeoutSeconds", "0"),
     ("TimeoutSeconds", "-5"),
     ("TimeoutSeconds", "3601"),
+    ("TimeoutSeconds", "36000"),
     ("TimeoutSeconds", ""),
     ("WaitForCompletion", "yes"),
     ("WaitForCompletion", "1"),
     ("FailOnPartialSuccess", "maybe"),
     ("CancelOnDelete", "nope"),
-    ("ClientToken", "has space"),
-    ("ClientToken", "x" * 129),
-    ("ClientToken", "t\u00f6ken"),
-    ("ClientToken", "tab\there"),
-    ("ClientToken", "del\x7f"),
     ("RerunToken", 5),
+    ("Predictions", "accept"),
 ]
 
 
@@ -154,9 +174,9 @@ def test_parse_properties_names_the_invalid_property(name: str, value: Any) -> N
 @pytest.mark.parametrize(("name", "value"), INVALID)
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
 def test_on_event_rejects_invalid_property_before_any_call(
-    stubbed: Stubber, context: FakeContext, request_type: str, name: str, value: Any
+    stubbed: Stubber, cfn: Stubber, context: FakeContext, request_type: str, name: str, value: Any
 ) -> None:
-    # Nothing is queued on the stubber: any DataZone call would raise UnStubbedResponseError instead.
+    # Nothing is queued on either stubber: any call would fail the test.
     event = make_event(request_type, make_props(**{name: value}), old_props=make_props(), physical_id=RUN_ID)
     with pytest.raises(index.PropertyError, match=rf"ResourceProperties\.{name}\b"):
         index.on_event(event, context)

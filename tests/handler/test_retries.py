@@ -14,7 +14,7 @@ import pytest
 from botocore.retries import standard
 
 from lambda_src.metadata_generation_run import index
-from tests.handler.helpers import DOMAIN_ID, PROJECT_ID, RUN_ID, FakeContext, make_event
+from tests.handler.helpers import DOMAIN_ID, PROJECT_ID, RUN_ID, FakeContext, make_event, pid
 
 
 def total_attempts(retries: dict[str, Any]) -> int:
@@ -117,10 +117,17 @@ def always_throttled(monkeypatch: pytest.MonkeyPatch, real_client: None) -> Iter
         yield fake
 
 
-def test_real_client_retries_throttling_and_succeeds(throttled_twice: FakeDataZone, context: FakeContext) -> None:
+def test_real_client_retries_throttling_and_succeeds(
+    throttled_twice: FakeDataZone, monkeypatch: pytest.MonkeyPatch, context: FakeContext
+) -> None:
+    # The fake answers no createdAt: StartedAt is the handler's clock.
+    monkeypatch.setattr(index, "now", lambda: 1767323045.0)
     event = make_event("Create")
     result = index.on_event(event, context)
-    assert result == {"PhysicalResourceId": RUN_ID, "Data": {"RunId": RUN_ID, "Status": "SUBMITTED"}}
+    assert result == {
+        "PhysicalResourceId": pid(),
+        "Data": {"RunId": RUN_ID, "Status": "SUBMITTED", "StartedAt": "1767323045.000"},
+    }
     assert len(throttled_twice.requests) == 3
     paths = {path for _, path, _ in throttled_twice.requests}
     assert paths == {f"/v2/domains/{DOMAIN_ID}/metadata-generation-runs"}

@@ -175,7 +175,10 @@ def test_update_from_non_run_physical_id_starts_new_run(
         },
     )
     event = make_event("Update", OLD, old_props=OLD, physical_id=old_id)
-    assert index.on_event(event, context) == {"PhysicalResourceId": pid(OLD, NEW_RUN_ID), "Data": started_data(NEW_RUN_ID)}
+    assert index.on_event(event, context) == {
+        "PhysicalResourceId": pid(OLD, NEW_RUN_ID),
+        "Data": started_data(NEW_RUN_ID),
+    }
 
 
 def test_legacy_update_without_old_properties_starts_new_run(

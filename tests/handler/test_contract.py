@@ -1,0 +1,201 @@
+"""Issue 8, scenarios 5 and 9, and the physical id: the wire contract and the request's token.
+
+ServiceTimeout (scenario 9): our timeout must fire, and its message reach CloudFormation, before
+CloudFormation's own limit. The token (scenario 5): only the request decides it, so no request ever
+adopts a run started for an earlier one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from lambda_src.metadata_generation_run import contract, index
+from tests.handler.helpers import (
+    NEW_RUN_ID,
+    RUN_ID,
+    FakeContext,
+    inputs_of,
+    make_event,
+    make_props,
+    pid,
+    stack_params,
+    stack_response,
+    start_params,
+    start_response,
+    started_data,
+)
+
+HASH = inputs_of()
+OTHER_HASH = inputs_of(make_props(RerunToken="v9"))
+
+
+def test_largest_timeout_leaves_room_under_the_service_timeout() -> None:
+    # The timeout is noticed at the first poll after it, and that poll may take a whole handler
+    # timeout: all of it before CloudFormation's ServiceTimeout fires with a less useful message.
+    assert (
+        contract.MAX_TIMEOUT_SECONDS + contract.POLL_INTERVAL_SECONDS + contract.HANDLER_TIMEOUT_SECONDS
+        < contract.SERVICE_TIMEOUT_SECONDS
+    )
+    assert contract.SERVICE_TIMEOUT_SECONDS <= 3600  # CloudFormation's maximum
+    assert contract.DEFAULT_TIMEOUT_SECONDS <= contract.MAX_TIMEOUT_SECONDS < contract.LEGACY_MAX_TIMEOUT_SECONDS
+    assert index.MAX_TIMEOUT_SECONDS == contract.MAX_TIMEOUT_SECONDS
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "handler/contract bug: contract.HANDLER_TIMEOUT_SECONDS' own comment budgets a poll at three calls "
+        "of 5 attempts x (3 s connect + 10 s read), i.e. 195 s before backoff, but the Lambda timeout is 180 s; "
+        "a poll whose Get, DescribeStacks and Accept all hit their worst case is killed by Lambda (a raising "
+        "isComplete fails the request) instead of answering IsComplete False"
+    ),
+)
+def test_handler_call_budget_fits_its_timeout() -> None:
+    # One poll may make three calls (Get, DescribeStacks, Accept) or a Cancel, each retried by botocore
+    # (backoff sleeps not even counted).
+    config: Any = index.CLIENT_CONFIG
+    attempts = int(config.retries["total_max_attempts"])
+    per_call = attempts * (config.connect_timeout + config.read_timeout)
+    assert 3 * per_call <= contract.HANDLER_TIMEOUT_SECONDS
+
+
+def test_handler_uses_the_contracts_names() -> None:
+    assert index.Prop is contract.Prop
+    assert index.Attr is contract.Attr
+    assert frozenset(contract.KNOWN_TYPES) == index.KNOWN_TYPES
+    assert contract.RESOURCE_TYPE == "Custom::DataZoneMetadataGenerationRun"
+
+
+# The physical id: <runId>:<inputs>[:<status>[:<revision>]][!<previous>]
+
+ROUND_TRIPS = [
+    index.PhysicalId(RUN_ID, None),
+    index.PhysicalId(RUN_ID, HASH),
+    index.PhysicalId(RUN_ID, HASH, "SUCCEEDED"),
+    index.PhysicalId(RUN_ID, HASH, "PARTIALLY_SUCCEEDED", "4"),
+    index.PhysicalId(RUN_ID, HASH, "SUCCEEDED", ""),
+    index.PhysicalId(RUN_ID, HASH, "SUCCEEDED", "r:1!x%2F é/?#&=+ \U0001f600"),
+    index.PhysicalId(RUN_ID, HASH, "UNKNOWN"),
+    index.PhysicalId("a", HASH, previous=index.PhysicalId(NEW_RUN_ID, OTHER_HASH, "SUCCEEDED", "3")),
+    index.PhysicalId("A-b_" + "c" * 32, HASH, "SUCCEEDED", "5", index.PhysicalId(NEW_RUN_ID, OTHER_HASH)),
+    index.PhysicalId(
+        RUN_ID,
+        HASH,
+        previous=index.PhysicalId(NEW_RUN_ID, OTHER_HASH, "FAILED", previous=index.PhysicalId("x", HASH)),
+    ),
+]
+
+
+@pytest.mark.parametrize("physical", ROUND_TRIPS, ids=str)
+def test_physical_id_round_trips(physical: index.PhysicalId) -> None:
+    text = str(physical)
+    assert index.PhysicalId.parse(text) == physical
+    assert str(index.PhysicalId.parse(text)) == text
+    assert len(text) <= 1024
+
+
+@pytest.mark.parametrize(
+    ("physical", "text"),
+    [
+        (index.PhysicalId(RUN_ID, None), RUN_ID),
+        (index.PhysicalId(RUN_ID, HASH), f"{RUN_ID}:{HASH}"),
+        (index.PhysicalId(RUN_ID, HASH, "SUCCEEDED", "4"), f"{RUN_ID}:{HASH}:SUCCEEDED:4"),
+        (index.PhysicalId(RUN_ID, HASH, "SUCCEEDED", "a:b!c%"), f"{RUN_ID}:{HASH}:SUCCEEDED:a%3Ab%21c%25"),
+        (
+            index.PhysicalId(RUN_ID, HASH, previous=index.PhysicalId(NEW_RUN_ID, OTHER_HASH, "SUCCEEDED")),
+            f"{RUN_ID}:{HASH}!{NEW_RUN_ID}:{OTHER_HASH}:SUCCEEDED",
+        ),
+        # A revision without a status cannot be written (the status comes first).
+        (index.PhysicalId(RUN_ID, HASH, None, "4"), f"{RUN_ID}:{HASH}"),
+    ],
+)
+def test_physical_id_format(physical: index.PhysicalId, text: str) -> None:
+    assert str(physical) == text
+
+
+def test_helpers_write_the_same_physical_id_as_the_handler() -> None:
+    previous = index.PhysicalId(NEW_RUN_ID, OTHER_HASH, "SUCCEEDED", "a:b")
+    physical = index.PhysicalId(RUN_ID, HASH, "PARTIALLY_SUCCEEDED", "7", previous)
+    expected = pid(
+        status="PARTIALLY_SUCCEEDED",
+        revision="7",
+        previous=pid(make_props(RerunToken="v9"), NEW_RUN_ID, status="SUCCEEDED", revision="a:b"),
+    )
+    assert str(physical) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED",
+        "AWSCDK::CustomResourceProviderFramework::MISSING_PHYSICAL_ID",
+        "MyStack-DescriptionsResourceABC-1A2B3C4D5E6F",
+        "x" * 37,
+        "has space",
+        f"{RUN_ID}:",
+        f"{RUN_ID}:nothex0123456789",
+        f"{RUN_ID}:{HASH.upper()}",
+        f"{RUN_ID}:{HASH}0",
+        f"{RUN_ID}:{HASH[:-1]}",
+        f"{RUN_ID}:{HASH}:",
+        f"{RUN_ID}:{HASH}::4",
+        f"{RUN_ID}:{HASH}:SUCCEEDED:4:extra",
+        f":{HASH}",
+        f"bad id:{HASH}",
+        f"{RUN_ID}!{NEW_RUN_ID}",  # a bare id has no previous
+        f"{RUN_ID}:{HASH}!not a run",
+        f"{RUN_ID}:{HASH}!{NEW_RUN_ID}:nothex",
+        f"{RUN_ID}:{HASH}!{NEW_RUN_ID}!x",
+        "\ud800:" + HASH,
+    ],
+)
+def test_malformed_physical_ids_are_not_ours(text: str | None) -> None:
+    assert index.PhysicalId.parse(text) is None
+
+
+def test_bare_run_id_is_a_0_1_physical_id() -> None:
+    assert index.PhysicalId.parse(RUN_ID) == index.PhysicalId(RUN_ID, None)
+
+
+# Scenario 5: only the request decides the token.
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"props": make_props(ClientToken="fixed")},
+        {"props": make_props(RerunToken="v2")},
+        {"props": make_props(TimeoutSeconds="60", Types=["BUSINESS_NAMES"])},
+        {"physical_id": RUN_ID},
+        {"old_props": make_props(RerunToken="v0")},
+        {"data": {"RunId": RUN_ID}},
+    ],
+)
+def test_token_depends_only_on_stack_resource_and_request(changed: dict[str, Any]) -> None:
+    assert index.derive_client_token(make_event("Create", **changed)) == index.derive_client_token(make_event("Create"))
+
+
+def test_rerun_token_change_starts_a_new_run_with_a_new_token(
+    stubbed: Stubber, cfn: Stubber, context: FakeContext
+) -> None:
+    # Even with a fixed 0.1 ClientToken in the template: the Update's own request decides the token.
+    old = make_props(RerunToken="v1", ClientToken="fixed")
+    new = make_props(RerunToken="v2", ClientToken="fixed")
+    create = make_event("Create", old, request_id="create-req")
+    update = make_event("Update", new, old_props=old, physical_id=pid(old, status="SUCCEEDED"), request_id="update-req")
+    assert index.derive_client_token(update) != index.derive_client_token(create)
+    cfn.add_response("describe_stacks", stack_response("UPDATE_IN_PROGRESS"), expected_params=stack_params())
+    stubbed.add_response(
+        "start_metadata_generation_run",
+        start_response(run_id=NEW_RUN_ID),
+        expected_params=start_params(token=index.derive_client_token(update)),
+    )
+    assert index.on_event(update, context) == {
+        "PhysicalResourceId": pid(new, NEW_RUN_ID, previous=pid(old, status="SUCCEEDED")),
+        "Data": started_data(NEW_RUN_ID),
+    }
