@@ -31,6 +31,7 @@ from tests.handler.helpers import (
     list_params,
     make_event,
     make_props,
+    pid,
     poll_event,
     run_item,
     stack_params,
@@ -201,28 +202,66 @@ def test_invented_id_without_cancel_on_delete_makes_no_call(stubbed: Stubber, co
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "handler bug: an invented id of 36 characters or less (short stack name and logical id) "
-        "matches RUN_ID_RE, is parsed as a 0.1 bare run id and cancelled by that id (Validation/NotFound, "
-        "swallowed); the in-flight run is never looked up, so it keeps running"
-    ),
-)
+@pytest.mark.parametrize(("code", "status"), [("ResourceNotFoundException", 404), ("ValidationException", 400)])
 def test_short_invented_id_that_looks_like_a_run_id_is_still_looked_up(
-    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext
+    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, code: str, status: int
 ) -> None:
-    # Stack "Demo", construct "Run" at the top level: CDK's logical id RunA1B2C3D4 -> 29 characters.
+    # Stack "Demo", construct "Run" at the top level: CDK's logical id RunA1B2C3D4 -> 29 characters,
+    # which pass for a 0.1 bare run id. DataZone knowing no such run is what tells them apart.
     invented = "Demo-RunA1B2C3D4-1A2B3C4D5E6F"
     assert index.RUN_ID_RE.fullmatch(invented)
     event = make_event("Delete", make_props(), physical_id=invented, logical_id="RunA1B2C3D4")
+    stubbed.add_client_error(
+        "cancel_metadata_generation_run",
+        service_error_code=code,
+        service_message="no such run",
+        http_status_code=status,
+        expected_params=cancel_params(invented),
+    )
     stubbed.add_response("list_metadata_generation_runs", {"items": [run_item(RUN_ID)]}, expected_params=list_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params(RUN_ID))
     assert index.on_event(event, context) == {"PhysicalResourceId": invented}
-    assert api_calls == [
-        ("ListMetadataGenerationRuns", list_params()),
-        ("CancelMetadataGenerationRun", cancel_params()),
+    assert [name for name, _ in api_calls] == [
+        "CancelMetadataGenerationRun",
+        "ListMetadataGenerationRuns",
+        "CancelMetadataGenerationRun",
     ]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [None, ("ConflictException", 409), ("ThrottlingException", 429), ("AccessDeniedException", 403)],
+)
+def test_bare_id_datazone_may_know_is_not_looked_up(
+    stubbed: Stubber, context: FakeContext, answer: tuple[str, int] | None
+) -> None:
+    # A 0.1 run id that DataZone cancelled, found finished, or could not answer for: a run of ours,
+    # so no other run of the asset is touched.
+    if answer is None:
+        stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params(RUN_ID))
+    else:
+        stubbed.add_client_error(
+            "cancel_metadata_generation_run",
+            service_error_code=answer[0],
+            service_message="x",
+            http_status_code=answer[1],
+            expected_params=cancel_params(RUN_ID),
+        )
+    assert index.on_event(invented_delete(physical_id=RUN_ID), context) == {"PhysicalResourceId": RUN_ID}
+
+
+@pytest.mark.parametrize(("code", "status"), [("ResourceNotFoundException", 404), ("ValidationException", 400)])
+def test_unknown_full_id_is_not_looked_up(stubbed: Stubber, context: FakeContext, code: str, status: int) -> None:
+    # An id with inputs is one this handler wrote: a run DataZone forgot is not an in-flight Create.
+    physical_id = pid()
+    stubbed.add_client_error(
+        "cancel_metadata_generation_run",
+        service_error_code=code,
+        service_message="no such run",
+        http_status_code=status,
+        expected_params=cancel_params(RUN_ID),
+    )
+    assert index.on_event(invented_delete(physical_id=physical_id), context) == {"PhysicalResourceId": physical_id}
 
 
 # The Create's waiter keeps polling after the Delete: predictions must not land on a stack that is
