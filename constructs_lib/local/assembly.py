@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.local import datazone_resources
+
 PROVIDER_ON_EVENT_ENV = "USER_ON_EVENT_FUNCTION_ARN"
 PROVIDER_IS_COMPLETE_ENV = "USER_IS_COMPLETE_FUNCTION_ARN"
 PROVIDER_WAITER_ENV = "WAITER_STATE_MACHINE_ARN"
@@ -162,6 +164,12 @@ class Resolver:
         if logical_id in self.physical_ids:
             return self.physical_ids[logical_id]
         kind = self.resource(logical_id).get("Type", "")
+        if kind == datazone_resources.DOMAIN_TYPE:
+            return datazone_resources.local_domain_id(self.stack_name, logical_id)
+        if kind == datazone_resources.PROJECT_TYPE:
+            domain = self.resolve(self.resource(logical_id).get("Properties", {}).get("DomainIdentifier", ""))
+            project = datazone_resources.local_project_id(self.stack_name, logical_id)
+            return datazone_resources.project_ref(str(domain), project)
         name = fake_physical_name(self.stack_name, logical_id)
         # A state machine's physical id (its Ref) is its ARN; most others are a generated name.
         return self.arn("states", f"stateMachine:{name}") if kind == "AWS::StepFunctions::StateMachine" else name
@@ -177,6 +185,13 @@ class Resolver:
                 raise ResolveError(f"custom resource {logical_id} has not answered yet")
             return self.custom_attributes(logical_id, name)
         physical = self.physical_id(logical_id)
+        if kind in datazone_resources.TYPES:
+            value = datazone_resources.attribute(
+                kind, physical, name, region=self.region, account=self.account, partition=self.partition
+            )
+            if value is None:
+                raise ResolveError(f"{logical_id} ({kind}) has no attribute {name!r} in the local replay")
+            return value
         if kind == "AWS::StepFunctions::StateMachine" and name == "Arn":
             return physical
         if name == "Arn":
