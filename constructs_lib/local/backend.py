@@ -271,6 +271,29 @@ class DataZoneBackend:
             project = self._project(self._domain(domain_id), domain_id, project_id)
             project.setdefault("members", {}).pop(principal, None)
 
+    # -- domains, projects and assets of the app being deployed (constructs_lib.local.provision) ------
+
+    def world_snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self.world)
+
+    def merge_world(self, domains: Mapping[str, Any]) -> None:
+        """Add or replace domains, projects and assets (seed layout); a replaced project keeps its members."""
+        with self._lock:
+            known = self.world.setdefault("domains", {})
+            for domain_id, given in domains.items():
+                domain = known.setdefault(domain_id, {"projects": {}, "assets": {}})
+                for key, value in copy.deepcopy(dict(given)).items():
+                    if key == "projects":
+                        projects = domain.setdefault("projects", {})
+                        for project_id, project in value.items():
+                            members = projects.get(project_id, {}).get("members", {})
+                            projects[project_id] = {**project, "members": {**members, **project.get("members", {})}}
+                    elif key == "assets":
+                        domain.setdefault("assets", {}).update(value)
+                    else:
+                        domain[key] = value
+
     # -- queries for tests and later features -------------------------------------------------------
 
     def asset_revision(self, domain_id: str, asset_id: str) -> str:

@@ -27,7 +27,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +57,7 @@ from constructs_lib.local.provider import (
     ProviderFramework,
     ProviderRun,
 )
+from constructs_lib.local.provision import HttpWorld, World, provision
 from constructs_lib.local.server import LOOPBACK_HOSTS, LocalDataZone
 
 RUN_RESOURCE_TYPE = "Custom::DataZoneMetadataGenerationRun"
@@ -332,6 +333,9 @@ class LocalCloudFormation:
     :param seed, knobs: for the built-in endpoint (ignored with ``endpoint``/``endpoint_url``).
     :param redeliver: request types (e.g. ``{"Create"}``) delivered twice, as when Lambda retries
         the framework's asynchronous invocation.
+    :param strict: refuse a deploy whose app references domain, project or asset ids the local
+        endpoint does not know (default: create them, with a notice each).
+    :param notify: called with each such notice (they are also kept in ``notices``).
     """
 
     def __init__(
@@ -348,6 +352,8 @@ class LocalCloudFormation:
         seed: Mapping[str, Any] | None = None,
         knobs: Knobs | None = None,
         redeliver: Sequence[str] = (),
+        strict: bool = False,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if sum(1 for chosen in (endpoint is not None, endpoint_url is not None, aws) if chosen) > 1:
             raise ValueError("choose one of endpoint, endpoint_url and aws")
@@ -364,14 +370,19 @@ class LocalCloudFormation:
         self._seed = seed
         self._knobs = knobs
         self._time_scale = time_scale
+        self.strict = strict
+        self.notify = notify
+        self.notices: list[str] = []
 
     # -- public ---------------------------------------------------------------------------------
 
     def deploy(self, stacks: Sequence[str] | None = None) -> list[StackResult]:
         """Deploy the named stacks (default: all), dependencies first; stop at the first failure."""
         with self._session() as session:
+            selected = self._select(stacks)
+            self._provision(session, selected)
             results = []
-            for stack in self._select(stacks):
+            for stack in selected:
                 result = session.deploy(stack)
                 results.append(result)
                 if not result.ok:
@@ -405,6 +416,17 @@ class LocalCloudFormation:
                 f"no stack named {', '.join(missing)} in {self.assembly_dir} (stacks: {', '.join(sorted(known))})"
             )
         return [s for s in stacks if s.name in names or s.stack_name in names]
+
+    def _provision(self, session: _Session, stacks: Sequence[StackArtifact]) -> None:
+        """The domains, projects and assets the app creates or references exist before its runs start."""
+        if self.aws:
+            return  # real AWS has what it has
+        world: World = session.backend if session.backend is not None else HttpWorld(str(self._endpoint_url))
+        own_endpoint = self._endpoint is None and self._endpoint_url is None
+        for notice in provision(stacks, world, seed=self._seed if own_endpoint else None, strict=self.strict):
+            self.notices.append(notice)
+            if self.notify is not None:
+                self.notify(notice)
 
     def _target(self) -> str:
         if self.aws:

@@ -12,7 +12,7 @@ An unmodified boto3 client works against it::
 SigV4-signed requests are accepted with any (dummy) credentials: the signature is not checked,
 but a request must carry one scoped to the ``datazone`` service, and its access key id decides
 who the caller is (``register_principal``). Besides the service's routes the server answers a few
-local-only control routes under ``/_local/`` (knobs, call log, principals, memberships, state) so
+local-only control routes under ``/_local/`` (knobs, call log, principals, memberships, world, state) so
 a separate process (``python -m constructs_lib.local serve``) can be steered too.
 """
 
@@ -186,6 +186,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/_local/predictions" and self.command == "GET":
                 args = {k: v[-1] for k, v in parse_qs(query).items()}
                 answer = [asdict(d) for d in backend.prediction_decisions(args.get("domainId"), args.get("assetId"))]
+            elif path == "/_local/world" and self.command == "POST":
+                backend.merge_world(data["domains"])
+                answer = {}
             elif path == "/_local/state" and self.command == "GET":
                 answer = backend.export_state()
             else:
