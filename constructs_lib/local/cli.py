@@ -1,4 +1,8 @@
-"""``python -m constructs_lib.local serve|deploy|destroy|cases``."""
+"""``python -m constructs_lib.local serve|deploy|destroy|cases``.
+
+Only ``cases`` needs aws-cdk-lib (it synthesizes the example app): it is imported there, so that
+``serve``, ``deploy`` and ``destroy`` never start the jsii kernel.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,17 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 from constructs_lib.local._deps import MissingDependencyError
 from constructs_lib.local.assembly import AssemblyError
 from constructs_lib.local.backend import FINAL, NEVER, Knobs
-from constructs_lib.local.cases import render, run_all, synthesize_example
 from constructs_lib.local.clock import RealClock
 from constructs_lib.local.replay import DEFAULT_STATE_FILE, LocalCloudFormation
 from constructs_lib.local.report import print_result
+from constructs_lib.local.seed import load_seed
 from constructs_lib.local.server import LocalDataZone
 
 EPILOG = """\
@@ -28,7 +33,9 @@ credentials against a DataZone endpoint on 127.0.0.1 that this command starts, o
 def _knob_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("local endpoint: fault injection and pacing")
     group.add_argument(
-        "--seed", type=Path, help="JSON file of domains, projects and assets (default: the example app's ids)"
+        "--seed",
+        type=Path,
+        help="JSON file of domains, projects and assets (default: the example app's ids; format: README.md)",
     )
     group.add_argument("--throttle-calls", type=int, default=0, metavar="N", help="answer the next N calls with 429")
     group.add_argument("--server-error-calls", type=int, default=0, metavar="N", help="then the next N with 500")
@@ -74,8 +81,7 @@ def _knobs(args: argparse.Namespace) -> Knobs:
 def _seed(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.seed is None:
         return None
-    seed: dict[str, Any] = json.loads(args.seed.read_text())
-    return seed
+    return load_seed(args.seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--outputs-file", type=Path, help="write the stack outputs as JSON (like cdk deploy)")
         sub.add_argument("-v", "--verbose", action="store_true", help="also print each invocation's logs")
+        sub.add_argument(
+            "--strict",
+            action="store_true",
+            help="refuse ids the app references that the seed does not know (default: create them, with a notice)",
+        )
         _knob_arguments(sub)
 
     cases = commands.add_parser("cases", help="run the end-to-end fault cases and print (or write) the markdown table")
@@ -168,6 +179,8 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         region=args.region,
         time_scale=time_scale,
         redeliver=args.redeliver,
+        strict=args.strict,
+        notify=partial(print, file=out),
         **local_options,
     )
     where = "REAL AWS" if aws else (args.endpoint_url or "a local DataZone endpoint on 127.0.0.1 (nothing goes to AWS)")
@@ -184,6 +197,8 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cases(args: argparse.Namespace, out: TextIO) -> int:
+    from constructs_lib.local.cases import render, run_all, synthesize_example  # noqa: PLC0415 - starts jsii
+
     if args.app is not None:
         text = render(run_all(args.app, args.only or None))
     else:
