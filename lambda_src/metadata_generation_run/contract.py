@@ -28,9 +28,9 @@ POLL_INTERVAL_SECONDS: Final = 10
 #: CloudFormation's own limit for one custom-resource request (its maximum), set explicitly on
 #: every resource: counted from the request, it would otherwise race the waiter's one hour.
 SERVICE_TIMEOUT_SECONDS: Final = 3600
-#: The longest a Lambda invocation of the handler may take: one DataZone call at its worst is
-#: 5 attempts x (3 s connect + 10 s read) plus botocore's backoff, and a poll may make three
-#: (Get, DescribeStacks, Accept) or a cancel.
+#: The longest a Lambda invocation of the handler may take: one call at its worst is 5 attempts
+#: x (3 s connect + 10 s read) plus botocore's backoff; a poll that would need more (Get, then
+#: DescribeStacks and Accept) checks the time left first and leaves the rest to the next poll.
 HANDLER_TIMEOUT_SECONDS: Final = 180
 #: The largest per-run ``timeout``: our timeout is noticed at the first poll after it, and that
 #: poll may take a whole handler timeout, all before CloudFormation's ServiceTimeout (counted

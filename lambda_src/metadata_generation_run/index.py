@@ -86,6 +86,8 @@ NOT_FOUND = "ResourceNotFoundException"
 APPLY_STACK_STATES = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
 # An invented-id Delete cancels only runs young enough to belong to the Create it interrupts.
 LIST_PAGES_MAX = 4
+#: One call at its worst: 5 attempts x (3 s connect + 10 s read), plus botocore's backoff.
+CALL_BUDGET_SECONDS = 80
 
 LOGGER = logging.getLogger("metadata_generation_run")
 LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
@@ -472,7 +474,7 @@ class PhysicalId:
             fields.append(self.status)
             if self.revision is not None:
                 fields.append(self.revision)
-        text = ":".join(quote(field, safe="") for field in fields)
+        text = ":".join(quote(field, safe="", errors="replace") for field in fields)
         return text if self.previous is None else f"{text}!{self.previous}"
 
     def finished(self, status: str, revision: str | None = None) -> PhysicalId:
@@ -635,7 +637,7 @@ def on_event(event: CloudFormationEvent, context: Any) -> OnEventResponse:
         return _update(event)
     if request_type == "Delete":
         return _delete(event)
-    raise PropertyError(f"RequestType {request_type!r} is invalid: must be Create, Update or Delete")
+    raise PropertyError(fit(f"RequestType {request_type!r} is invalid: must be Create, Update or Delete"))
 
 
 def _start(event: CloudFormationEvent, spec: RunSpec, previous: PhysicalId | None) -> OnEventResponse:
@@ -720,10 +722,9 @@ def _update_legacy(event: CloudFormationEvent, spec: RunSpec, current: PhysicalI
         return _keep(current, spec, "run inputs unchanged; keeping the run")
     try:
         status = stack_status(event)
-    except ClientError as error:
-        raise _client_error("DescribeStacks", error, spec) from error
-    except BotoCoreError as error:
-        raise RunError(fit(f"DescribeStacks failed: {_describe(error)}")) from error
+    except (ClientError, BotoCoreError) as error:
+        # This may be the rollback that carries the old bare id: failing it would wedge the stack.
+        return _keep(current, spec, f"DescribeStacks failed ({_describe(error)}); keeping the run, starting none")
     if "ROLLBACK" in status:
         # Runs started by this version have `inputs` in their ids: a bare id is the one from before.
         return _keep(current, spec, f"stack is {status}; keeping the run, starting none")
@@ -849,7 +850,7 @@ def is_complete(event: IsCompleteEvent, context: Any) -> IsCompleteResponse:
         if current.status is not None:
             return {"IsComplete": True, "Data": current.data(spec)}
         return {"IsComplete": True, "Data": _read_status(spec, current)}
-    return _wait(event, spec, current, float(data["StartedAt"]), data.get(Attr.STATUS, "SUBMITTED"))
+    return _wait(event, spec, current, float(data["StartedAt"]), data.get(Attr.STATUS, "SUBMITTED"), context=context)
 
 
 def _read_status(spec: RunSpec, current: PhysicalId) -> dict[str, str]:
@@ -861,8 +862,20 @@ def _read_status(spec: RunSpec, current: PhysicalId) -> dict[str, str]:
     return current.finished(status, current.revision).data(spec)
 
 
+def _time_left(context: Any) -> float:
+    """Seconds this invocation has left (Lambda's context; unbounded without one)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return float("inf") if remaining is None else remaining() / 1000
+
+
 def _wait(
-    event: IsCompleteEvent, spec: RunSpec, current: PhysicalId, started_at: float, start_status: str
+    event: IsCompleteEvent,
+    spec: RunSpec,
+    current: PhysicalId,
+    started_at: float,
+    start_status: str,
+    *,
+    context: Any = None,
 ) -> IsCompleteResponse:
     run_id = current.run_id
     if not spec.wait_for_completion:
@@ -897,7 +910,16 @@ def _wait(
         return {"IsComplete": False}
     revision = None
     if spec.predictions is not None:
+        # Get, DescribeStacks and Accept at their worst (botocore's retries) outlast the Lambda
+        # timeout, and a killed invocation fails the request: leave the rest to the next poll,
+        # which repeats them (Accept with the same clientToken).
+        if _time_left(context) < CALL_BUDGET_SECONDS * 2:
+            _log(logging.INFO, "too little time left to apply predictions; next poll", runId=run_id)
+            return {"IsComplete": False}
         if not _may_apply(event, spec, run_id, elapsed):
+            return {"IsComplete": False}
+        if _time_left(context) < CALL_BUDGET_SECONDS:
+            _log(logging.INFO, "too little time left to apply predictions; next poll", runId=run_id)
             return {"IsComplete": False}
         try:
             revision = apply_predictions(spec, run_id, run, event)
@@ -986,4 +1008,5 @@ def apply_predictions(spec: RunSpec, run_id: str, run: dict[str, Any], event: Is
             raise _client_error(operation, error, spec, prefix=prefix) from error
         raise RunError(fit(f"{operation} failed: {_describe(error)}")) from error
     _log(logging.INFO, f"{operation} applied", runId=run_id, assetId=params["identifier"], assetRevision=new_revision)
-    return str(new_revision or "")
+    # It goes into the physical id: nothing the service sends may break that.
+    return clean(str(new_revision or ""))

@@ -13,6 +13,7 @@ from aws_cdk import aws_datazone as datazone
 import constructs_lib
 from constructs_lib import MetadataGenerationRun, MetadataGenerationType
 from constructs_lib import metadata_generation_run as mgr
+from constructs_lib._handler import contract
 from constructs_lib._validation import is_token
 from lambda_src.metadata_generation_run import index
 
@@ -99,10 +100,10 @@ def test_fails_if_client_token_is_passed(stack: cdk.Stack) -> None:
 
 
 def test_longest_timeout_leaves_the_handler_room_under_cloudformation_service_timeout() -> None:
-    margin = mgr.contract.SERVICE_TIMEOUT_SECONDS - mgr.MAX_TIMEOUT_SECONDS
+    margin = contract.SERVICE_TIMEOUT_SECONDS - mgr.MAX_TIMEOUT_SECONDS
     # The first poll after the timeout may come a poll interval late and take a whole handler
     # timeout (including the cancel) before the framework reports it.
-    assert margin > mgr.POLL_INTERVAL_SECONDS + mgr.contract.HANDLER_TIMEOUT_SECONDS
+    assert margin > mgr.POLL_INTERVAL_SECONDS + contract.HANDLER_TIMEOUT_SECONDS
     assert mgr.MAX_TIMEOUT_SECONDS == index.MAX_TIMEOUT_SECONDS == 3300
 
 

@@ -10,17 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from lambda_src.metadata_generation_run import contract, index
 from tests.handler.helpers import (
+    ASSET_ID,
+    DOMAIN_ID,
     NEW_RUN_ID,
     RUN_ID,
     FakeContext,
+    get_params,
+    get_response,
     inputs_of,
     make_event,
     make_props,
     pid,
+    poll_event,
     stack_params,
     stack_response,
     start_params,
@@ -44,22 +49,71 @@ def test_largest_timeout_leaves_room_under_the_service_timeout() -> None:
     assert index.MAX_TIMEOUT_SECONDS == contract.MAX_TIMEOUT_SECONDS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "handler/contract bug: contract.HANDLER_TIMEOUT_SECONDS' own comment budgets a poll at three calls "
-        "of 5 attempts x (3 s connect + 10 s read), i.e. 195 s before backoff, but the Lambda timeout is 180 s; "
-        "a poll whose Get, DescribeStacks and Accept all hit their worst case is killed by Lambda (a raising "
-        "isComplete fails the request) instead of answering IsComplete False"
-    ),
-)
-def test_handler_call_budget_fits_its_timeout() -> None:
-    # One poll may make three calls (Get, DescribeStacks, Accept) or a Cancel, each retried by botocore
-    # (backoff sleeps not even counted).
+def test_one_call_at_its_worst_fits_the_call_budget_and_a_poll_without_predictions_the_timeout() -> None:
+    # botocore's retries (backoff sleeps not counted): one call may take attempts x (connect + read).
     config: Any = index.CLIENT_CONFIG
     attempts = int(config.retries["total_max_attempts"])
     per_call = attempts * (config.connect_timeout + config.read_timeout)
-    assert 3 * per_call <= contract.HANDLER_TIMEOUT_SECONDS
+    assert per_call < index.CALL_BUDGET_SECONDS
+    # A poll that only reads (Get, and a Cancel on timeout) fits the Lambda timeout outright; one
+    # that also applies predictions checks the time left before each further call (below).
+    assert 2 * index.CALL_BUDGET_SECONDS < contract.HANDLER_TIMEOUT_SECONDS
+
+
+class ShrinkingContext(FakeContext):
+    """A Lambda context whose remaining time is read from a list, one value per call."""
+
+    def __init__(self, *remaining_ms: int) -> None:
+        super().__init__()
+        self.values = list(remaining_ms)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
+
+
+ACCEPT_ALL = {"Action": "ACCEPT", "Rule": "ALL", "Threshold": "0.8"}
+
+
+def _succeeded_poll(stubbed: Stubber) -> index.IsCompleteEvent:
+    props = make_props(Predictions=ACCEPT_ALL)
+    stubbed.add_response("get_metadata_generation_run", get_response("SUCCEEDED"), get_params())
+    return poll_event(props)
+
+
+@pytest.mark.parametrize("remaining_ms", [1_000, 159_000])
+def test_too_little_time_for_stack_check_and_accept_leaves_them_to_the_next_poll(
+    stubbed: Stubber, cfn: Stubber, remaining_ms: int
+) -> None:
+    event = _succeeded_poll(stubbed)
+    # No DescribeStacks, no Accept: a Lambda killed mid-call would fail the request instead.
+    assert index.is_complete(event, ShrinkingContext(remaining_ms)) == {"IsComplete": False}
+
+
+def test_too_little_time_left_after_the_stack_check_leaves_accept_to_the_next_poll(
+    stubbed: Stubber, cfn: Stubber
+) -> None:
+    event = _succeeded_poll(stubbed)
+    cfn.add_response("describe_stacks", stack_response("CREATE_IN_PROGRESS"), expected_params=stack_params())
+    context = ShrinkingContext(161_000, 79_000)
+    assert index.is_complete(event, context) == {"IsComplete": False}
+
+
+def test_enough_time_applies_predictions(stubbed: Stubber, cfn: Stubber) -> None:
+    event = _succeeded_poll(stubbed)
+    cfn.add_response("describe_stacks", stack_response("CREATE_IN_PROGRESS"), expected_params=stack_params())
+    stubbed.add_response(
+        "accept_predictions",
+        {"domainId": DOMAIN_ID, "assetId": ASSET_ID, "revision": "2"},
+        {
+            "domainIdentifier": DOMAIN_ID,
+            "identifier": ASSET_ID,
+            "acceptRule": {"rule": "ALL", "threshold": 0.8},
+            "clientToken": ANY,
+        },
+    )
+    result = index.is_complete(event, ShrinkingContext(161_000, 81_000))
+    assert result["IsComplete"] is True
+    assert result["Data"] == {"RunId": RUN_ID, "Status": "SUCCEEDED", "AssetRevision": "2"}
 
 
 def test_handler_uses_the_contracts_names() -> None:
