@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import re
@@ -14,7 +15,8 @@ import pytest
 from aws_cdk import aws_datazone as datazone
 
 from constructs_lib import MetadataGenerationRun, MetadataGenerationType
-from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock
+from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, _deps
+from constructs_lib.local._deps import install_hint
 from constructs_lib.local.cli import main
 from constructs_lib.local.datazone_resources import DOMAIN_ID, PROJECT_ID, local_domain_id, local_project_id
 from constructs_lib.local.seed import seed_problems
@@ -203,3 +205,21 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("aws_cdk", "jsii", "c
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_install_hint_names_this_checkout_not_an_unpublished_name() -> None:
+    found = re.search(r'pip install "(.+)\[local\]"', install_hint())
+    assert found is not None
+    # Here the package runs from (or was installed from) a checkout: the hint names that folder.
+    pyproject = Path(found.group(1)) / "pyproject.toml"
+    assert f'name = "{_deps.DISTRIBUTION}"' in pyproject.read_text()
+
+
+def test_install_hint_names_the_git_url_a_copy_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    class FromGit:
+        def read_text(self, name: str) -> str | None:
+            assert name == "direct_url.json"
+            return json.dumps({"url": "https://example.com/team/constructs.git", "vcs_info": {"vcs": "git"}})
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda _name: FromGit())
+    assert 'pip install "git+https://example.com/team/constructs.git[local]"' in install_hint()
