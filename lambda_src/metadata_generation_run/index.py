@@ -527,12 +527,12 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _client_error(operation: str, error: ClientError, spec: RunSpec, prefix: str = "") -> RunError:
+def _client_error(operation: str, error: ClientError, spec: RunSpec | None, prefix: str = "") -> RunError:
     code = _error_code(error)
     message = str(error.response.get("Error", {}).get("Message", str(error)))
     head = f"{prefix}{operation} failed: {code}: "
     hint = ""
-    if code in ACCESS_DENIED_CODES and operation != "DescribeStacks":
+    if code in ACCESS_DENIED_CODES and spec is not None:
         role = os.environ.get("HANDLER_ROLE_ARN", "the handler role")
         hint = (
             f" (fix: {role} must be a member of DataZone project {spec.project_id} in domain "
@@ -669,49 +669,64 @@ def _keep(current: PhysicalId, spec: RunSpec, why: str) -> OnEventResponse:
 def _update(event: CloudFormationEvent) -> OnEventResponse:
     props = dict(event["ResourceProperties"])
     spec = parse_properties(props)
-    wanted = inputs_hash(props)
     carried = event.get("PhysicalResourceId")
     current = PhysicalId.parse(carried)
     if current is None:
         _log(logging.INFO, "physical id is not a run of this resource; starting a run", physicalResourceId=carried)
         return _start(event, spec, previous=None)
-    # CloudFormation has no "rollback" request: it rolls a failed Update back by sending another
-    # Update whose ResourceProperties are the *previous* ones (and OldResourceProperties the failed
-    # ones). Which physical id that Update carries is undocumented: the id the resource had before
-    # (then its inputs match the properties: keep it, below, with no call at all), or the id the
-    # failed response named (a run for the failed inputs whose `previous` is the run to go back to).
-    # A rollback must never start a run: Start may be what failed (402 quota, one active run per
-    # asset), and a failed rollback leaves the stack UPDATE_ROLLBACK_FAILED.
-    if current.inputs == wanted:
-        return _keep(current, spec, "run inputs unchanged; keeping the run")
     if current.inputs is None:
         return _update_legacy(event, spec, current)
+    decision = decide_update(event, inputs_hash(props), current)
+    if decision.start:
+        # The new physical id makes CloudFormation send Delete for this one in the cleanup phase,
+        # which cancels the run if it is somehow still running.
+        return _start(event, spec, previous=decision.physical)
+    return _keep(decision.physical, spec, decision.why)
+
+
+@dataclass(frozen=True)
+class UpdateDecision:
+    """What an Update does: keep ``physical`` (start False), or start a new run that records
+    ``physical`` as the one it replaces."""
+
+    start: bool
+    physical: PhysicalId
+    why: str
+
+
+def decide_update(event: CloudFormationEvent, wanted: str, current: PhysicalId) -> UpdateDecision:
+    """Keep, return to the previous, or start anew: the one rule for every resource of ours.
+
+    CloudFormation has no "rollback" request: it rolls a failed Update back by sending another
+    Update whose ResourceProperties are the *previous* ones (and OldResourceProperties the failed
+    ones). Which physical id that Update carries is undocumented: the id the resource had before
+    (then its inputs match the properties: keep it, with no call at all), or the id the failed
+    response named (work for the failed inputs whose `previous` is what to go back to). A rollback
+    must never start anything: Start may be what failed (402 quota, one active run per asset), and
+    a failed rollback leaves the stack UPDATE_ROLLBACK_FAILED.
+    """
+    if current.inputs == wanted:
+        return UpdateDecision(False, current, "inputs unchanged; keeping what the resource has")
     previous = current.previous
-    back = previous is not None and previous.inputs == wanted
-    if back and current.status is None:
+    if previous is not None and previous.inputs == wanted and current.status is None:
         # Only a FAILED response leaves a status-less id with the resource, and only a rollback
-        # asks for the previous run's inputs right after it.
-        assert previous is not None
-        return _keep(previous, spec, "rollback of a failed update; returning to the previous run")
+        # asks for the previous inputs right after it.
+        return UpdateDecision(False, previous, "rollback of a failed update; returning to the previous one")
     try:
         status = stack_status(event)
     except (ClientError, BotoCoreError) as error:
-        if back:
-            assert previous is not None
+        if previous is not None and previous.inputs == wanted:
             # Either a rollback (must not fail) or a user going back to the previous inputs.
-            return _keep(previous, spec, f"DescribeStacks failed ({_describe(error)}); returning to the previous run")
+            return UpdateDecision(False, previous, f"DescribeStacks failed ({_describe(error)}); returning to previous")
         if isinstance(error, ClientError):
-            raise _client_error("DescribeStacks", error, spec) from error
+            raise _client_error("DescribeStacks", error, None) from error
         raise RunError(fit(f"DescribeStacks failed: {_describe(error)}")) from error
     if "ROLLBACK" in status:
-        if back:
-            assert previous is not None
-            return _keep(previous, spec, f"stack is {status}; returning to the previous run")
-        return _keep(current, spec, f"stack is {status} but no earlier run matches; keeping the run, starting none")
-    _log(logging.INFO, "run inputs changed; starting a new run", replacedPhysicalId=carried, stackStatus=status)
-    # The new physical id makes CloudFormation send Delete for this one in the cleanup phase,
-    # which cancels the run if it is somehow still running.
-    return _start(event, spec, previous=current)
+        if previous is not None and previous.inputs == wanted:
+            return UpdateDecision(False, previous, f"stack is {status}; returning to the previous one")
+        return UpdateDecision(False, current, f"stack is {status} but nothing earlier matches; starting nothing")
+    _log(logging.INFO, "inputs changed; starting anew", replacedPhysicalId=str(current), stackStatus=status)
+    return UpdateDecision(True, current, "inputs changed")
 
 
 def _update_legacy(event: CloudFormationEvent, spec: RunSpec, current: PhysicalId) -> OnEventResponse:
@@ -954,7 +969,7 @@ def _may_apply(event: IsCompleteEvent, spec: RunSpec, run_id: str, elapsed: floa
     except (ClientError, BotoCoreError) as error:
         if not is_transient(error):
             if isinstance(error, ClientError):
-                raise _client_error("DescribeStacks", error, spec) from error
+                raise _client_error("DescribeStacks", error, None) from error
             raise RunError(fit(f"DescribeStacks failed: {_describe(error)}")) from error
         _log(logging.WARNING, "could not read the stack's status; trying again", runId=run_id, error=_describe(error))
         _check_timeout(spec, run_id, elapsed, f"the stack's status could not be read: {_describe(error)}")

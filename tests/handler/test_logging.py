@@ -82,7 +82,7 @@ def test_update_and_delete_log_json_without_response_url(
     records = _records(caplog)
     assert any(
         r.get("runId") == RUN_ID
-        and r["message"] == "run inputs unchanged; keeping the run"
+        and r["message"] == "inputs unchanged; keeping what the resource has"
         and r["status"] == "SUCCEEDED"
         for r in records
     )
