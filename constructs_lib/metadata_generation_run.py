@@ -22,6 +22,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct, IValidation
 
+from constructs_lib import _nag
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import Attr, Prop
 from constructs_lib._validation import invalid, is_token
@@ -259,6 +260,8 @@ class _MetadataGenerationRunProvider(Construct):
             framework_complete_and_timeout_role=framework_waiter_role,
         )
         self.service_token = self.provider.service_token
+        #: The handler role's policy resource: batches acknowledge their grants on it too.
+        self.handler_policy = _nag.policy_of(self.role)
         self._acknowledge_findings((framework_on_event_role, framework_waiter_role), (on_event, is_complete))
         # Every stack gets it, not only ones with our outputs: the user's own outputs count too.
         self.node.add_validation(_OutputLimit(cdk.Stack.of(self)))
@@ -274,53 +277,38 @@ class _MetadataGenerationRunProvider(Construct):
         return role
 
     def _acknowledge_findings(self, framework_roles: Sequence[iam.Role], handlers: Sequence[lambda_.Function]) -> None:
-        """Record, on the exact resources concerned, why their cdk-nag AwsSolutions findings stand.
-
-        Each finding is written for both cdk-nag generations in use, without importing either: a
-        cdk-nag 3 acknowledgment (``Validations``) and a cdk-nag 2 suppression (the resource's
-        ``cdk_nag`` template metadata). Both sit on the CfnResource that draws the finding, because
-        cdk-nag 2 reads only the resource's own metadata, and both name the rule, its ``[...]``
-        finding where the rule has one, and the reason, so neither can hide a finding of the user's.
-        """
+        """Record, on the exact resources concerned, why their cdk-nag AwsSolutions findings stand
+        (for cdk-nag 2 and 3: see :mod:`constructs_lib._nag`)."""
         stack = cdk.Stack.of(self)
         wildcards: dict[int, str] = {}
-        # One Validations.of() and one metadata write per resource, not per finding. Keyed by id():
-        # jsii may return a new proxy per lookup, so each resource below is looked up only once.
-        findings: dict[int, tuple[cdk.CfnResource, list[tuple[str, str | None, str]]]] = {}
-
-        def cfn_resource(construct: IConstruct | None) -> cdk.CfnResource:
-            if not isinstance(construct, cdk.CfnResource):
-                raise TypeError(f"expected a CfnResource, got {construct!r}: did aws-cdk-lib's layout change?")
-            return construct
-
-        def policy_of(role: IConstruct) -> cdk.CfnResource:
-            return cfn_resource(role.node.find_child("DefaultPolicy").node.default_child)
+        # Keyed by id(): jsii may return a new proxy per lookup, so each resource is looked up once.
+        findings: dict[int, tuple[cdk.CfnResource, list[_nag.Entry]]] = {}
 
         def arn_wildcard(function: IConstruct) -> str:
             if id(function) not in wildcards:
-                logical_id = stack.resolve(stack.get_logical_id(cfn_resource(function.node.default_child)))
+                logical_id = stack.resolve(stack.get_logical_id(_nag.cfn_resource(function.node.default_child)))
                 wildcards[id(function)] = f"Resource::<{logical_id}.Arn>:*"
             return wildcards[id(function)]
 
         def acknowledge(resource: cdk.CfnResource, rule: str, reason: str, finding: str | None = None) -> None:
             findings.setdefault(id(resource), (resource, []))[1].append((rule, finding, reason))
 
-        acknowledge(policy_of(self.role), "AwsSolutions-IAM5", WILDCARD_REASON, "Resource::*")
+        acknowledge(self.handler_policy, "AwsSolutions-IAM5", WILDCARD_REASON, "Resource::*")
         invoke_reason = (
             "lambda:InvokeFunction on '<function arn>:*' is how grantInvoke covers the function's "
             "versions and aliases; it names one function of this provider, no other."
         )
         for role in framework_roles:
-            policy = policy_of(role)
+            policy = _nag.policy_of(role)
             for handler in handlers:
                 acknowledge(policy, "AwsSolutions-IAM5", invoke_reason, arn_wildcard(handler))
         waiter = self.provider.node.find_child("waiter-state-machine")
-        waiter_policy = policy_of(waiter.node.find_child("Role"))
+        waiter_policy = _nag.policy_of(waiter.node.find_child("Role"))
         for target in ("framework-isComplete", "framework-onTimeout"):
             acknowledge(
                 waiter_policy, "AwsSolutions-IAM5", invoke_reason, arn_wildcard(self.provider.node.find_child(target))
             )
-        state_machine = cfn_resource(waiter.node.find_child("Resource"))
+        state_machine = _nag.cfn_resource(waiter.node.find_child("Resource"))
         acknowledge(
             state_machine,
             "AwsSolutions-SF1",
@@ -333,31 +321,9 @@ class _MetadataGenerationRunProvider(Construct):
             "The waiter is a single poll-and-wait loop owned by aws-cdk-lib's provider framework; "
             "the handler logs carry run id and status, X-Ray adds cost without insight.",
         )
+        acknowledgments = _nag.Acknowledgments.of(stack)
         for resource, entries in findings.values():
-            cdk.Validations.of(resource).acknowledge(
-                *(
-                    cdk.Acknowledgment(id=f"AwsSolutions::{rule}{f'[{finding}]' if finding else ''}", reason=reason)
-                    for rule, finding, reason in entries
-                )
-            )
-            self._add_cdk_nag2_suppressions(resource, entries)
-
-    @staticmethod
-    def _add_cdk_nag2_suppressions(resource: cdk.CfnResource, entries: Sequence[tuple[str, str | None, str]]) -> None:
-        """Write cdk-nag 2 suppressions into ``resource``'s ``cdk_nag`` template metadata.
-
-        The format is the one cdk-nag 2's ``NagSuppressions.addResourceSuppressions`` writes: one
-        entry per rule and reason, its findings under ``applies_to`` so the rule's other findings on
-        the same resource are still reported. The resources were created moments ago by this
-        provider, so there is no earlier ``cdk_nag`` metadata to merge (and no jsii call to read it).
-        """
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for rule, finding, reason in entries:
-            grouped.setdefault((rule, reason), []).extend([finding] if finding else [])
-        rules: list[dict[str, Any]] = []
-        for (rule, reason), applies_to in grouped.items():
-            rules.append({"id": rule, "reason": reason, **({"applies_to": applies_to} if applies_to else {})})
-        resource.add_metadata("cdk_nag", {"rules_to_suppress": rules})
+            acknowledgments.add(resource, entries)
 
     def _grant(self, action: str) -> None:
         """Add ``action`` to the handler's DataZone statement, once, when a run first needs it."""
