@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from constructs_lib.batch import AssetSelection, MetadataGenerationBatch
     from constructs_lib.metadata_generation_run import (
         MetadataGenerationRun,
         MetadataGenerationType,
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from constructs_lib.predictions import AcceptChoice, AcceptPredictions, RejectChoice, RejectPredictions
 
 _EXPORTS = {
+    "AssetSelection": "constructs_lib.batch",
+    "MetadataGenerationBatch": "constructs_lib.batch",
     "MetadataGenerationRun": "constructs_lib.metadata_generation_run",
     "MetadataGenerationType": "constructs_lib.metadata_generation_run",
     "AcceptChoice": "constructs_lib.predictions",
@@ -28,6 +31,8 @@ _EXPORTS = {
 __all__ = [
     "AcceptChoice",
     "AcceptPredictions",
+    "AssetSelection",
+    "MetadataGenerationBatch",
     "MetadataGenerationRun",
     "MetadataGenerationType",
     "RejectChoice",

@@ -89,19 +89,21 @@ def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], allowed: str
         raise _invalid(prop, value, allowed)
 
 
-def _normalize_types(types: Sequence[MetadataGenerationType | str] | None) -> list[str]:
+def _normalize_types(
+    types: Sequence[MetadataGenerationType | str] | None, owner: str = "MetadataGenerationRun"
+) -> list[str]:
     if types is None:
         return [MetadataGenerationType.BUSINESS_DESCRIPTIONS.value]
     known = [t.value for t in MetadataGenerationType]
     allowed = f"use 1-{MAX_TYPES} distinct values of MetadataGenerationType ({', '.join(known)})"
     if isinstance(types, str) or not isinstance(types, Sequence):
-        raise _invalid("types", types, f"must be a list; {allowed}")
+        raise invalid("types", types, f"must be a list; {allowed}", owner)
     values = [t.value if isinstance(t, MetadataGenerationType) else t for t in types]
     if not 1 <= len(values) <= MAX_TYPES or len(set(values)) != len(values):
-        raise _invalid("types", values, allowed)
+        raise invalid("types", values, allowed, owner)
     for value in values:
         if not isinstance(value, str) or (not is_token(value) and value not in known):
-            raise _invalid("types", values, f"{value!r} is not a known type; {allowed}")
+            raise invalid("types", values, f"{value!r} is not a known type; {allowed}", owner)
     return values
 
 
@@ -124,21 +126,27 @@ def _timeout_seconds(timeout: cdk.Duration | None) -> int:
 
 
 def _predictions_policy(
-    accept: AcceptPredictions | None, reject: RejectPredictions | None, wait_for_completion: bool
+    accept: AcceptPredictions | None,
+    reject: RejectPredictions | None,
+    wait_for_completion: bool,
+    owner: str = "MetadataGenerationRun",
 ) -> AcceptPredictions | RejectPredictions | None:
     if accept is not None and reject is not None:
-        raise _invalid("reject_predictions", reject, "set accept_predictions or reject_predictions, not both")
+        raise invalid("reject_predictions", reject, "set accept_predictions or reject_predictions, not both", owner)
     if accept is not None and not isinstance(accept, AcceptPredictions):
-        raise _invalid("accept_predictions", accept, "use AcceptPredictions.all(...) or AcceptPredictions.choices(...)")
+        allowed = "use AcceptPredictions.all(...) or AcceptPredictions.choices(...)"
+        raise invalid("accept_predictions", accept, allowed, owner)
     if reject is not None and not isinstance(reject, RejectPredictions):
-        raise _invalid("reject_predictions", reject, "use RejectPredictions.all(...) or RejectPredictions.choices(...)")
+        allowed = "use RejectPredictions.all(...) or RejectPredictions.choices(...)"
+        raise invalid("reject_predictions", reject, allowed, owner)
     policy = accept or reject
     if policy is not None and not wait_for_completion:
         prop = "accept_predictions" if accept is not None else "reject_predictions"
-        raise _invalid(
+        raise invalid(
             "wait_for_completion",
             False,
             f"{prop} needs the run to finish first: keep wait_for_completion=True or drop {prop}",
+            owner,
         )
     return policy
 
@@ -229,7 +237,7 @@ class _MetadataGenerationRunProvider(Construct):
         on_event = lambda_.Function(
             self,
             "OnEvent",
-            handler="index.on_event",
+            handler="entry.on_event",
             timeout=HANDLER_TIMEOUT,
             description="Custom::DataZoneMetadataGenerationRun onEvent",
             **common,
@@ -237,7 +245,7 @@ class _MetadataGenerationRunProvider(Construct):
         is_complete = lambda_.Function(
             self,
             "IsComplete",
-            handler="index.is_complete",
+            handler="entry.is_complete",
             timeout=HANDLER_TIMEOUT,
             description="Custom::DataZoneMetadataGenerationRun isComplete",
             **common,

@@ -83,3 +83,85 @@ class PredictionsProperty(TypedDict):
     Rule: NotRequired[Literal["ALL", "NONE"]]
     Threshold: NotRequired[float | str]
     Choices: NotRequired[list[AcceptChoiceProperty] | list[RejectChoiceProperty]]
+
+
+# ---------------------------------------------------------------------------------------------
+# MetadataGenerationBatch
+
+BATCH_RESOURCE_TYPE: Final = "Custom::DataZoneMetadataGenerationBatch"
+#: Runs in flight at once, per batch (the Distributed Map's MaxConcurrency).
+MAX_CONCURRENCY_MAX: Final = 1000
+#: How long one asset's run may take before the workflow cancels it (it has no CloudFormation
+#: limit: the execution may outlive the deploy).
+DEFAULT_RUN_TIMEOUT_SECONDS: Final = 1800
+MAX_RUN_TIMEOUT_SECONDS: Final = 24 * 3600
+DATA_SOURCE_ID_RE: Final = re.compile(r"[a-zA-Z0-9_-]{1,36}")
+SEARCH_TEXT_MAX: Final = 512
+#: Data-source run activities whose asset exists after the run (imported now or before).
+IMPORTED_ASSET_STATES: Final = ("SUCCEEDED_CREATED", "SUCCEEDED_UPDATED", "SKIPPED_ALREADY_IMPORTED", "UNCHANGED")
+
+
+class BatchProp:
+    """ResourceProperties keys of the batch resource (besides the shared ones in :class:`Prop`)."""
+
+    SELECTION: Final = "Selection"
+    MAX_CONCURRENCY: Final = "MaxConcurrency"
+    FAILURE_TOLERANCE: Final = "FailureTolerancePercent"
+    RUN_TIMEOUT_SECONDS: Final = "RunTimeoutSeconds"
+    POLL_SECONDS: Final = "PollSeconds"
+    STATE_MACHINE_ARN: Final = "StateMachineArn"
+    RESULTS_BUCKET: Final = "ResultsBucket"
+
+
+class BatchAttr:
+    """Response Data keys of the batch resource."""
+
+    EXECUTION_ARN: Final = "ExecutionArn"
+    STATUS: Final = "Status"
+    SUCCEEDED_COUNT: Final = "SucceededCount"
+    FAILED_COUNT: Final = "FailedCount"
+    SUMMARY: Final = "Summary"
+
+
+class SelectionProperty(TypedDict):
+    """``Selection``: which assets a batch covers."""
+
+    Kind: Literal["IDS", "DATA_SOURCE", "SEARCH"]
+    #: IDS: the S3 object (a JSON array of asset ids) the construct uploaded as an asset.
+    Bucket: NotRequired[str]
+    Key: NotRequired[str]
+    Count: NotRequired[int | str]
+    #: DATA_SOURCE: the assets its latest run imported.
+    DataSourceId: NotRequired[str]
+    #: SEARCH: the project's assets, optionally matching a text and of given asset types.
+    Text: NotRequired[str]
+    AssetTypes: NotRequired[list[str]]
+
+
+class S3Location(TypedDict):
+    bucket: str
+    key: str
+
+
+class BatchPredictions(TypedDict):
+    """What the workflow does after a run ended well (PascalCase: Step Functions SDK parameters)."""
+
+    mode: Literal["NONE", "ACCEPT_RULE", "ACCEPT_CHOICES", "REJECT_RULE", "REJECT_CHOICES"]
+    rule: dict[str, object]
+    choices: list[dict[str, object]]
+
+
+class BatchInput(TypedDict):
+    """The execution input the handler writes and the workflow definition reads."""
+
+    domainId: str
+    projectId: str
+    types: list[str]
+    items: S3Location
+    maxConcurrency: int
+    pollSeconds: int
+    maxPolls: int
+    tokenSeed: str
+    predictions: BatchPredictions
+    #: Which resource started it: lets a Delete with an invented physical id find its execution.
+    resource: dict[str, str]

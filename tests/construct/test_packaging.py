@@ -34,7 +34,7 @@ def _lambda_asset_keys(template: dict[str, object]) -> set[str]:
     return {
         r["Properties"]["Code"]["S3Key"]
         for r in resources.values()
-        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler", "").startswith("index.")
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler", "").startswith("entry.")
     }
 
 
@@ -91,5 +91,11 @@ def test_installed_wheel_synthesizes_outside_the_repo(tmp_path: Path, synthesize
     assert _lambda_asset_keys(template) == _lambda_asset_keys(synthesized.templates[EXAMPLE_STACK])
     (asset_key,) = _lambda_asset_keys(template)
     asset_dir = user / "cdk.out" / f"asset.{asset_key.removesuffix('.zip')}"
-    assert sorted(p.name for p in asset_dir.iterdir()) == ["__init__.py", "contract.py", "index.py"]
+    assert sorted(p.name for p in asset_dir.iterdir()) == [
+        "__init__.py",
+        "batch.py",
+        "contract.py",
+        "entry.py",
+        "index.py",
+    ]
     assert sys.executable != str(python)

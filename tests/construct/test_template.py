@@ -60,7 +60,7 @@ def test_all_optional_props_reach_the_resource(synthesized: Synthesized) -> None
 
 def test_handlers_use_newest_python_on_arm64_with_shared_log_group(example: Template) -> None:
     functions = example.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.14"}})
-    assert sorted(f["Properties"]["Handler"] for f in functions.values()) == ["index.is_complete", "index.on_event"]
+    assert sorted(f["Properties"]["Handler"] for f in functions.values()) == ["entry.is_complete", "entry.on_event"]
     log_groups = example.find_resources("AWS::Logs::LogGroup")
     assert len(log_groups) == 1
     (log_group_id, log_group) = next(iter(log_groups.items()))

@@ -73,7 +73,7 @@ def stand_in(assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         r for r in stack.template["Resources"].values() if r["Type"] == "Custom::DataZoneMetadataGenerationRun"
     )
     provider = find_provider(stack, custom["Properties"]["ServiceToken"])
-    (provider.on_event.code_dir / "index.py").write_text(STAND_IN)
+    (provider.on_event.code_dir / "entry.py").write_text(STAND_IN)
     return copy
 
 

@@ -1,0 +1,230 @@
+"""The Amazon States Language definition of the batch workflow (one per stack, shared by batches).
+
+Plain data, no CDK: the same dict is rendered into the template and is what a local dry run
+executes. Everything a batch varies (its items, concurrency, types, predictions, poll interval) arrives in
+the execution input, which the custom-resource handler writes (see ``contract.BatchInput`` in
+the handler's package); the only token is the results bucket.
+
+Per asset: start a run, wait, poll until it ends (or its poll budget runs out: cancel), then
+accept or reject its predictions. Throttling (429), quota (402 ServiceQuotaExceeded) and 5xx
+answers are retried with exponential backoff and full jitter for hours, so they delay an asset
+but never fail it. Every other outcome becomes a record (asset, run, status, reason) and the
+child execution *succeeds*: failures are collected in the results, not allowed to abort the map.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Step Functions names service errors of aws-sdk integrations ``DataZone.<Name>Exception``.
+SERVICE = "DataZone"
+RETRYABLE = [
+    f"{SERVICE}.ThrottlingException",
+    f"{SERVICE}.ServiceQuotaExceededException",
+    f"{SERVICE}.InternalServerException",
+]
+# Read-after-write: a run can be unknown to Get for a moment after Start answered.
+RETRYABLE_POLL = [*RETRYABLE, f"{SERVICE}.ResourceNotFoundException"]
+#: Backoff for the answers above: 2 s doubling to 5 min, full jitter, about 8 hours in all.
+BACKOFF: dict[str, Any] = {
+    "IntervalSeconds": 2,
+    "BackoffRate": 2,
+    "MaxDelaySeconds": 300,
+    "MaxAttempts": 100,
+    "JitterStrategy": "FULL",
+}
+SDK = "arn:aws:states:::aws-sdk:datazone:"
+ENDED_OK = ("SUCCEEDED", "PARTIALLY_SUCCEEDED")
+ENDED_BAD = ("FAILED", "CANCELED")
+
+
+def _retry(errors: list[str]) -> list[dict[str, Any]]:
+    return [{"ErrorEquals": errors, **BACKOFF}]
+
+
+def _catch(next_state: str) -> list[dict[str, Any]]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": next_state}]
+
+
+def _token(purpose: str) -> str:
+    # One token per (batch request, asset, purpose): a retried task is deduplicated by DataZone,
+    # a new batch request starts new runs. SHA-256 hex fits clientToken's 128 printable chars.
+    return f"States.Hash(States.Format('{{}}|{{}}|{purpose}', $.tokenSeed, $.assetId), 'SHA-256')"
+
+
+def _record(status: str | None, **fields: str) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"assetId.$": "$.assetId", **fields}
+    if status is not None:
+        parameters["status"] = status
+    return {"Type": "Pass", "Parameters": parameters, "End": True}
+
+
+def _predictions_task(verb: str, with_choices: bool) -> dict[str, Any]:
+    cap = verb.capitalize()
+    parameters: dict[str, Any] = {
+        "DomainIdentifier.$": "$.domainId",
+        "Identifier.$": "$.assetId",
+        f"{cap}Rule.$": "$.predictions.rule",
+        "ClientToken.$": _token(verb),
+    }
+    if with_choices:
+        parameters[f"{cap}Choices.$"] = "$.predictions.choices"
+    revision = "$.Revision" if verb == "accept" else "$.AssetRevision"
+    return {
+        "Type": "Task",
+        "Resource": f"{SDK}{verb}Predictions",
+        "Parameters": parameters,
+        "ResultSelector": {"revision.$": revision},
+        "ResultPath": "$.applied",
+        "Retry": _retry(RETRYABLE),
+        "Catch": _catch("PredictionsFailed"),
+        "Next": "Applied",
+    }
+
+
+def _asset_states() -> dict[str, Any]:
+    return {
+        "Start": {
+            "Type": "Task",
+            "Resource": f"{SDK}startMetadataGenerationRun",
+            "Parameters": {
+                "DomainIdentifier.$": "$.domainId",
+                "OwningProjectIdentifier.$": "$.projectId",
+                "Target": {"Type": "ASSET", "Identifier.$": "$.assetId"},
+                "Types.$": "$.types",
+                "ClientToken.$": _token("start"),
+            },
+            "ResultSelector": {"id.$": "$.Id", "polls": 0},
+            "ResultPath": "$.run",
+            "Retry": _retry(RETRYABLE),
+            "Catch": _catch("StartFailed"),
+            "Next": "Wait",
+        },
+        "Wait": {"Type": "Wait", "SecondsPath": "$.pollSeconds", "Next": "Poll"},
+        "Poll": {
+            "Type": "Task",
+            "Resource": f"{SDK}getMetadataGenerationRun",
+            "Parameters": {"DomainIdentifier.$": "$.domainId", "Identifier.$": "$.run.id"},
+            "ResultPath": "$.poll",
+            "Retry": _retry(RETRYABLE_POLL),
+            "Catch": _catch("PollFailed"),
+            "Next": "Count",
+        },
+        "Count": {
+            "Type": "Pass",
+            "Parameters": {"id.$": "$.run.id", "polls.$": "States.MathAdd($.run.polls, 1)"},
+            "ResultPath": "$.run",
+            "Next": "Ended?",
+        },
+        "Ended?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Or": [{"Variable": "$.poll.Status", "StringEquals": s} for s in ENDED_OK], "Next": "Predictions?"},
+                {"Or": [{"Variable": "$.poll.Status", "StringEquals": s} for s in ENDED_BAD], "Next": "RunEnded"},
+                # Still going, or a status this workflow does not know: never success.
+                {"Variable": "$.run.polls", "NumericGreaterThanEqualsPath": "$.maxPolls", "Next": "Cancel"},
+            ],
+            "Default": "Wait",
+        },
+        "Cancel": {
+            "Type": "Task",
+            "Resource": f"{SDK}cancelMetadataGenerationRun",
+            "Parameters": {"DomainIdentifier.$": "$.domainId", "Identifier.$": "$.run.id"},
+            "ResultPath": None,
+            "Retry": _retry(RETRYABLE),
+            # Best effort: a run that ended meanwhile answers Conflict.
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "TimedOut"}],
+            "Next": "TimedOut",
+        },
+        "Predictions?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.predictions.mode", "StringEquals": mode, "Next": state}
+                for mode, state in (
+                    ("ACCEPT_RULE", "AcceptRule"),
+                    ("ACCEPT_CHOICES", "AcceptChoices"),
+                    ("REJECT_RULE", "RejectRule"),
+                    ("REJECT_CHOICES", "RejectChoices"),
+                )
+            ],
+            "Default": "Succeeded",
+        },
+        "AcceptRule": _predictions_task("accept", with_choices=False),
+        "AcceptChoices": _predictions_task("accept", with_choices=True),
+        "RejectRule": _predictions_task("reject", with_choices=False),
+        "RejectChoices": _predictions_task("reject", with_choices=True),
+        "Applied": _record(
+            None, **{"runId.$": "$.run.id", "status.$": "$.poll.Status", "revision.$": "$.applied.revision"}
+        ),
+        "Succeeded": _record(None, **{"runId.$": "$.run.id", "status.$": "$.poll.Status"}),
+        "RunEnded": _record(None, **{"runId.$": "$.run.id", "status.$": "$.poll.Status", "run.$": "$.poll"}),
+        "TimedOut": _record("TIMED_OUT", **{"runId.$": "$.run.id", "lastStatus.$": "$.poll.Status"}),
+        "StartFailed": _record("START_FAILED", **{"error.$": "$.error.Error", "cause.$": "$.error.Cause"}),
+        "PollFailed": _record(
+            "POLL_FAILED", **{"runId.$": "$.run.id", "error.$": "$.error.Error", "cause.$": "$.error.Cause"}
+        ),
+        "PredictionsFailed": _record(
+            "PREDICTIONS_FAILED",
+            **{
+                "runId.$": "$.run.id",
+                "runStatus.$": "$.poll.Status",
+                "error.$": "$.error.Error",
+                "cause.$": "$.error.Cause",
+            },
+        ),
+    }
+
+
+#: Where the map's ResultWriter puts its files (it adds the map run's id): fixed, because
+#: ResultWriter paths are not read from the execution input everywhere (moto reads them from
+#: the map's results), and one prefix per map run is all that is needed.
+RESULTS_PREFIX = "results"
+
+
+def definition(results_bucket: str) -> dict[str, Any]:
+    """The workflow's ASL definition; ``results_bucket`` receives the map's result files."""
+    return {
+        "Comment": "DataZone metadata generation for every asset of a batch (constructs_lib.MetadataGenerationBatch)",
+        "StartAt": "ForEachAsset",
+        "States": {
+            "ForEachAsset": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket.$": "$.items.bucket", "Key.$": "$.items.key"},
+                },
+                "ItemSelector": {
+                    "assetId.$": "$$.Map.Item.Value",
+                    "domainId.$": "$.domainId",
+                    "projectId.$": "$.projectId",
+                    "types.$": "$.types",
+                    "tokenSeed.$": "$.tokenSeed",
+                    "pollSeconds.$": "$.pollSeconds",
+                    "maxPolls.$": "$.maxPolls",
+                    "predictions.$": "$.predictions",
+                },
+                "MaxConcurrencyPath": "$.maxConcurrency",
+                # Assets never fail their child execution (see the module docstring); anything
+                # that still does (a bug, a quota of Step Functions itself) is counted, not fatal.
+                # A decimal: moto's ASL grammar refuses an integer here (AWS takes either).
+                "ToleratedFailurePercentage": 100.0,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Start",
+                    "States": _asset_states(),
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": results_bucket, "Prefix": RESULTS_PREFIX},
+                },
+                "ResultPath": "$.map",
+                "Next": "Done",
+            },
+            "Done": {
+                "Type": "Pass",
+                "Parameters": {"mapRunArn.$": "$.map.MapRunArn", "results.$": "$.map.ResultWriterDetails"},
+                "End": True,
+            },
+        },
+    }

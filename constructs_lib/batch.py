@@ -1,0 +1,488 @@
+"""``MetadataGenerationBatch``: metadata generation for many assets, on Step Functions.
+
+The assets (explicit ids, a data source's latest import, or a search of the project's inventory)
+are processed by the stack's one batch workflow, a Standard state machine whose Distributed Map
+starts, waits for and polls one run per asset with at most ``max_concurrency`` in flight. The
+deploy starts it through the same custom-resource provider as ``MetadataGenerationRun``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import weakref
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from constructs_lib import _nag
+from constructs_lib._batch_definition import definition
+from constructs_lib._handler import contract
+from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
+from constructs_lib._validation import invalid, is_token
+from constructs_lib.metadata_generation_run import (
+    DOMAIN_ID_PATTERN,
+    MAX_TIMEOUT_SECONDS,
+    PROJECT_DESIGNATIONS,
+    PROJECT_ID_PATTERN,
+    SERVICE_TIMEOUT,
+    MetadataGenerationType,
+    _MetadataGenerationRunProvider,
+    _normalize_types,
+    _predictions_policy,
+)
+from constructs_lib.predictions import AcceptPredictions, RejectPredictions
+
+NAME = "MetadataGenerationBatch"
+WORKFLOW_ID = "DataZoneMetadataGenerationBatchWorkflow"
+MAX_IDS = 100_000
+
+
+def _invalid(prop: str, value: object, allowed: str) -> ValueError:
+    return invalid(prop, value, allowed, construct=NAME)
+
+
+class AssetSelection:
+    """Which assets a :class:`MetadataGenerationBatch` covers."""
+
+    def __init__(self, prop: dict[str, Any], ids: tuple[str, ...] = ()) -> None:
+        self._prop = prop
+        self._ids = ids
+
+    @classmethod
+    def ids(cls, asset_ids: Sequence[str]) -> AssetSelection:
+        """Explicit asset ids, known at synth time (thousands are fine: they are uploaded as an S3
+        asset, not written into the template)."""
+        if isinstance(asset_ids, str) or not isinstance(asset_ids, Sequence) or not asset_ids:
+            raise _invalid("assets", asset_ids, "AssetSelection.ids needs a non-empty list of asset ids")
+        if len(asset_ids) > MAX_IDS:
+            raise _invalid("assets", f"{len(asset_ids)} ids", f"at most {MAX_IDS:,} per batch; split them")
+        for asset_id in asset_ids:
+            if not isinstance(asset_id, str) or not asset_id:
+                raise _invalid("assets", asset_id, "every asset id must be a non-empty string")
+            if is_token(asset_id):
+                raise _invalid(
+                    "assets",
+                    asset_id,
+                    "AssetSelection.ids needs ids known at synth time; for ids that exist only after "
+                    "deployment use AssetSelection.data_source(...) or AssetSelection.search(...)",
+                )
+        duplicates = sorted(asset for asset, count in Counter(asset_ids).items() if count > 1)
+        if duplicates:
+            raise _invalid("assets", duplicates[:5], "each asset id may appear once: remove the duplicates")
+        return cls({"Kind": "IDS", "Count": len(asset_ids)}, tuple(asset_ids))
+
+    @classmethod
+    def data_source(cls, data_source_id: str) -> AssetSelection:
+        """The assets the data source's latest run imported (created, updated, or already there).
+        The batch waits for that run when it is still going, e.g. for a data source created in
+        the same stack."""
+        if not isinstance(data_source_id, str) or (
+            not is_token(data_source_id) and not contract.DATA_SOURCE_ID_RE.fullmatch(data_source_id)
+        ):
+            raise _invalid(
+                "assets",
+                data_source_id,
+                f"AssetSelection.data_source needs a data source id matching {contract.DATA_SOURCE_ID_RE.pattern} "
+                "(e.g. CfnDataSource.attr_id)",
+            )
+        return cls({"Kind": "DATA_SOURCE", "DataSourceId": data_source_id})
+
+    @classmethod
+    def search(cls, *, text: str | None = None, asset_types: Sequence[str] | None = None) -> AssetSelection:
+        """The project's assets (DataZone Search, scope ASSET), optionally matching ``text`` and of
+        the given asset type identifiers (e.g. ``amazon.datazone.GlueTableAssetType``).
+        Default: every asset the project owns."""
+        prop: dict[str, Any] = {"Kind": "SEARCH"}
+        if text is not None:
+            if not isinstance(text, str) or not (is_token(text) or 1 <= len(text) <= contract.SEARCH_TEXT_MAX):
+                allowed = f"AssetSelection.search text must be 1-{contract.SEARCH_TEXT_MAX} characters"
+                raise _invalid("assets", text, allowed)
+            prop["Text"] = text
+        if asset_types is not None:
+            if isinstance(asset_types, str) or not all(isinstance(t, str) and t for t in asset_types):
+                raise _invalid("assets", asset_types, "AssetSelection.search asset_types must be a list of type ids")
+            prop["AssetTypes"] = list(asset_types)
+        return cls(prop)
+
+    @property
+    def kind(self) -> str:
+        return str(self._prop["Kind"])
+
+    def _bind(self, scope: Construct) -> dict[str, Any]:
+        """The ``Selection`` property; explicit ids become an S3 asset the workflow reads."""
+        if self.kind != "IDS":
+            return dict(self._prop)
+        body = json.dumps(list(self._ids)).encode()
+        digest = hashlib.sha256(body).hexdigest()
+        # Staged from a file named by its content, so the asset (and the template) only change
+        # when the ids do.
+        path = Path(tempfile.gettempdir()) / "datazone-metadata-generation-batch" / f"{digest}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_bytes(body)
+        asset = s3_assets.Asset(scope, "Items", path=str(path))
+        _BatchWorkflow.of(scope).read_items(asset)
+        return {**self._prop, "Bucket": asset.s3_bucket_name, "Key": asset.s3_object_key}
+
+
+_WORKFLOWS: weakref.WeakKeyDictionary[Construct, _BatchWorkflow] = weakref.WeakKeyDictionary()
+
+
+class _BatchWorkflow(Construct):
+    """The stack's one batch state machine, its results bucket and its permissions."""
+
+    @classmethod
+    def of(cls, scope: Construct) -> _BatchWorkflow:
+        stack = cdk.Stack.of(scope)
+        cached = _WORKFLOWS.get(stack)
+        if cached is not None:
+            return cached
+        existing = stack.node.try_find_child(WORKFLOW_ID)
+        if existing is not None and not isinstance(existing, _BatchWorkflow):
+            raise ValueError(f"construct id {WORKFLOW_ID!r} is reserved for {NAME}'s workflow")
+        workflow = existing if existing is not None else cls(stack, WORKFLOW_ID)
+        _WORKFLOWS[stack] = workflow
+        return workflow
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.provider = _MetadataGenerationRunProvider.of(stack)
+        # The workflow runs as the provider's handler role: it calls DataZone for the same runs,
+        # so one role means one DataZone statement and one project membership per project.
+        self.role = self.provider.role
+        self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+            iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[iam.ServicePrincipal("states.amazonaws.com")])
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Results",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # Results outlive the stack (a report of what was done to the catalog); they expire.
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
+        )
+        # Writes the selected ids and the summary; the map reads items and writes its results.
+        self.bucket.grant_read_write(self.role)
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(definition(self.bucket.bucket_name))),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            role=self.role,
+            tracing_enabled=True,
+            # The executions carry asset ids and DataZone's answers, nothing secret.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        # The handler starts, follows and stops executions; a Distributed Map runs its items as
+        # child executions of this same state machine. A policy of its own: the state machine
+        # depends on the role (and its default policy), so that policy cannot name its ARN.
+        machine = self.state_machine.state_machine_arn
+        self.executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.state_machine.state_machine_name}*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.policy = iam.Policy(
+            self,
+            "Executions",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(actions=["states:StartExecution", "states:ListExecutions"], resources=[machine]),
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution", "states:StopExecution"], resources=[self.executions]
+                ),
+                iam.PolicyStatement(
+                    actions=["states:DescribeMapRun", "states:UpdateMapRun", "states:ListMapRuns"],
+                    resources=[machine, self.executions],
+                ),
+            ],
+        )
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        stack = cdk.Stack.of(self)
+
+        def logical_id(construct: Construct) -> str:
+            return str(stack.resolve(stack.get_logical_id(_nag.cfn_resource(construct.node.default_child))))
+
+        s3_reason = (
+            "grant_read_write on this construct's own results bucket: the object wildcard and the S3 action "
+            "groups cover the objects the batches write (ids, map results, summaries) and nothing else."
+        )
+        s3_findings = (
+            f"Resource::<{logical_id(self.bucket)}.Arn>/*",
+            *(f"Action::s3:{a}*" for a in ("GetBucket", "GetObject", "List", "Abort", "DeleteObject")),
+        )
+        asset_reason = (
+            "Read-only access to the CDK bootstrap assets bucket's objects, where each batch's list of "
+            "asset ids is uploaded; the key is a content hash only known at deploy time."
+        )
+        services_reason = (
+            "CloudWatch Logs delivery and X-Ray for the batch workflow: these actions take no resource "
+            "(aws-cdk-lib's StateMachine grants them this way)."
+        )
+        executions_reason = (
+            "Executions of this one state machine (a Distributed Map's child executions are named by Step "
+            "Functions at run time): the wildcard names no other state machine."
+        )
+        machine = logical_id(self.state_machine)
+        executions = f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<{machine}.Name>*"
+        assets = "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
+        acknowledgments = _nag.Acknowledgments.of(stack)
+        acknowledgments.add(
+            self.provider.handler_policy,
+            [
+                ("AwsSolutions-IAM5", "Resource::*", services_reason),
+                ("AwsSolutions-IAM5", assets, asset_reason),
+                *(("AwsSolutions-IAM5", finding, s3_reason) for finding in s3_findings),
+            ],
+        )
+        acknowledgments.add(
+            _nag.cfn_resource(self.policy.node.default_child), [("AwsSolutions-IAM5", executions, executions_reason)]
+        )
+        acknowledgments.add(
+            _nag.cfn_resource(self.bucket.node.default_child),
+            [
+                (
+                    "AwsSolutions-S1",
+                    None,
+                    "The results bucket holds reports written by this construct's workflow and handler "
+                    "only; S3 server access logs would add a second bucket for them.",
+                )
+            ],
+        )
+
+    def read_items(self, asset: s3_assets.Asset) -> None:
+        # The map reads the ids; the handler reads them too on Delete (to cancel runs in flight).
+        asset.grant_read(self.role)
+
+
+class MetadataGenerationBatch(Construct):
+    """Generates metadata for every asset of a selection, in one resource, on Step Functions.
+
+    On Create (and on an Update that changes what the batch covers, or ``rerun_token``) the
+    custom resource starts one execution of the stack's batch workflow; the deploy waits for it
+    (unless ``wait_for_completion=False``) and fails when more than ``failure_tolerance`` percent
+    of the assets failed, with the first failures and the service's reasons.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        domain_id: str,
+        project_id: str,
+        assets: AssetSelection,
+        types: Sequence[MetadataGenerationType | str] | None = None,
+        max_concurrency: int = 10,
+        accept_predictions: AcceptPredictions | None = None,
+        reject_predictions: RejectPredictions | None = None,
+        wait_for_completion: bool = True,
+        failure_tolerance: float = 0,
+        timeout: cdk.Duration | None = None,
+        run_timeout: cdk.Duration | None = None,
+        rerun_token: str | None = None,
+        cancel_on_delete: bool = True,
+        grant_project_access: bool = True,
+        project_designation: str = "PROJECT_CONTRIBUTOR",
+        create_outputs: bool = True,
+    ) -> None:
+        """
+        :param domain_id: DataZone domain id (``dzd_...``), or a token such as ``CfnDomain.attr_id``.
+        :param project_id: the project that owns the assets (and the runs), or a token.
+        :param assets: ``AssetSelection.ids([...])``, ``.data_source(id)`` or ``.search(...)``.
+        :param types: 1-2 distinct ``MetadataGenerationType`` values. Default: ``[BUSINESS_DESCRIPTIONS]``.
+        :param max_concurrency: runs in flight at once (1-1000). Default: 10. DataZone's own quota
+            on concurrent runs may be lower: the workflow then retries with backoff (402 and 429
+            answers never count as failures), so a higher value only queues.
+        :param accept_predictions: accept each run's predictions once it SUCCEEDED or
+            PARTIALLY_SUCCEEDED, as on ``MetadataGenerationRun``. Default: None (predictions wait
+            for a person). The workflow applies them, so this works with any ``wait_for_completion``.
+        :param reject_predictions: likewise, reject them. Default: None. At most one of the two.
+        :param wait_for_completion: the deploy waits for the execution to end. Default: True. With
+            False the deploy goes on once the execution started; counts are then ``UNKNOWN``.
+        :param failure_tolerance: percentage (0-100) of assets that may fail before the deploy
+            fails. Default: 0 (any failed asset fails the deploy; the others are still done).
+        :param timeout: how long the deploy waits for the execution. Default: 30 minutes; at most
+            55 minutes (CloudFormation's limit). The execution is stopped when it runs out; a
+            longer batch needs ``wait_for_completion=False``.
+        :param run_timeout: how long one asset's run may take before the workflow cancels it.
+            Default: 30 minutes; at most 24 hours.
+        :param rerun_token: any change starts a new execution on the next deploy. Default: none.
+        :param cancel_on_delete: on Delete, stop the execution and cancel the runs it left in
+            flight. Default: True.
+        :param grant_project_access: make the provider's role (which the workflow runs as too) a
+            member of the project (``AWS::DataZone::ProjectMembership``, shared with the stack's
+            ``MetadataGenerationRun``s). Default: True.
+        :param project_designation: the membership's designation. Default: PROJECT_CONTRIBUTOR.
+        :param create_outputs: add stack outputs for the execution ARN and the counts. Default: True.
+        """
+        super().__init__(scope, construct_id)
+        properties = self._properties(
+            domain_id=domain_id,
+            project_id=project_id,
+            assets=assets,
+            types=types,
+            max_concurrency=max_concurrency,
+            failure_tolerance=failure_tolerance,
+            timeout=timeout,
+            run_timeout=run_timeout,
+        )
+        # The workflow applies predictions itself, so the run's wait_for_completion rule is moot.
+        predictions = _predictions_policy(accept_predictions, reject_predictions, True, owner=NAME)
+        if rerun_token is not None and not isinstance(rerun_token, str):
+            raise _invalid("rerun_token", rerun_token, "use a string (e.g. a catalog version) or None")
+        if project_designation not in PROJECT_DESIGNATIONS and not is_token(project_designation):
+            raise _invalid("project_designation", project_designation, f"use one of {', '.join(PROJECT_DESIGNATIONS)}")
+
+        workflow = _BatchWorkflow.of(self)
+        provider = workflow.provider
+        properties[BatchProp.SELECTION] = assets._bind(self)
+        properties.update(
+            {
+                Prop.WAIT_FOR_COMPLETION: wait_for_completion,
+                Prop.CANCEL_ON_DELETE: cancel_on_delete,
+                BatchProp.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
+                BatchProp.RESULTS_BUCKET: workflow.bucket.bucket_name,
+            }
+        )
+        if rerun_token is not None:
+            properties[Prop.RERUN_TOKEN] = rerun_token
+        if predictions is not None:
+            properties[Prop.PREDICTIONS] = predictions.to_property()
+            provider._grant(predictions.iam_action)
+        for action in _SELECTION_ACTIONS.get(assets.kind, ()):
+            provider._grant(action)
+
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=contract.BATCH_RESOURCE_TYPE,
+            properties=properties,
+            service_timeout=SERVICE_TIMEOUT,
+        )
+        node = self.node
+        # Starting and following executions needs the workflow's own policy in place.
+        node.add_dependency(workflow.policy)
+        if grant_project_access:
+            node.add_dependency(provider.membership(domain_id, project_id, project_designation))
+        if create_outputs:
+            self._add_outputs(node.path)
+
+    @staticmethod
+    def _properties(
+        *,
+        domain_id: str,
+        project_id: str,
+        assets: AssetSelection,
+        types: Sequence[MetadataGenerationType | str] | None,
+        max_concurrency: int,
+        failure_tolerance: float,
+        timeout: cdk.Duration | None,
+        run_timeout: cdk.Duration | None,
+    ) -> dict[str, Any]:
+        for prop, value, pattern in (
+            ("domain_id", domain_id, DOMAIN_ID_PATTERN),
+            ("project_id", project_id, PROJECT_ID_PATTERN),
+        ):
+            if not isinstance(value, str) or (not is_token(value) and not pattern.fullmatch(value)):
+                raise _invalid(prop, value, f"use a DataZone id matching {pattern.pattern}")
+        if not isinstance(assets, AssetSelection):
+            raise _invalid("assets", assets, "use AssetSelection.ids([...]), .data_source(id) or .search(...)")
+        if (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or not (1 <= max_concurrency <= contract.MAX_CONCURRENCY_MAX)
+        ):
+            allowed = f"use a whole number from 1 to {contract.MAX_CONCURRENCY_MAX}"
+            raise _invalid("max_concurrency", max_concurrency, allowed)
+        if (
+            isinstance(failure_tolerance, bool)
+            or not isinstance(failure_tolerance, (int, float))
+            or not (0 <= failure_tolerance <= 100)
+        ):
+            raise _invalid("failure_tolerance", failure_tolerance, "use a percentage from 0 to 100")
+        return {
+            Prop.DOMAIN_ID: domain_id,
+            Prop.PROJECT_ID: project_id,
+            Prop.TYPES: _normalize_types(types, owner=NAME),
+            BatchProp.MAX_CONCURRENCY: max_concurrency,
+            BatchProp.FAILURE_TOLERANCE: failure_tolerance,
+            Prop.TIMEOUT_SECONDS: _seconds(
+                "timeout", timeout, contract.DEFAULT_TIMEOUT_SECONDS, 60, MAX_TIMEOUT_SECONDS
+            ),
+            BatchProp.RUN_TIMEOUT_SECONDS: _seconds(
+                "run_timeout",
+                run_timeout,
+                contract.DEFAULT_RUN_TIMEOUT_SECONDS,
+                contract.POLL_INTERVAL_SECONDS,
+                contract.MAX_RUN_TIMEOUT_SECONDS,
+            ),
+        }
+
+    def _add_outputs(self, path: str) -> None:
+        for output_id, value, what in (
+            ("ExecutionArnOutput", self.execution_arn, "execution ARN"),
+            ("SucceededCountOutput", self.succeeded_count, "assets whose run succeeded"),
+            ("FailedCountOutput", self.failed_count, "assets whose run failed"),
+        ):
+            description = f"DataZone metadata-generation batch {what} ({path})"
+            cdk.CfnOutput(self, output_id, value=value, description=description)
+
+    @property
+    def execution_arn(self) -> str:
+        """The batch's Step Functions execution ARN, a token."""
+        return self.resource.get_att_string(BatchAttr.EXECUTION_ARN)
+
+    @property
+    def succeeded_count(self) -> str:
+        """How many assets' runs SUCCEEDED or PARTIALLY_SUCCEEDED, a token (``UNKNOWN`` with
+        ``wait_for_completion=False``)."""
+        return self.resource.get_att_string(BatchAttr.SUCCEEDED_COUNT)
+
+    @property
+    def failed_count(self) -> str:
+        """How many assets failed (run FAILED/CANCELED/TIMED_OUT, or a call failed), a token."""
+        return self.resource.get_att_string(BatchAttr.FAILED_COUNT)
+
+    @property
+    def summary_location(self) -> str:
+        """``s3://…/summary.json``: counts per status and every failure with its reason, a token."""
+        return self.resource.get_att_string(BatchAttr.SUMMARY)
+
+
+_SELECTION_ACTIONS = {
+    "DATA_SOURCE": ("datazone:ListDataSourceRuns", "datazone:ListDataSourceRunActivities"),
+    "SEARCH": ("datazone:Search",),
+}
+
+
+def _seconds(prop: str, value: cdk.Duration | None, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if not isinstance(value, cdk.Duration):
+        raise _invalid(prop, value, "must be an aws_cdk.Duration, e.g. Duration.minutes(30)")
+    seconds = value.to_seconds(integral=False)
+    if not low <= seconds <= high or seconds != int(seconds):
+        raise _invalid(prop, f"{seconds:g} s", f"must be a whole number of seconds from {low} to {high}")
+    return int(seconds)

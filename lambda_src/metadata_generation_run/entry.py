@@ -1,0 +1,30 @@
+"""Lambda entry points of the provider: one function serves both resource types.
+
+``Custom::DataZoneMetadataGenerationRun`` goes to :mod:`index`, ``Custom::DataZoneMetadataGenerationBatch``
+to :mod:`batch`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from . import batch, contract, index
+except ImportError:  # Lambda loads this file as a top-level module, next to the others
+    import batch  # type: ignore[import-not-found, no-redef]
+    import contract  # type: ignore[no-redef, import-not-found]
+    import index  # type: ignore[no-redef, import-not-found]
+
+
+def _module(event: dict[str, Any]) -> Any:
+    return batch if event.get("ResourceType") == contract.BATCH_RESOURCE_TYPE else index
+
+
+def on_event(event: dict[str, Any], context: Any) -> Any:
+    """Provider framework onEvent: Create, Update, Delete."""
+    return _module(event).on_event(event, context)
+
+
+def is_complete(event: dict[str, Any], context: Any) -> Any:
+    """Provider framework isComplete."""
+    return _module(event).is_complete(event, context)
