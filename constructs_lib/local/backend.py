@@ -86,9 +86,21 @@ class Knobs:
     final_status: dict[str, str] = field(default_factory=dict)
     #: ``typeStats[].errorMessage`` of the types that fail.
     error_message: str = "metadata generation failed for this type (injected by the local endpoint)"
-    #: Assumption, off by default: a second run for an asset that has one SUBMITTED/IN_PROGRESS
-    #: answers 409 ConflictException.
-    reject_concurrent_runs: bool = False
+    #: Assumption, on by default (the stricter choice): a second run for an asset that has one
+    #: SUBMITTED/IN_PROGRESS answers 409 ConflictException.
+    reject_concurrent_runs: bool = True
+    #: How long a clientToken is remembered (virtual seconds); None: forever. DataZone does not
+    #: document a TTL; AWS APIs typically forget tokens after hours, so code that relies on a
+    #: token to make a *later* call idempotent (minutes or days later) breaks on AWS.
+    client_token_ttl_seconds: float | None = None
+    #: Read-after-write: Get of a run younger than this answers 404, as an eventually consistent
+    #: read may right after Start.
+    not_found_after_start_seconds: float = 0.0
+    #: After the throttles and 500s, the next N matching calls lose their connection (no answer).
+    disconnect_calls: int = 0
+    #: asset id -> a status Get and List report once the run has left SUBMITTED (e.g. a status
+    #: this code has never heard of, such as "PAUSED").
+    reported_status: dict[str, str] = field(default_factory=dict)
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Set knobs from a JSON-style mapping, rejecting unknown names and bad values."""
@@ -106,14 +118,17 @@ class Knobs:
 
 
 def _check_knob(name: str, value: Any) -> None:
-    numbers = ("latency_seconds", "submitted_seconds", "in_progress_seconds")
-    counters = ("throttle_calls", "server_error_calls")
+    numbers = ("latency_seconds", "submitted_seconds", "in_progress_seconds", "not_found_after_start_seconds")
+    counters = ("throttle_calls", "server_error_calls", "disconnect_calls")
     valid = {
         "final_status": isinstance(value, dict) and all(s in (*FINAL, NEVER) for s in value.values()),
         "fault_operations": value is None or (isinstance(value, list) and all(op in OPERATIONS for op in value)),
         "max_active_runs": value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0),
         "error_message": isinstance(value, str) and bool(value),
         "reject_concurrent_runs": isinstance(value, bool),
+        "client_token_ttl_seconds": value is None
+        or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0),
+        "reported_status": isinstance(value, dict) and all(isinstance(v, str) and v for v in value.values()),
     }
     for counter in counters:
         valid[counter] = isinstance(value, int) and not isinstance(value, bool) and value >= 0
@@ -407,6 +422,10 @@ class DataZoneBackend:
             json.dumps({k: v for k, v in params.items() if k != "clientToken"}, sort_keys=True, default=str).encode()
         ).hexdigest()
         seen = self._tokens.get(key)
+        ttl = self.knobs.client_token_ttl_seconds
+        if seen is not None and ttl is not None and self.clock.now() - float(seen.get("at", 0.0)) >= ttl:
+            del self._tokens[key]
+            seen = None
         if seen is not None:
             if seen["fingerprint"] != fingerprint:
                 raise ServiceError(
@@ -415,7 +434,7 @@ class DataZoneBackend:
                 )
             return dict(seen["result"])
         result = create()
-        self._tokens[key] = {"fingerprint": fingerprint, "result": _jsonable(result)}
+        self._tokens[key] = {"fingerprint": fingerprint, "result": _jsonable(result), "at": self.clock.now()}
         return result
 
     # -- operations ---------------------------------------------------------------------------------
@@ -501,14 +520,35 @@ class DataZoneBackend:
         domain_id = params["domainIdentifier"]
         domain = self._domain(domain_id)
         run = self._run(domain_id, params["identifier"])
-        self._authorize(domain, domain_id, run.project_id, principal, "GetMetadataGenerationRun")
         now = self.clock.now()
-        result = run.summary(now)
+        if now - run.created_at < self.knobs.not_found_after_start_seconds:
+            raise ServiceError(
+                "ResourceNotFoundException", f"Metadata generation run {run.id} not found in domain {domain_id}."
+            )
+        self._authorize(domain, domain_id, run.project_id, principal, "GetMetadataGenerationRun")
+        result = self._reported(run, run.summary(now), now)
         stats = run.type_stats(now)
         if params.get("type") is not None:
             stats = [s for s in stats if s["type"] == params["type"]]
         result["typeStats"] = stats
         return result
+
+    def _reported(self, run: Run, summary: dict[str, Any], now: float) -> dict[str, Any]:
+        override = self.knobs.reported_status.get(run.asset_id)
+        if override is not None and run.status(now) not in ("SUBMITTED", "CANCELED"):
+            summary["status"] = override
+        return summary
+
+    def take_disconnect(self, operation: str) -> bool:
+        """Whether this call should lose its connection (counts the knob down)."""
+        with self._lock:
+            knobs = self.knobs
+            if knobs.fault_operations is not None and operation not in knobs.fault_operations:
+                return False
+            if knobs.throttle_calls or knobs.server_error_calls or knobs.disconnect_calls <= 0:
+                return False
+            knobs.disconnect_calls -= 1
+            return True
 
     def _cancel(self, params: dict[str, Any], principal: str) -> dict[str, Any]:
         domain_id = params["domainIdentifier"]
@@ -542,7 +582,7 @@ class DataZoneBackend:
         offset = _decode_token(params.get("nextToken"), domain_id, filters)
         size = int(params.get("maxResults") or 50)
         page = visible[offset : offset + size]
-        result: dict[str, Any] = {"items": [run.summary(now) for run in page]}
+        result: dict[str, Any] = {"items": [self._reported(run, run.summary(now), now) for run in page]}
         if offset + size < len(visible):
             result["nextToken"] = _encode_token(offset + size, domain_id, filters)
         return result

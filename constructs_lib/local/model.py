@@ -344,13 +344,21 @@ def _to_json(shape: Shape, value: Any) -> Any:
     return value
 
 
-def serialize_output(operation: OperationModel, result: Mapping[str, Any]) -> tuple[int, bytes]:
-    """HTTP status and JSON body of a successful response."""
+def serialize_output(
+    operation: OperationModel, result: Mapping[str, Any], *, unknown_enums: bool = False
+) -> tuple[int, bytes]:
+    """HTTP status and JSON body of a successful response.
+
+    ``unknown_enums``: let enum values outside the model through, as a service that added a value
+    after the client's model was published sends them (clients must cope).
+    """
     status = int(operation.http.get("responseCode", 200))
     shape = operation.output_shape
     if shape is None:
         return status, b"{}"
     problems = validate(shape, dict(result))
+    if unknown_enums:
+        problems = [problem for problem in problems if "enum value set" not in problem]
     if problems:  # a bug in the backend, never the caller's fault
         raise ServiceError("InternalServerException", f"local endpoint produced an invalid response: {problems}")
     return status, json.dumps(_to_json(shape, result), separators=(",", ":")).encode()

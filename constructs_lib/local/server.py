@@ -121,9 +121,14 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             params = parse_request(operation, labels, parts.query, dict(self.headers.items()), body)
             validate_input(operation, params)
+            if backend.take_disconnect(operation.name):
+                # No answer at all: the client sees a connection error, which botocore retries.
+                backend.record(operation.name, params, 0, "ConnectionClosed", principal)
+                self.close_connection = True
+                return
             recorded = True  # from here on the backend records the call, success or error
             result = backend.handle(operation.name, params, principal)
-            status, payload = serialize_output(operation, result)
+            status, payload = serialize_output(operation, result, unknown_enums=bool(backend.knobs.reported_status))
             self._send(status, payload)
         except ServiceError as error:
             if not recorded:
