@@ -147,6 +147,8 @@ class LocalMode:
     endpoint_url: str
     access_key_id: str
     region: str
+    #: The replay's own CloudFormation endpoint: without it the function would ask real AWS.
+    cloudformation_url: str | None = None
 
 
 class LocalFunction:
@@ -163,6 +165,7 @@ class LocalFunction:
         region: str,
         local: LocalMode | None,
         simulate_time: bool,
+        invoke_seconds: float = 0.0,
     ) -> None:
         self.spec = spec
         self.function_name = function_name
@@ -171,8 +174,12 @@ class LocalFunction:
         self.region = region
         self.local = local
         self.simulate_time = simulate_time
+        #: Simulated time an invocation costs besides what the handler waits for (Lambda's own
+        #: overhead; an instant invocation would let timeouts look farther away than they are).
+        self.invoke_seconds = invoke_seconds
         self._template_environment = dict(environment)
         self._module: ModuleType | None = None
+        self._siblings: dict[str, ModuleType] = {}
         self._boto3_session: Any = None  # this function's boto3.DEFAULT_SESSION (its "container")
         self.invocations: list[Invocation] = []
 
@@ -201,6 +208,9 @@ class LocalFunction:
                     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
                     "AWS_EC2_METADATA_DISABLED": "true",
                     "AWS_ENDPOINT_URL_DATAZONE": self.local.endpoint_url,
+                    # Unset when there is no local CloudFormation: dummy credentials then fail the
+                    # call instead of reaching AWS with the user's identity.
+                    "AWS_ENDPOINT_URL_CLOUDFORMATION": self.local.cloudformation_url or "http://127.0.0.1:9",
                 }
             )
         values.update(self._template_environment)
@@ -226,8 +236,14 @@ class LocalFunction:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         sys.path.insert(0, str(self.spec.code_dir))  # like LAMBDA_TASK_ROOT on the path
+        # Sibling modules the handler imports by top-level name (``import index``) belong to this
+        # function's container alone: shared through sys.modules, one function's cached clients
+        # (pointing at another case's endpoint) and clock seams would leak into the next.
+        before = set(sys.modules)
         try:
-            spec.loader.exec_module(module)
+            with self._own_modules():
+                spec.loader.exec_module(module)
+                self._siblings = {k: sys.modules[k] for k in set(sys.modules) - before if self._inside(sys.modules[k])}
         except BaseException:
             sys.modules.pop(name, None)
             raise
@@ -235,6 +251,27 @@ class LocalFunction:
             sys.path.remove(str(self.spec.code_dir))
         self._module = module
         return module
+
+    def _inside(self, module: ModuleType) -> bool:
+        location = getattr(module, "__file__", None)
+        return bool(location) and Path(str(location)).resolve().is_relative_to(self.spec.code_dir.resolve())
+
+    @contextlib.contextmanager
+    def _own_modules(self) -> Iterator[None]:
+        """sys.modules holds this function's siblings (and no one else's) for the duration."""
+        shadowed = {k: sys.modules.pop(k) for k in self._sibling_names() if k in sys.modules}
+        sys.modules.update(self._siblings)
+        try:
+            yield
+        finally:
+            for key in list(self._siblings) + self._sibling_names():
+                sys.modules.pop(key, None)
+            sys.modules.update(shadowed)
+
+    def _sibling_names(self) -> list[str]:
+        return [path.stem for path in self.spec.code_dir.glob("*.py")] + [
+            path.parent.name for path in self.spec.code_dir.glob("*/__init__.py")
+        ]
 
     def close(self) -> None:
         if self._module is not None:
@@ -269,15 +306,17 @@ class LocalFunction:
         endpoint = botocore_module("botocore.endpoint")
         saved_time = endpoint.time
         endpoint.time = _ClockedTime(self.clock)  # type: ignore[attr-defined]
-        saved_now = getattr(module, "now", None) if module is not None else None
-        if module is not None and callable(saved_now):
-            module.now = self.clock.now  # type: ignore[attr-defined]
+        # The handler's ``now()`` seam may live in a sibling of the entry module.
+        seams = ([module] if module is not None else []) + list(self._siblings.values())
+        saved = {m: m.now for m in seams if callable(getattr(m, "now", None))}
+        for seam in saved:
+            seam.now = self.clock.now  # type: ignore[attr-defined]
         try:
             yield
         finally:
             endpoint.time = saved_time  # type: ignore[attr-defined]
-            if module is not None and callable(saved_now):
-                module.now = saved_now  # type: ignore[attr-defined]
+            for seam, original in saved.items():
+                seam.now = original  # type: ignore[attr-defined]
 
     # -- invoke ---------------------------------------------------------------------------------
 
@@ -286,6 +325,8 @@ class LocalFunction:
         request_id = str(uuid.uuid4())
         payload: dict[str, Any] = json.loads(json.dumps(event))  # what crosses the wire is JSON
         started = self.clock.now()
+        if self.simulate_time and self.invoke_seconds:
+            self.clock.sleep(self.invoke_seconds)
         invocation = Invocation(self.spec.logical_id, request_id, payload, None, None, started_at=started)
         capture = _Capture()
         root = logging.getLogger()
@@ -304,7 +345,7 @@ class LocalFunction:
                         deadline=started + self.spec.timeout_seconds,
                         clock=self.clock,
                     )
-                    with self._simulated_time(module):
+                    with self._own_modules(), self._simulated_time(module):
                         result = function(payload, context)
                     try:
                         invocation.result = json.loads(json.dumps(result))
