@@ -18,7 +18,7 @@ Mirrors the framework's Node code that ``cdk synth`` packages next to the user's
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,13 +200,27 @@ class ProviderFramework:
 
     def handle(self, request: Mapping[str, Any]) -> ProviderRun:
         """Process one CloudFormation request to the end (the waiter included); return what happened."""
+        run = self.new_run(request)
+        steps = self.handle_steps(request, run)
+        try:
+            while True:
+                self.clock.sleep(next(steps))
+        except StopIteration:
+            return run
+
+    def new_run(self, request: Mapping[str, Any]) -> ProviderRun:
+        return ProviderRun(str(request.get("RequestType")), str(request.get("LogicalResourceId")), self.clock.now())
+
+    def handle_steps(self, request: Mapping[str, Any], run: ProviderRun) -> Generator[float, None, None]:
+        """:meth:`handle` as a generator that yields the seconds it waits (the waiter's sleeps), so a
+        scheduler can interleave several requests on one clock, as CloudFormation runs resources in
+        parallel. ``run`` is filled in as the request goes; its response is set at the end."""
         event = json.loads(json.dumps(dict(request)))
-        run = ProviderRun(str(event.get("RequestType")), str(event.get("LogicalResourceId")), self.clock.now())
         run.steps.append(Step(run.started_at, f"{run.request_type} request"))
         if event.get("RequestType") == "Delete" and event.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
             run.steps.append(Step(self.clock.now(), "Delete after a failed Create: answered by the framework"))
             run.response = self._submit("SUCCESS", event)
-            return run
+            return
         event.setdefault("ResourceProperties", {})
         try:
             run.handler_called = True
@@ -227,12 +241,11 @@ class ProviderFramework:
             )
         except Exception as error:
             run.response = self._failed(run, event, error)
-            return run
+            return
         if self.is_complete is None:
             run.response = self._submit("SUCCESS", resource_event)
         else:
-            run.response = self._wait(run, resource_event)
-        return run
+            run.response = yield from self._wait(run, resource_event)
 
     @staticmethod
     def _response_event(request: dict[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,7 +261,7 @@ class ProviderFramework:
             )
         return {**request, **result, "PhysicalResourceId": physical}
 
-    def _wait(self, run: ProviderRun, event: dict[str, Any]) -> CfnResponse:
+    def _wait(self, run: ProviderRun, event: dict[str, Any]) -> Generator[float, None, CfnResponse]:
         assert self.waiter is not None
         retries = 0
         while True:
@@ -258,7 +271,7 @@ class ProviderFramework:
                 if retries >= self.waiter.max_attempts:
                     run.steps.append(Step(self.clock.now(), "waiter gave up: Operation timed out"))
                     return self._submit("FAILED", event, "Operation timed out")
-                self.clock.sleep(self.waiter.interval_seconds * self.waiter.backoff_rate**retries)
+                yield self.waiter.interval_seconds * self.waiter.backoff_rate**retries
                 retries += 1
 
     def _is_complete(self, run: ProviderRun, event: dict[str, Any]) -> CfnResponse:

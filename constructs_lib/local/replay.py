@@ -25,9 +25,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import random
+import string
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,9 +46,11 @@ from constructs_lib.local.assembly import (
     deployment_order,
     find_provider,
     load_assembly,
+    references,
     stringify,
 )
 from constructs_lib.local.backend import Call, DataZoneBackend, Knobs
+from constructs_lib.local.cfn_endpoint import LocalCloudFormationEndpoint
 from constructs_lib.local.clock import Clock, RealClock, SimulatedClock
 from constructs_lib.local.lambda_runtime import LocalFunction, LocalMode
 from constructs_lib.local.model import ServiceError
@@ -58,6 +62,7 @@ from constructs_lib.local.provider import (
     ProviderRun,
 )
 from constructs_lib.local.provision import HttpWorld, World, provision
+from constructs_lib.local.scheduler import Join, Scheduler
 from constructs_lib.local.server import LOOPBACK_HOSTS, LocalDataZone
 
 RUN_RESOURCE_TYPE = "Custom::DataZoneMetadataGenerationRun"
@@ -66,6 +71,14 @@ LOCAL_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_STATE_FILE = Path(".local-deploy") / "state.json"
 STATE_VERSION = 1
+#: CloudFormation's limit for a custom resource's answer when the template sets no ServiceTimeout.
+DEFAULT_SERVICE_TIMEOUT_SECONDS = 3600
+#: What CloudFormation reports when a custom resource did not answer within its ServiceTimeout.
+SERVICE_TIMEOUT_REASON = "Custom Resource failed to stabilize in expected time"
+#: Which physical id the rollback Update of a failed Update carries (CloudFormation does not
+#: document it): the id the resource had before the update, or the id the FAILED response named.
+ROLLBACK_PHYSICAL_IDS = ("previous", "failed")
+Steps = Generator["float | Join", None, Any]
 
 
 def _is_custom(kind: str) -> bool:
@@ -99,6 +112,8 @@ class RequestRecord:
     request: dict[str, Any]
     runs: list[ProviderRun]  # one per delivery (a redelivered request has two)
     calls: list[Call] = field(default_factory=list)  # DataZone calls it caused (built-in/in-process endpoint)
+    #: Why CloudFormation stopped waiting for the response (it then ignores it), if it did.
+    ignored: str | None = None
 
     @property
     def run(self) -> ProviderRun:
@@ -287,6 +302,7 @@ class _FailureError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.physical_id = physical_id
+        self.logical: str | None = None  # the resource that failed (set by the deployment)
 
 
 @dataclass
@@ -297,6 +313,7 @@ class _Context:
     result: StackResult
     resolver: Resolver
     wall: float
+    records: dict[str, RequestRecord] = field(default_factory=dict)  # latest request per logical id
 
 
 @dataclass
@@ -305,6 +322,7 @@ class _Change:
     action: str  # Create | Update
     before: _Resource | None
     after: _Resource
+    produced: str | None = None  # the physical id a failed Update's response named
 
 
 @dataclass
@@ -333,6 +351,12 @@ class LocalCloudFormation:
     :param seed, knobs: for the built-in endpoint (ignored with ``endpoint``/``endpoint_url``).
     :param redeliver: request types (e.g. ``{"Create"}``) delivered twice, as when Lambda retries
         the framework's asynchronous invocation.
+    :param rollback_physical_id: which physical id the rollback Update of a failed Update carries,
+        ``"previous"`` (the id from before the update) or ``"failed"`` (the id the FAILED response
+        named). CloudFormation does not document it; run rollback cases under both.
+    :param fail_resources: logical id -> simulated seconds after which creating or updating that
+        resource fails (a sibling failing while a custom resource is still in flight).
+    :param invoke_seconds: simulated time each Lambda invocation costs.
     :param strict: refuse a deploy whose app references domain, project or asset ids the local
         endpoint does not know (default: create them, with a notice each).
     :param notify: called with each such notice (they are also kept in ``notices``).
@@ -352,9 +376,16 @@ class LocalCloudFormation:
         seed: Mapping[str, Any] | None = None,
         knobs: Knobs | None = None,
         redeliver: Sequence[str] = (),
+        rollback_physical_id: str = "previous",
+        fail_resources: Mapping[str, float] | None = None,
+        invoke_seconds: float = 0.2,
         strict: bool = False,
         notify: Callable[[str], None] | None = None,
     ) -> None:
+        if rollback_physical_id not in ROLLBACK_PHYSICAL_IDS:
+            raise ValueError(
+                f"rollback_physical_id must be one of {ROLLBACK_PHYSICAL_IDS}, not {rollback_physical_id!r}"
+            )
         if sum(1 for chosen in (endpoint is not None, endpoint_url is not None, aws) if chosen) > 1:
             raise ValueError("choose one of endpoint, endpoint_url and aws")
         if profile is not None and not aws:
@@ -365,6 +396,9 @@ class LocalCloudFormation:
         self.profile = profile
         self.region = region
         self.redeliver = frozenset(redeliver)
+        self.rollback_physical_id = rollback_physical_id
+        self.fail_resources = dict(fail_resources or {})
+        self.invoke_seconds = invoke_seconds
         self._endpoint = endpoint
         self._endpoint_url = endpoint_url
         self._seed = seed
@@ -471,12 +505,20 @@ class LocalCloudFormation:
             backend = owned.backend
         elif self._endpoint is not None:
             backend = self._endpoint.backend
-        session = _Session(self, state, clock, control, simulate=simulate, backend=backend)
+        cfn: LocalCloudFormationEndpoint | None = None
+        if not self.aws:
+            cfn = LocalCloudFormationEndpoint(clock, call_seconds=0.05 if simulate else 0.0).start()
+            for known in state.get("stacks", {}).values():
+                cfn.set_status(known["stackId"], known["stackName"], known.get("status", "CREATE_COMPLETE"))
+        session = _Session(self, state, clock, control, simulate=simulate, backend=backend, cfn=cfn)
         try:
             yield session
+            session.scheduler.drain()
         finally:
             for function in session.functions.values():
                 function.close()
+            if cfn is not None:
+                cfn.stop()
             if owned is not None:
                 state["datazone"] = owned.backend.export_state()
                 owned.stop()
@@ -495,8 +537,11 @@ class _Session:
         *,
         simulate: bool,
         backend: DataZoneBackend | None,
+        cfn: LocalCloudFormationEndpoint | None = None,
     ) -> None:
         self.owner = owner
+        self.cfn = cfn
+        self.scheduler = Scheduler(clock, (lambda: backend.calls) if backend is not None else None)
         self.backend = backend
         self.state = state
         self.clock = clock
@@ -567,7 +612,12 @@ class _Session:
             role = str(resolver.resolve(resource.get("Properties", {}).get("Role", "")))
             access_key = "ASIA" + hashlib.sha256(role.encode()).hexdigest()[:16].upper()
             self.control.register_principal(access_key, role)
-            local = LocalMode(endpoint_url=self.control.url, access_key_id=access_key, region=resolver.region)
+            local = LocalMode(
+                endpoint_url=self.control.url,
+                access_key_id=access_key,
+                region=resolver.region,
+                cloudformation_url=self.cfn.url if self.cfn is not None else None,
+            )
         function = LocalFunction(
             function_spec,
             function_name=resolver.physical_id(logical_id),
@@ -577,6 +627,7 @@ class _Session:
             region=resolver.region,
             local=local,
             simulate_time=self.simulate,
+            invoke_seconds=self.owner.invoke_seconds,
         )
         self.functions[key] = function
         return function
@@ -595,7 +646,37 @@ class _Session:
         physical_id: str | None = None,
         service_token: Any = None,
     ) -> CfnResponse:
-        """Send one custom-resource request through its provider; check the response like CloudFormation."""
+        """Send one custom-resource request and wait for it (other work in flight goes on meanwhile)."""
+        steps = self.send_steps(
+            ctx,
+            logical_id,
+            request_type,
+            phase,
+            properties,
+            old_properties=old_properties,
+            physical_id=physical_id,
+            service_token=service_token,
+        )
+        response: CfnResponse = self.scheduler.drive(steps, f"{logical_id} {request_type}")
+        return response
+
+    def send_steps(
+        self,
+        ctx: _Context,
+        logical_id: str,
+        request_type: str,
+        phase: str,
+        properties: Mapping[str, Any],
+        *,
+        old_properties: Mapping[str, Any] | None = None,
+        physical_id: str | None = None,
+        service_token: Any = None,
+    ) -> Generator[float | Join, None, CfnResponse]:
+        """Send one custom-resource request through its provider; check the response like CloudFormation.
+
+        The provider's work runs as its own task: when CloudFormation stops waiting (ServiceTimeout,
+        or the request is deleted in flight) the waiter goes on to its end, and its answer is ignored.
+        """
         stack, result = ctx.stack, ctx.result
         resource_type = str(stack.template["Resources"].get(logical_id, {}).get("Type", RUN_RESOURCE_TYPE))
         request_id = str(uuid.uuid4())
@@ -618,12 +699,24 @@ class _Session:
             raise AssemblyError(f"cannot find the provider of custom resource {logical_id} in the current template")
         provider = self.provider(stack, ctx.resolver, raw_token)
         deliveries = 2 if request_type in self.owner.redeliver else 1
-        first_call = len(self.backend.calls) if self.backend is not None else 0
-        runs = [provider.handle(request) for _ in range(deliveries)]
-        calls = list(self.backend.calls[first_call:]) if self.backend is not None else []
+        timeout = _service_timeout(properties)
+        deadline = self.clock.now() + timeout
         shown = {k: v for k, v in request.items() if k != "ResponseURL"}
-        result.requests.append(RequestRecord(result.stack, logical_id, request_type, phase, shown, runs, calls))
-        response = runs[0].response
+        record = RequestRecord(result.stack, logical_id, request_type, phase, shown, [])
+        result.requests.append(record)
+        ctx.records[logical_id] = record
+        for _ in range(deliveries):
+            run = provider.new_run(request)
+            record.runs.append(run)
+            task = self.scheduler.spawn(
+                provider.handle_steps(request, run), f"{logical_id} {request_type} waiter", calls=record.calls
+            )
+            yield Join(task, deadline)
+            if not task.done:
+                record.ignored = f"ServiceTimeout {timeout} s"
+                raise _FailureError(f"{SERVICE_TIMEOUT_REASON} (ServiceTimeout {timeout} s; RequestId: {request_id})")
+            task.outcome()
+        response = record.runs[0].response
         assert response is not None
         if response.size > MAX_RESPONSE_BYTES:
             raise _FailureError(
@@ -669,16 +762,14 @@ class _Session:
         )
         order = [lid for lid in deployment_order(stack.template) if self._included(dep, lid)]
         cleanup: list[tuple[str, _Resource]] = []
+        self._stack_status(dep, "CREATE_IN_PROGRESS" if previous is None else "UPDATE_IN_PROGRESS")
         try:
-            for logical in order:
-                change = self._change(dep, logical)
-                if change is None:
-                    continue
+            for change in self._deploy_in_parallel(dep, order):
                 before = change.before
                 if before is not None and (
                     before.type != change.after.type or before.physical_id != change.after.physical_id
                 ):
-                    cleanup.append((logical, before))
+                    cleanup.append((change.logical, before))
             outputs = self._outputs(dep)
         except _FailureError as failure:
             return self._rollback(dep, failure)
@@ -686,11 +777,81 @@ class _Session:
         for logical in removed:
             cleanup.append((logical, old[logical]))
             current.pop(logical, None)
+        if cleanup and previous is not None:
+            self._stack_status(dep, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         for logical, resource in cleanup:
             self._remove(dep, logical, resource, "cleanup", tolerate=True)
         return self._complete(dep, order, current, outputs, changed=bool(dep.changes or removed))
 
-    def _change(self, dep: _Deployment, logical: str) -> _Change | None:
+    def _deploy_in_parallel(self, dep: _Deployment, order: list[str]) -> list[_Change]:
+        """Create/update every resource as soon as what it depends on is done, as CloudFormation does.
+
+        On the first failure nothing new starts. A stack being created deletes the custom resources
+        still in flight (with an invented physical id, their waiters running on); a stack being
+        updated lets them finish. Then the failure is raised for the rollback.
+        """
+        template = dep.stack.template
+        included = set(order)
+        needs = {logical: _dependencies(template, logical) & included for logical in order}
+        pending = list(order)
+        running: dict[str, Any] = {}
+        done: set[str] = set()
+        changes: list[_Change] = []
+        deleting: list[Any] = []
+        failure: _FailureError | None = None
+        while True:
+            if failure is None:
+                for logical in [lid for lid in pending if needs[lid] <= done]:
+                    pending.remove(logical)
+                    running[logical] = self.scheduler.spawn(self._change_steps(dep, logical), logical)
+            if not running:
+                break
+            self.scheduler.run_until(lambda: any(task.done for task in running.values()))
+            for logical, task in list(running.items()):
+                if logical not in running or not task.done:
+                    continue  # still working, or deleted in flight a moment ago
+                del running[logical]
+                if task.error is None:
+                    done.add(logical)
+                    if task.result is not None:
+                        changes.append(task.result)
+                    continue
+                if not isinstance(task.error, _FailureError):
+                    raise task.error
+                if failure is None:
+                    failure = task.error
+                    failure.logical = logical
+                    if dep.previous is None:
+                        self._stack_status(dep, "ROLLBACK_IN_PROGRESS")
+                        deleting += self._delete_in_flight(dep, running)
+        self.scheduler.run_until(lambda: all(task.done for task in deleting))
+        if failure is not None:
+            raise failure
+        return changes
+
+    def _delete_in_flight(self, dep: _Deployment, running: dict[str, Any]) -> list[Any]:
+        """CloudFormation stops waiting for the Creates still in flight and deletes those resources
+        with a physical id it invents (their waiters go on; what they answer is ignored)."""
+        deletes = []
+        for logical, task in list(running.items()):
+            record = dep.records.get(logical)
+            self.scheduler.cancel(task)
+            del running[logical]
+            kind = str(dep.stack.template["Resources"][logical].get("Type"))
+            self._event(dep, logical, kind, "CREATE_FAILED", reason="Resource creation cancelled")
+            if record is None or not _is_custom(kind) or record.request_type != "Create":
+                continue
+            record.ignored = "deleted in flight"
+            invented = f"{dep.stack.stack_name}-{logical}-{_random_suffix()}"
+            resource = _Resource(
+                kind, invented, record.request["ResourceProperties"], {}, "", _token(dep.stack, logical)
+            )
+            deletes.append(
+                self.scheduler.spawn(self._remove_steps(dep, logical, resource, "rollback"), f"{logical} delete")
+            )
+        return deletes
+
+    def _change_steps(self, dep: _Deployment, logical: str) -> Generator[float | Join, None, _Change | None]:
         """Create or update one resource if its properties changed; None when it did not."""
         kind = str(dep.stack.template["Resources"][logical].get("Type"))
         before = dep.old.get(logical)
@@ -698,7 +859,19 @@ class _Session:
         if before is not None and before.type == kind and before.fingerprint == fingerprint:
             return None
         action = "Create" if before is None or before.type != kind else "Update"
-        after = self._apply(dep, logical, kind, action, properties=properties, fingerprint=fingerprint, before=before)
+        if logical in self.owner.fail_resources:
+            verb = action.upper()
+            self._event(dep, logical, kind, f"{verb}_IN_PROGRESS")
+            yield self.owner.fail_resources[logical]
+            reason = (
+                'Resource handler returned message: "failure injected by the local replay" '
+                "(HandlerErrorCode: InternalFailure)"
+            )
+            self._event(dep, logical, kind, f"{verb}_FAILED", reason=reason)
+            raise _FailureError(reason)
+        after = yield from self._apply_steps(
+            dep, logical, kind, action, properties=properties, fingerprint=fingerprint, before=before
+        )
         change = _Change(logical, action, before, after)
         dep.changes.append(change)
         dep.current[logical] = after
@@ -752,7 +925,7 @@ class _Session:
         # Other resources are not deployed anywhere: only their template text decides "changed".
         return None, _fingerprint(raw)
 
-    def _apply(
+    def _apply_steps(
         self,
         ctx: _Context,
         logical: str,
@@ -762,13 +935,13 @@ class _Session:
         properties: Any,
         fingerprint: str,
         before: _Resource | None,
-    ) -> _Resource:
+    ) -> Generator[float | Join, None, _Resource]:
         verb = "CREATE" if action == "Create" else "UPDATE"
         if _is_custom(kind):
             self._event(ctx, logical, kind, f"{verb}_IN_PROGRESS")
             replacing = before if before is not None and before.type == kind else None
             try:
-                response = self.send(
+                response = yield from self.send_steps(
                     ctx,
                     logical,
                     action,
@@ -847,11 +1020,19 @@ class _Session:
         return values, descriptions
 
     def _remove(self, ctx: _Context, logical: str, resource: _Resource, phase: str, *, tolerate: bool = False) -> bool:
+        removed: bool = self.scheduler.drive(
+            self._remove_steps(ctx, logical, resource, phase, tolerate=tolerate), f"{logical} delete"
+        )
+        return removed
+
+    def _remove_steps(
+        self, ctx: _Context, logical: str, resource: _Resource, phase: str, *, tolerate: bool = False
+    ) -> Generator[float | Join, None, bool]:
         """Delete one resource; True when it is gone. Cleanup failures only warn, as in CloudFormation."""
         if _is_custom(resource.type):
             self._event(ctx, logical, resource.type, "DELETE_IN_PROGRESS", physical_id=resource.physical_id)
             try:
-                self.send(
+                yield from self.send_steps(
                     ctx,
                     logical,
                     "Delete",
@@ -885,15 +1066,18 @@ class _Session:
 
     def _failed_resource(self, dep: _Deployment, failure: _FailureError) -> _Change | None:
         """The resource whose failure stopped the deployment, when it is not among the finished changes."""
-        logical = _failed_logical(dep.result)
+        logical = failure.logical or _failed_logical(dep.result)
         if not logical or logical in {c.logical for c in dep.changes}:
             return None
         kind = str(dep.stack.template["Resources"].get(logical, {}).get("Type", ""))
         properties, fingerprint = self._properties(dep, logical, kind)
         before = dep.old.get(logical)
         if before is not None and before.type == kind:
-            attempted = _Resource(kind, before.physical_id, properties, {}, fingerprint, _token(dep.stack, logical))
-            return _Change(logical, "Update", before, attempted)
+            carried = before.physical_id
+            if self.owner.rollback_physical_id == "failed" and failure.physical_id:
+                carried = failure.physical_id
+            attempted = _Resource(kind, carried, properties, {}, fingerprint, _token(dep.stack, logical))
+            return _Change(logical, "Update", before, attempted, produced=failure.physical_id)
         if _is_custom(kind) and failure.physical_id:
             created = _Resource(kind, failure.physical_id, properties, {}, fingerprint, _token(dep.stack, logical))
             return _Change(logical, "Create", None, created)
@@ -926,8 +1110,10 @@ class _Session:
 
     def _rollback_update(self, dep: _Deployment, attempted: list[_Change]) -> StackResult:
         """An update that failed: updated resources get an Update back to the old properties, created ones a Delete."""
+        self._stack_status(dep, "UPDATE_ROLLBACK_IN_PROGRESS")
         restored = dict(dep.old)
         ok = True
+        cleanup: list[tuple[str, _Resource]] = []
         for change in reversed(attempted):
             logical, before, after = change.logical, change.before, change.after
             dep.resolver.physical_ids[logical] = after.physical_id
@@ -965,8 +1151,16 @@ class _Session:
                 before.fingerprint,
                 before.service_token,
             )
-            if response.physical_id != after.physical_id:
-                self._remove(dep, logical, after, "cleanup", tolerate=True)
+            # The cleanup deletes what the update had produced, whichever id the rollback carried.
+            produced = change.produced or after.physical_id
+            if produced != response.physical_id:
+                cleanup.append(
+                    (logical, _Resource(after.type, produced, after.properties, {}, "", after.service_token))
+                )
+        if ok and cleanup:
+            self._stack_status(dep, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+            for logical, resource in cleanup:
+                self._remove(dep, logical, resource, "cleanup", tolerate=True)
         dep.result.status = "UPDATE_ROLLBACK_COMPLETE" if ok else "UPDATE_ROLLBACK_FAILED"
         outputs = dict((dep.previous or {}).get("outputs", {}))
         self.state["stacks"][dep.stack.name] = {
@@ -999,6 +1193,7 @@ class _Session:
             ctx.result.status, ctx.result.changed = "DELETE_COMPLETE", False
             ctx.result.notes.append("stack is not deployed locally; nothing to destroy")
             return self._finish(ctx)
+        self._stack_status(ctx, "DELETE_IN_PROGRESS")
         order = [lid for lid in previous.get("order", []) if lid in resources]
         for logical in reversed(order):
             ctx.resolver.physical_ids.setdefault(logical, resources[logical].physical_id)
@@ -1029,9 +1224,18 @@ class _Session:
         physical_id: str | None = None,
     ) -> None:
         ctx.result.events.append(ResourceEvent(self.clock.now(), logical, kind, status, reason, physical_id))
+        if self.cfn is not None and ctx.result.stack_id:
+            self.cfn.set_resource(ctx.result.stack_id, logical, kind, status, physical_id)
+
+    def _stack_status(self, ctx: _Context, status: str) -> None:
+        """What DescribeStacks answers from now on (the handler reads it)."""
+        if self.cfn is not None and ctx.result.stack_id:
+            self.cfn.set_status(ctx.result.stack_id, ctx.stack.stack_name, status)
 
     def _finish(self, ctx: _Context) -> StackResult:
         result = ctx.result
+        if result.status and result.status != "NO_CHANGES":
+            self._stack_status(ctx, result.status)
         result.finished_at = self.clock.now()
         result.paths = self._paths.get(result.stack, {})
         result.wall_seconds = time.monotonic() - ctx.wall
@@ -1082,6 +1286,27 @@ def _attributes_read(template: Mapping[str, Any], logical: str) -> set[str]:
         if other != logical:
             walk(resource.get("Properties", {}))
     return names
+
+
+def _dependencies(template: Mapping[str, Any], logical: str) -> set[str]:
+    resource = template.get("Resources", {}).get(logical, {})
+    depends = resource.get("DependsOn", [])
+    named = {depends} if isinstance(depends, str) else set(depends)
+    return named | set(references(resource.get("Properties", {})))
+
+
+def _random_suffix() -> str:
+    # CloudFormation's invented ids end in 12 random uppercase letters and digits.
+    return "".join(random.choices(string.ascii_uppercase + string.digits, k=12))  # noqa: S311 - not a secret
+
+
+def _service_timeout(properties: Mapping[str, Any]) -> int:
+    raw = properties.get("ServiceTimeout")
+    try:
+        value = int(str(raw)) if raw is not None else DEFAULT_SERVICE_TIMEOUT_SECONDS
+    except ValueError:
+        return DEFAULT_SERVICE_TIMEOUT_SECONDS
+    return min(max(value, 1), DEFAULT_SERVICE_TIMEOUT_SECONDS)
 
 
 def _token(stack: StackArtifact, logical: str) -> Any:
