@@ -27,7 +27,7 @@ import aws_cdk as cdk
 from constructs_lib.local.backend import Call, Knobs
 from constructs_lib.local.clock import SimulatedClock
 from constructs_lib.local.provider import MAX_RESPONSE_BYTES
-from constructs_lib.local.replay import RUN_RESOURCE_TYPE, LocalCloudFormation, StackResult
+from constructs_lib.local.replay import ROLLBACK_PHYSICAL_IDS, RUN_RESOURCE_TYPE, LocalCloudFormation, StackResult
 from constructs_lib.local.server import LocalDataZone
 
 Template = dict[str, Any]
@@ -100,6 +100,15 @@ def set_domain(domain_id: str) -> Mutation:
     return mutate
 
 
+def add_sibling(logical_id: str = "Sibling") -> Mutation:
+    """A resource that depends on nothing (CloudFormation creates it alongside the run)."""
+
+    def mutate(template: Template) -> None:
+        template["Resources"][logical_id] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+
+    return mutate
+
+
 def mutated_assembly(source: Path, target: Path, mutations: Sequence[Mutation]) -> Path:
     """A copy of a cloud assembly whose stack templates went through ``mutations``."""
     if target.exists():
@@ -143,6 +152,15 @@ class Harness:
         self.results.append(result)
         self.commands.append(f"deploy: {result.status}")
         return result
+
+    def set_knobs(self, **changes: Any) -> None:
+        self.endpoint.knobs.update(changes)
+        self.commands.append("knobs: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+
+    def wait(self, seconds: float) -> None:
+        """Let simulated time pass between commands (runs finish, client tokens expire)."""
+        self.endpoint.clock.sleep(seconds)
+        self.commands.append(f"wait {seconds / 3600:g} h" if seconds >= 3600 else f"wait {seconds:g} s")
 
     def destroy(self, assembly: Path | None = None, **options: Any) -> StackResult:
         result = self.replay(assembly, **options).destroy()[0]
@@ -191,7 +209,8 @@ class Outcome:
                     assert run.response is not None
                     by = "" if run.handler_called else " (framework)"
                     phase = "" if record.phase in ("deploy", "destroy") else f" ({record.phase})"
-                    requests.append(f"{record.request_type}{phase} → {run.response.status}{by}")
+                    ignored = f" (ignored: {record.ignored})" if record.ignored else ""
+                    requests.append(f"{record.request_type}{phase} → {run.response.status}{by}{ignored}")
         reasons = [r.reason for r in self.results if r.reason]
         reason = self.masked(reasons[0].strip().splitlines()[0]) if reasons else ""
         return [
@@ -215,7 +234,7 @@ def _calls_text(calls: Sequence[Call]) -> str:
     if not calls:
         return "none"
     counts = Counter(_short_operation(c.operation) for c in calls)
-    errors = Counter(f"{_short_operation(c.operation)} {c.status}" for c in calls if c.error)
+    errors = Counter(f"{_short_operation(c.operation)} {c.status or 'dropped'}" for c in calls if c.error)
     text = ", ".join(f"{op} x{n}" for op, n in counts.items())
     if errors:
         text += "<br>errors: " + ", ".join(f"{e} x{n}" for e, n in errors.items())
@@ -235,10 +254,18 @@ class Case:
     knobs: dict[str, Any] = field(default_factory=dict)
 
 
+#: The cases run stricter than the plain endpoint: calls cost time, and client tokens expire. The
+#: real TTL of DataZone's clientToken is undocumented; 8 h is a plausible one, long enough that a
+#: redelivered request still finds its token and short enough that days-apart deploys do not.
+STRICT_KNOBS: dict[str, Any] = {"latency_seconds": 0.1, "client_token_ttl_seconds": 8 * 3600}
+
+
 @contextmanager
 def harness(assembly: Path, knobs: dict[str, Any] | None = None) -> Iterator[Harness]:
     workdir = Path(tempfile.mkdtemp(prefix="local-case-"))
-    endpoint = LocalDataZone(clock=SimulatedClock(), knobs=Knobs(**(knobs or {}))).start()
+    # A fixed start: token expiry and timestamps then never depend on when the cases run.
+    clock = SimulatedClock(start=1_800_000_000.0)
+    endpoint = LocalDataZone(clock=clock, knobs=Knobs(**{**STRICT_KNOBS, **(knobs or {})})).start()
     box = Harness(assembly, workdir, endpoint, workdir / "state.json")
     try:
         yield box
@@ -334,6 +361,72 @@ def _with_predictions(policy: dict[str, Any]) -> Callable[[Harness], None]:
 def _unknown_domain(box: Harness) -> None:
     box.deploy(box.variant(set_domain("dzd_notseeded1")))
 
+
+PREDICTIONS = {"Action": "ACCEPT", "Rule": "ALL"}
+TWO_TYPES = ["BUSINESS_DESCRIPTIONS", "BUSINESS_GLOSSARY_ASSOCIATIONS"]
+#: The largest ``timeout`` the construct accepts (the handler's contract; a test checks it).
+MAX_TIMEOUT_SECONDS = 3300
+
+
+def _rollback_of_failed_update(variant: str, fault: dict[str, Any]) -> Callable[[Harness], None]:
+    """Scenario 1: an Update fails (its new run FAILED, or Start 402) and is rolled back while the
+    fault persists; the rollback must not start a run."""
+
+    def script(box: Harness) -> None:
+        box.deploy()
+        box.set_knobs(**fault)
+        box.deploy(box.variant(set_run_property("Types", TWO_TYPES)), rollback_physical_id=variant)
+
+    return script
+
+
+def _predictions_once(variant: str) -> Callable[[Harness], None]:
+    """Scenario 4: a settings-only Update and a rolled-back Update, days apart (tokens expired)."""
+
+    def script(box: Harness) -> None:
+        base = set_run_property("Predictions", PREDICTIONS)
+        box.deploy(box.variant(base))
+        box.wait(9 * 3600)
+        box.deploy(box.variant(base, set_run_property("TimeoutSeconds", 900)))
+        box.wait(9 * 3600)
+        box.set_knobs(final_status={"exampleasset1": "FAILED"})
+        box.deploy(
+            box.variant(base, set_run_property("TimeoutSeconds", 900), set_run_property("Types", TWO_TYPES)),
+            rollback_physical_id=variant,
+        )
+
+    return script
+
+
+def _in_flight_delete(box: Harness) -> None:
+    """Scenario 3: a sibling fails 15 s into stack creation, while our Create still waits."""
+    variant = box.variant(set_run_property("Predictions", PREDICTIONS), add_sibling())
+    box.deploy(variant, fail_resources={"Sibling": 15})
+
+
+def _fixed_client_token(box: Harness) -> None:
+    """Scenario 5: a fixed ClientToken, destroy + recreate, then a new RerunToken."""
+    token = set_run_property("ClientToken", "my-fixed-token")
+    no_wait = box.variant(token, set_run_property("WaitForCompletion", False))
+    box.deploy(no_wait)
+    box.destroy(no_wait)
+    box.deploy(box.variant(token))
+    box.deploy(box.variant(token, set_run_property("RerunToken", "2")))
+
+
+def _short_timeout(*mutations: Mutation) -> Callable[[Harness], None]:
+    def script(box: Harness) -> None:
+        box.deploy(box.variant(set_run_property("TimeoutSeconds", 120), *mutations))
+
+    return script
+
+
+def _max_timeout(box: Harness) -> None:
+    box.deploy(box.variant(set_run_property("TimeoutSeconds", MAX_TIMEOUT_SECONDS)))
+
+
+#: Control characters grow x6 when JSON-escaped; a lone surrogate cannot be UTF-8 encoded.
+HOSTILE_MESSAGE = "bad\x00input\x1b[31m\x07" * 120 + "\ud800 end"
 
 LONG_MESSAGE = "The asset's schema could not be read: " + "column details unavailable; " * 180
 
@@ -453,6 +546,94 @@ CASES: tuple[Case, ...] = (
         "Predictions: ACCEPT ALL; final status FAILED",
         _with_predictions({"Action": "ACCEPT", "Rule": "ALL"}),
         {"final_status": {"exampleasset1": "FAILED"}},
+    ),
+    # Issue 8: one case per scenario; rollbacks under both physical ids CloudFormation may carry.
+    *(
+        Case(
+            f"rollback-failed-run-{variant}-id",
+            f"Rollback of an Update whose run FAILED ({variant} id)",
+            f"Types changed, new run ends FAILED; rollback Update carries the {variant} physical id",
+            _rollback_of_failed_update(variant, {"final_status": {"exampleasset1": "FAILED"}}),
+        )
+        for variant in ROLLBACK_PHYSICAL_IDS
+    ),
+    *(
+        Case(
+            f"rollback-quota-{variant}-id",
+            f"Rollback of an Update refused by quota ({variant} id)",
+            f"Types changed, every Start answers 402 (rollback included); {variant} physical id",
+            _rollback_of_failed_update(variant, {"max_active_runs": 0}),
+        )
+        for variant in ROLLBACK_PHYSICAL_IDS
+    ),
+    Case(
+        "poll-errors",
+        "Polls fail beyond botocore's retries",
+        "Get: 7 x 429, 7 x 500, 7 dropped connections (5 attempts per call)",
+        _deploy,
+        {
+            "fault_operations": ["GetMetadataGenerationRun"],
+            "throttle_calls": 7,
+            "server_error_calls": 7,
+            "disconnect_calls": 7,
+        },
+    ),
+    Case(
+        "poll-404-after-start",
+        "Run not yet visible right after Start",
+        "Get answers 404 for the first 15 s of a run (read-after-write)",
+        _deploy,
+        {"not_found_after_start_seconds": 15},
+    ),
+    Case(
+        "in-flight-create-deleted",
+        "Another resource fails while the Create waits",
+        "sibling fails 15 s into stack creation; Predictions ACCEPT ALL",
+        _in_flight_delete,
+    ),
+    *(
+        Case(
+            f"predictions-once-{variant}-id",
+            f"Predictions applied once per run ({variant} id)",
+            "Predictions ACCEPT ALL; 9 h later TimeoutSeconds changed; 9 h later Types changed, run FAILED, "
+            f"rollback with the {variant} physical id (tokens expire after 8 h)",
+            _predictions_once(variant),
+        )
+        for variant in ROLLBACK_PHYSICAL_IDS
+    ),
+    Case(
+        "fixed-client-token",
+        "Fixed ClientToken, destroy + recreate, new RerunToken",
+        "ClientToken my-fixed-token; deploy without waiting, destroy, deploy, RerunToken 2",
+        _fixed_client_token,
+    ),
+    Case(
+        "unknown-status",
+        "Run reports a status nobody knows",
+        "Get/List report PAUSED once the run leaves SUBMITTED; TimeoutSeconds 120",
+        _short_timeout(),
+        {"reported_status": {"exampleasset1": "PAUSED"}},
+    ),
+    Case(
+        "timeout-cancels-run",
+        "Per-run timeout cancels the run itself",
+        "run never finishes; TimeoutSeconds 120; CancelOnDelete false",
+        _short_timeout(set_run_property("CancelOnDelete", False)),
+        {"final_status": {"exampleasset1": "IN_PROGRESS"}},
+    ),
+    Case(
+        "hostile-error-message",
+        "Service message with control characters and a lone surrogate",
+        "FAILED; errorMessage of 2.6 KB control characters ending in a lone surrogate",
+        _deploy,
+        {"final_status": {"exampleasset1": "FAILED"}, "error_message": HOSTILE_MESSAGE},
+    ),
+    Case(
+        "max-timeout-vs-service-timeout",
+        "Largest timeout against CloudFormation's ServiceTimeout",
+        f"run never finishes; TimeoutSeconds {MAX_TIMEOUT_SECONDS} (the maximum); ServiceTimeout from the template",
+        _max_timeout,
+        {"final_status": {"exampleasset1": "IN_PROGRESS"}},
     ),
 )
 

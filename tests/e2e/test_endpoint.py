@@ -202,6 +202,7 @@ def test_principal_without_membership_is_denied_until_added(endpoint: LocalDataZ
 
 
 def test_client_token_idempotency(endpoint: LocalDataZone) -> None:
+    endpoint.knobs.reject_concurrent_runs = False  # several runs per asset on purpose
     client = endpoint.client()
     first = start(client, clientToken="token-1")
     again = start(client, clientToken="token-1")
@@ -228,6 +229,7 @@ def test_cancel_running_then_finished(endpoint: LocalDataZone) -> None:
 
 
 def test_list_paginates_and_filters(endpoint: LocalDataZone) -> None:
+    endpoint.knobs.reject_concurrent_runs = False  # several runs per asset on purpose
     client = endpoint.client()
     ids = {start(client, asset=asset)["id"] for asset in ("exampleasset1", "exampleasset2") for _ in range(3)}
     pages = list(
