@@ -1,7 +1,8 @@
-"""``python -m constructs_lib.local serve|deploy|destroy|cases``.
+"""``python -m constructs_lib.local serve|deploy|destroy``.
 
-Only ``cases`` needs aws-cdk-lib (it synthesizes the example app): it is imported there, so that
-``serve``, ``deploy`` and ``destroy`` never start the jsii kernel.
+None of them imports aws-cdk-lib: they read a synthesized cloud assembly, so the jsii kernel
+(seconds to start) never runs. The repo's end-to-end cases, which synthesize the example app,
+live with the tests (``python -m tests.e2e.cases``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any, TextIO
 
 from constructs_lib.local._deps import MissingDependencyError
 from constructs_lib.local.assembly import AssemblyError
-from constructs_lib.local.backend import FINAL, NEVER, Knobs
 from constructs_lib.local.clock import RealClock
+from constructs_lib.local.knobs import FINAL, NEVER, Knobs
 from constructs_lib.local.replay import DEFAULT_STATE_FILE, LocalCloudFormation
 from constructs_lib.local.report import print_result
 from constructs_lib.local.seed import load_seed
@@ -131,15 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _knob_arguments(sub)
 
-    cases = commands.add_parser("cases", help="run the end-to-end fault cases and print (or write) the markdown table")
-    cases.add_argument(
-        "--app",
-        type=Path,
-        help="synthesized cloud assembly of the example app (default: synthesize app.py's example app in-process)",
-    )
-    cases.add_argument("--write", type=Path, metavar="FILE", help="write the table to FILE (e.g. docs/e2e-cases.md)")
-    cases.add_argument("--check", type=Path, metavar="FILE", help="exit 1 when FILE differs from the generated table")
-    cases.add_argument("only", nargs="*", help="case ids (default: all)")
     return parser
 
 
@@ -196,41 +188,13 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
-def _cases(args: argparse.Namespace, out: TextIO) -> int:
-    from constructs_lib.local.cases import render, run_all, synthesize_example  # noqa: PLC0415 - starts jsii
-
-    if args.app is not None:
-        text = render(run_all(args.app, args.only or None))
-    else:
-        with synthesize_example() as assembly:
-            text = render(run_all(assembly, args.only or None))
-    if args.check:
-        current = args.check.read_text() if args.check.is_file() else ""
-        if current != text:
-            print(
-                f"{args.check} is out of date: run python -m constructs_lib.local cases --write {args.check}", file=out
-            )
-            return 1
-        print(f"{args.check} is up to date", file=out)
-        return 0
-    if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(text)
-        print(f"wrote {args.write}", file=out)
-        return 0
-    out.write(text)
-    return 0
-
-
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     stream = out or sys.stdout
     try:
         if args.command == "serve":
             return _serve(args, stream)
-        if args.command in ("deploy", "destroy"):
-            return _replay(args, stream)
-        return _cases(args, stream)
+        return _replay(args, stream)
     except (AssemblyError, MissingDependencyError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ import pytest
 
 import app as example_app
 from constructs_lib.local import LocalDataZone, SimulatedClock
-from constructs_lib.local.cases import CASES, Outcome, run_case
+from tests.e2e.cases import CASES, Outcome, run_case
 
 EXAMPLE_STACK = "DataZoneMetadataGenerationExample"
 DOMAIN = "dzd_example123"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.local.cases import mutated_assembly, set_run_property
 from constructs_lib.local.cli import main
+from tests.e2e.cases import main as cases_main
+from tests.e2e.cases import mutated_assembly, set_run_property
 from tests.e2e.conftest import EXAMPLE_STACK
 
 RUN_ID_OUTPUT = re.compile(rf"^{EXAMPLE_STACK}\.DescriptionsRunIdOutput\w+ = (\S+)$", re.MULTILINE)
@@ -112,16 +113,23 @@ def test_missing_assembly_is_explained(tmp_path: Path, capsys: pytest.CaptureFix
     assert "run `cdk synth` first" in capsys.readouterr().err
 
 
-def test_cases_check(assembly: Path, tmp_path: Path) -> None:
+def test_cases_check(assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "cases.md"
-    code, _ = run("cases", "--app", assembly, "--write", target, "happy-path")
-    assert code == 0
+    app = ["--app", str(assembly)]
+    assert cases_main([*app, "--write", str(target), "happy-path"]) == 0
     assert "| 1 | **Happy path**" in target.read_text()
-    code, text = run("cases", "--app", assembly, "--check", target, "happy-path")
-    assert (code, text.strip()) == (0, f"{target} is up to date")
+    capsys.readouterr()
+    assert cases_main([*app, "--check", str(target), "happy-path"]) == 0
+    assert capsys.readouterr().out.strip() == f"{target} is up to date"
     target.write_text("stale\n")
-    code, _ = run("cases", "--app", assembly, "--check", target, "happy-path")
-    assert code == 1
+    assert cases_main([*app, "--check", str(target), "happy-path"]) == 1
+
+
+def test_the_shipped_cli_has_no_cases_command(capsys: pytest.CaptureFixture[str]) -> None:
+    # The example app's cases are the repo's tests, not something users run.
+    with pytest.raises(SystemExit):
+        main(["cases"])
+    assert "invalid choice: 'cases'" in capsys.readouterr().err
 
 
 @pytest.mark.slow

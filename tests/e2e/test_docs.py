@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from constructs_lib.local.cases import CASES, Outcome, render
+from tests.e2e.cases import CASES, Outcome, render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "e2e-cases.md"
 
@@ -12,7 +12,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "e2e-cases.md"
 def test_e2e_cases_table_is_current(outcomes: dict[str, Outcome]) -> None:
     generated = render([outcomes[case.id] for case in CASES])
     assert DOC.read_text() == generated, (
-        "docs/e2e-cases.md is out of date: run `python -m constructs_lib.local cases --write docs/e2e-cases.md`"
+        "docs/e2e-cases.md is out of date: run `python -m tests.e2e.cases --write docs/e2e-cases.md`"
     )
 
 

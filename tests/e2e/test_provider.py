@@ -13,9 +13,9 @@ import pytest
 
 from constructs_lib.local import LocalDataZone
 from constructs_lib.local.assembly import find_provider, load_assembly
-from constructs_lib.local.cases import mutated_assembly, set_run_property
 from constructs_lib.local.provider import CREATE_FAILED_MARKER
 from constructs_lib.local.replay import LocalCloudFormation, StackResult
+from tests.e2e.cases import mutated_assembly, set_run_property
 
 STAND_IN = """
 import json

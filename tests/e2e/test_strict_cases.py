@@ -7,9 +7,9 @@ import json
 import pytest
 
 from constructs_lib._handler import contract
-from constructs_lib.local.cases import MAX_TIMEOUT_SECONDS, Outcome
 from constructs_lib.local.provider import MAX_RESPONSE_BYTES
 from constructs_lib.local.replay import SERVICE_TIMEOUT_REASON
+from tests.e2e.cases import MAX_TIMEOUT_SECONDS, Outcome
 
 START = "StartMetadataGenerationRun"
 ACCEPT = "AcceptPredictions"
