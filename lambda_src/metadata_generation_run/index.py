@@ -923,27 +923,35 @@ def _wait(
             status = f"{status} (not a status this handler knows)"
         _check_timeout(spec, run_id, elapsed, f"last status {status}")
         return {"IsComplete": False}
-    revision = None
-    if spec.predictions is not None:
-        # Get, DescribeStacks and Accept at their worst (botocore's retries) outlast the Lambda
-        # timeout, and a killed invocation fails the request: leave the rest to the next poll,
-        # which repeats them (Accept with the same clientToken).
-        if _time_left(context) < CALL_BUDGET_SECONDS * 2:
-            _log(logging.INFO, "too little time left to apply predictions; next poll", runId=run_id)
-            return {"IsComplete": False}
-        if not _may_apply(event, spec, run_id, elapsed):
-            return {"IsComplete": False}
-        if _time_left(context) < CALL_BUDGET_SECONDS:
-            _log(logging.INFO, "too little time left to apply predictions; next poll", runId=run_id)
-            return {"IsComplete": False}
-        try:
-            revision = apply_predictions(spec, run_id, run, event)
-        except _TryAgainError as error:
-            # The same clientToken at the next poll: DataZone applies them once.
-            _log(logging.WARNING, "applying predictions failed; trying again", runId=run_id, error=str(error))
-            _check_timeout(spec, run_id, elapsed, f"applying predictions failed: {error}")
-            return {"IsComplete": False}
-    return _finish(current, spec, status, revision)
+    if spec.predictions is None:
+        return _finish(current, spec, status, None)
+    return _apply_then_finish(event, spec, current, run, elapsed, context=context)
+
+
+def _apply_then_finish(
+    event: IsCompleteEvent, spec: RunSpec, current: PhysicalId, run: dict[str, Any], elapsed: float, *, context: Any
+) -> IsCompleteResponse:
+    """The run ended well: apply its predictions (if CloudFormation still wants them), then finish."""
+    run_id = current.run_id
+    # Get, DescribeStacks and Accept at their worst (botocore's retries) outlast the Lambda
+    # timeout, and a killed invocation fails the request: leave the rest to the next poll,
+    # which repeats them (Accept with the same clientToken).
+    if _time_left(context) < CALL_BUDGET_SECONDS * 2:
+        _log(logging.INFO, "too little time left to apply predictions; next poll", runId=run_id)
+        return {"IsComplete": False}
+    if not _may_apply(event, spec, run_id, elapsed):
+        return {"IsComplete": False}
+    if _time_left(context) < CALL_BUDGET_SECONDS:
+        _log(logging.INFO, "too little time left to apply predictions; next poll", runId=run_id)
+        return {"IsComplete": False}
+    try:
+        revision = apply_predictions(spec, run_id, run, event)
+    except _TryAgainError as error:
+        # The same clientToken at the next poll: DataZone applies them once.
+        _log(logging.WARNING, "applying predictions failed; trying again", runId=run_id, error=str(error))
+        _check_timeout(spec, run_id, elapsed, f"applying predictions failed: {error}")
+        return {"IsComplete": False}
+    return _finish(current, spec, str(run.get("status")), revision)
 
 
 def _finish(current: PhysicalId, spec: RunSpec, status: str, revision: str | None) -> IsCompleteResponse:
