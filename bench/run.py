@@ -99,8 +99,13 @@ def _timed_synth(results: Results, scratch: Path, log: Log) -> Path:
                     f"  rep {repetition + 1}/{options.repetitions} N={runs} outputs={'on' if outputs else 'off'}: "
                     f"ours {samples[Side.OURS].wall_s:.2f} s, peer {samples[Side.PEER].wall_s:.2f} s"
                 )
-    # Template figures for the outputs settings that were not timed.
-    for runs in options.sizes:
+    _untimed_metrics(results, scratch)
+    return keep
+
+
+def _untimed_metrics(results: Results, scratch: Path) -> None:
+    """Template figures for the outputs settings that were not timed."""
+    for runs in results.options.sizes:
         for outputs in (True, False):
             cell = results.series.setdefault((runs, outputs), Series(runs, outputs))
             for side in Side:
@@ -108,7 +113,6 @@ def _timed_synth(results: Results, scratch: Path, log: Log) -> Path:
                     with tempfile.TemporaryDirectory(dir=scratch) as extra_dir:
                         run_child(side, runs, outputs, extra_dir)
                         cell.metrics[side] = measure(extra_dir)
-    return keep
 
 
 def _timed_unvalidated(results: Results, scratch: Path, log: Log) -> None:
