@@ -10,8 +10,9 @@ CloudFormation + provider-framework lifecycle against a synthesized cloud assemb
 Needs boto3/botocore (the ``local`` extra); importing this package works without them.
 """
 
-from constructs_lib.local.backend import Call, DataZoneBackend, Knobs, PredictionDecision
+from constructs_lib.local.backend import Call, DataZoneBackend, PredictionDecision
 from constructs_lib.local.clock import RealClock, SimulatedClock
+from constructs_lib.local.knobs import Knobs
 from constructs_lib.local.replay import LocalCloudFormation, StackResult
 from constructs_lib.local.seed import default_seed
 from constructs_lib.local.server import LocalDataZone

@@ -27,28 +27,40 @@ import secrets
 import string
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from constructs_lib.local.clock import Clock, SimulatedClock
+from constructs_lib.local.knobs import (
+    DATA_SOURCE_RUN_FINAL,
+    FINAL,
+    NEVER,
+    OPERATIONS,
+    RUNNING,
+    WITH_PREDICTIONS,
+    Knobs,
+    check_knob,
+)
 from constructs_lib.local.model import ServiceError, validation_error
 from constructs_lib.local.seed import default_seed
 
-RUNNING = ("SUBMITTED", "IN_PROGRESS")
-FINAL = ("SUCCEEDED", "FAILED", "PARTIALLY_SUCCEEDED", "CANCELED")
-WITH_PREDICTIONS = ("SUCCEEDED", "PARTIALLY_SUCCEEDED")
-#: ``Knobs.final_status`` value for a run that never leaves IN_PROGRESS.
-NEVER = "IN_PROGRESS"
-
-OPERATIONS = (
-    "StartMetadataGenerationRun",
-    "GetMetadataGenerationRun",
-    "CancelMetadataGenerationRun",
-    "ListMetadataGenerationRuns",
-    "AcceptPredictions",
-    "RejectPredictions",
-)
+# The knobs and statuses are re-exported: callers imported them from here before they had a module.
+__all__ = [
+    "DATA_SOURCE_RUN_FINAL",
+    "FINAL",
+    "NEVER",
+    "OPERATIONS",
+    "RUNNING",
+    "WITH_PREDICTIONS",
+    "Call",
+    "DataZoneBackend",
+    "Knobs",
+    "PredictionDecision",
+    "Run",
+    "check_knob",
+    "new_id",
+]
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -56,86 +68,6 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 def new_id(length: int = 14) -> str:
     """An id shaped like DataZone's (lowercase alphanumerics; matches ``[a-zA-Z0-9_-]{1,36}``)."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
-
-
-@dataclass
-class Knobs:
-    """Fault injection and pacing, settable at any time (also over HTTP: ``POST /_local/knobs``).
-
-    The two call counters count down: ``throttle_calls=3`` answers the next three matching calls
-    with 429 ThrottlingException, then calls go through again.
-    """
-
-    #: The next N calls answer 429 ThrottlingException (retried by botocore).
-    throttle_calls: int = 0
-    #: After those, the next N calls answer 500 InternalServerException (transient; retried by botocore).
-    server_error_calls: int = 0
-    #: Limit the two counters above to these operations (None: every operation).
-    fault_operations: list[str] | None = None
-    #: StartMetadataGenerationRun answers 402 ServiceQuotaExceededException once the domain has
-    #: this many SUBMITTED/IN_PROGRESS runs (0: every start). None: no quota.
-    max_active_runs: int | None = None
-    #: Added to every call (virtual seconds on the shared clock).
-    latency_seconds: float = 0.0
-    #: How long a new run stays SUBMITTED, then IN_PROGRESS (virtual seconds). The defaults end a
-    #: run between two of the provider's 10 s polls, never on one.
-    submitted_seconds: float = 4.0
-    in_progress_seconds: float = 22.0
-    #: asset id -> how its runs end: SUCCEEDED | FAILED | PARTIALLY_SUCCEEDED | CANCELED, or
-    #: IN_PROGRESS for never. Assets not named end as their seed ``outcome`` says, else SUCCEEDED.
-    final_status: dict[str, str] = field(default_factory=dict)
-    #: ``typeStats[].errorMessage`` of the types that fail.
-    error_message: str = "metadata generation failed for this type (injected by the local endpoint)"
-    #: Assumption, on by default (the stricter choice): a second run for an asset that has one
-    #: SUBMITTED/IN_PROGRESS answers 409 ConflictException.
-    reject_concurrent_runs: bool = True
-    #: How long a clientToken is remembered (virtual seconds); None: forever. DataZone does not
-    #: document a TTL; AWS APIs typically forget tokens after hours, so code that relies on a
-    #: token to make a *later* call idempotent (minutes or days later) breaks on AWS.
-    client_token_ttl_seconds: float | None = None
-    #: Read-after-write: Get of a run younger than this answers 404, as an eventually consistent
-    #: read may right after Start.
-    not_found_after_start_seconds: float = 0.0
-    #: After the throttles and 500s, the next N matching calls lose their connection (no answer).
-    disconnect_calls: int = 0
-    #: asset id -> a status Get and List report once the run has left SUBMITTED (e.g. a status
-    #: this code has never heard of, such as "PAUSED").
-    reported_status: dict[str, str] = field(default_factory=dict)
-
-    def update(self, changes: Mapping[str, Any]) -> None:
-        """Set knobs from a JSON-style mapping, rejecting unknown names and bad values."""
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown knob(s) {unknown}; known: {sorted(known)}")
-        for name, value in changes.items():
-            _check_knob(name, value)
-        for name, value in changes.items():
-            setattr(self, name, value)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _check_knob(name: str, value: Any) -> None:
-    numbers = ("latency_seconds", "submitted_seconds", "in_progress_seconds", "not_found_after_start_seconds")
-    counters = ("throttle_calls", "server_error_calls", "disconnect_calls")
-    valid = {
-        "final_status": isinstance(value, dict) and all(s in (*FINAL, NEVER) for s in value.values()),
-        "fault_operations": value is None or (isinstance(value, list) and all(op in OPERATIONS for op in value)),
-        "max_active_runs": value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0),
-        "error_message": isinstance(value, str) and bool(value),
-        "reject_concurrent_runs": isinstance(value, bool),
-        "client_token_ttl_seconds": value is None
-        or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0),
-        "reported_status": isinstance(value, dict) and all(isinstance(v, str) and v for v in value.values()),
-    }
-    for counter in counters:
-        valid[counter] = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    for number in numbers:
-        valid[number] = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-    if not valid.get(name, True):
-        raise ValueError(f"knob {name}={value!r} is invalid")
 
 
 @dataclass(frozen=True)

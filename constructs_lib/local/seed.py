@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.local.datazone_resources import ASSET_ID, DOMAIN_ID, PROJECT_ID
+from constructs_lib.local.knobs import FINAL, NEVER
 
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_DEVELOPER = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-developer"
@@ -164,9 +165,6 @@ def _projects_problems(where: str, projects: Any) -> list[str]:
 def _assets_problems(where: str, assets: Any) -> list[str]:
     if not isinstance(assets, Mapping):
         return [f"{where}.assets: expected an object of asset id -> asset"]
-    # Imported here: the backend imports this module for its default seed.
-    from constructs_lib.local.backend import FINAL, NEVER  # noqa: PLC0415
-
     outcomes = (*FINAL, NEVER)
     problems: list[str] = []
     for asset_id, asset in assets.items():

@@ -31,8 +31,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from constructs_lib.local._deps import botocore_module
-from constructs_lib.local.backend import Call, DataZoneBackend, Knobs
+from constructs_lib.local.backend import Call, DataZoneBackend
 from constructs_lib.local.clock import Clock
+from constructs_lib.local.knobs import Knobs
 from constructs_lib.local.model import (
     ServiceError,
     match_route,
