@@ -14,7 +14,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -143,59 +143,118 @@ def _scalar(shape: Shape, raw: str, where: str) -> Any:
 
 def _from_json(shape: Shape, value: Any, where: str) -> Any:
     """Body JSON -> Python, with the type checks the service's deserializer makes."""
-    kind = shape.type_name
-
-    def wrong() -> ServiceError:
-        return ServiceError("SerializationException", f"Value at '{where}' is not a valid {kind}")
-
     if value is None:
         return None
-    if kind == "structure":
-        if not isinstance(value, dict):
-            raise wrong()
-        members = shape.members  # type: ignore[attr-defined]
-        result: dict[str, Any] = {}
-        for name, member in members.items():
-            key = member.serialization.get("name", name)
-            if key in value:
-                result[name] = _from_json(member, value[key], f"{where}.{name}" if where else name)
-        return result
-    if kind == "list":
-        if not isinstance(value, list):
-            raise wrong()
-        member = shape.member  # type: ignore[attr-defined]
-        return [_from_json(member, item, f"{where}.{i + 1}.member") for i, item in enumerate(value)]
-    if kind == "map":
-        if not isinstance(value, dict):
-            raise wrong()
-        return {k: _from_json(shape.value, v, f"{where}.{k}") for k, v in value.items()}  # type: ignore[attr-defined]
-    if kind == "string":
-        if not isinstance(value, str):
-            raise wrong()
+    convert = _FROM_JSON.get(shape.type_name)
+    if convert is None:
         return value
-    if kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise wrong()
-        return value
-    if kind in ("float", "double"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise wrong()
-        return float(value)
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise wrong()
-        return value
-    if kind == "timestamp":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str):
-            return _scalar(shape, value, where)
-        raise wrong()
-    if kind == "blob":
-        if not isinstance(value, str):
-            raise wrong()
-        return base64.b64decode(value)
-    return value
+    result = convert(shape, value, where)
+    if result is _WRONG:
+        raise ServiceError("SerializationException", f"Value at '{where}' is not a valid {shape.type_name}")
+    return result
+
+
+_WRONG: Any = object()
+
+
+def _structure_from_json(shape: Shape, value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        return _WRONG
+    members = shape.members  # type: ignore[attr-defined]
+    result: dict[str, Any] = {}
+    for name, member in members.items():
+        key = member.serialization.get("name", name)
+        if key in value:
+            result[name] = _from_json(member, value[key], f"{where}.{name}" if where else name)
+    return result
+
+
+def _list_from_json(shape: Shape, value: Any, where: str) -> Any:
+    if not isinstance(value, list):
+        return _WRONG
+    member = shape.member  # type: ignore[attr-defined]
+    return [_from_json(member, item, f"{where}.{i + 1}.member") for i, item in enumerate(value)]
+
+
+def _map_from_json(shape: Shape, value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        return _WRONG
+    return {k: _from_json(shape.value, v, f"{where}.{k}") for k, v in value.items()}  # type: ignore[attr-defined]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _timestamp_from_json(shape: Shape, value: Any, where: str) -> Any:
+    if _number(value):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        return _scalar(shape, value, where)
+    return _WRONG
+
+
+_FROM_JSON: dict[str, Callable[[Shape, Any, str], Any]] = {
+    "structure": _structure_from_json,
+    "list": _list_from_json,
+    "map": _map_from_json,
+    "string": lambda _s, v, _w: v if isinstance(v, str) else _WRONG,
+    "integer": lambda _s, v, _w: v if isinstance(v, int) and not isinstance(v, bool) else _WRONG,
+    "long": lambda _s, v, _w: v if isinstance(v, int) and not isinstance(v, bool) else _WRONG,
+    "float": lambda _s, v, _w: float(v) if _number(v) else _WRONG,
+    "double": lambda _s, v, _w: float(v) if _number(v) else _WRONG,
+    "boolean": lambda _s, v, _w: v if isinstance(v, bool) else _WRONG,
+    "timestamp": _timestamp_from_json,
+    "blob": lambda _s, v, _w: base64.b64decode(v) if isinstance(v, str) else _WRONG,
+}
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError as error:
+        raise ServiceError("SerializationException", f"Request body is not valid JSON: {error}") from error
+    if not isinstance(parsed, dict):
+        raise ServiceError("SerializationException", "Request body must be a JSON object")
+    return parsed
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """One request as it arrived, split the way rest-json places members."""
+
+    labels: Mapping[str, str]
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]  # lower-case names
+    body: Mapping[str, Any]
+
+
+_MISSING: Any = object()
+
+
+def _member_value(name: str, member: Shape, wire: _Wire) -> Any:
+    """A member's value from where the model puts it (``_MISSING`` when the request has none)."""
+    location = member.serialization.get("location")
+    key = member.serialization.get("name", name)
+    if location == "uri":
+        return _scalar(member, wire.labels[key], name) if key in wire.labels else _MISSING
+    if location == "querystring":
+        if member.type_name == "map":
+            return {k: v[-1] for k, v in wire.query.items()}
+        if key not in wire.query:
+            return _MISSING
+        if member.type_name == "list":
+            inner = member.member  # type: ignore[attr-defined]
+            return [_scalar(inner, v, name) for v in wire.query[key]]
+        return _scalar(member, wire.query[key][-1], name)
+    if location == "header":
+        header = wire.headers.get(key.lower())
+        return _MISSING if header is None else _scalar(member, header, name)
+    if location is None and key in wire.body:
+        return _from_json(member, wire.body[key], name)
+    return _MISSING
 
 
 def parse_request(
@@ -209,40 +268,17 @@ def parse_request(
     shape = operation.input_shape
     if shape is None:
         return {}
-    query_values = parse_qs(query, keep_blank_values=True)
-    lower_headers = {k.lower(): v for k, v in headers.items()}
-    body_json: Any = {}
-    if body.strip():
-        try:
-            body_json = json.loads(body)
-        except ValueError as error:
-            raise ServiceError("SerializationException", f"Request body is not valid JSON: {error}") from error
-        if not isinstance(body_json, dict):
-            raise ServiceError("SerializationException", "Request body must be a JSON object")
+    wire = _Wire(
+        labels=labels,
+        query=parse_qs(query, keep_blank_values=True),
+        headers={k.lower(): v for k, v in headers.items()},
+        body=_json_body(body),
+    )
     params: dict[str, Any] = {}
     for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        wire = member.serialization.get("name", name)
-        if location == "uri":
-            if wire in labels:
-                params[name] = _scalar(member, labels[wire], name)
-        elif location == "querystring":
-            if member.type_name == "map":
-                params[name] = {k: v[-1] for k, v in query_values.items()}
-            elif wire in query_values:
-                raw_values = query_values[wire]
-                if member.type_name == "list":
-                    inner = member.member  # type: ignore[attr-defined]
-                    params[name] = [_scalar(inner, v, name) for v in raw_values]
-                else:
-                    params[name] = _scalar(member, raw_values[-1], name)
-        elif location == "header":
-            if wire.lower() in lower_headers:
-                params[name] = _scalar(member, lower_headers[wire.lower()], name)
-        elif location is None:
-            key = member.serialization.get("name", name)
-            if key in body_json:
-                params[name] = _from_json(member, body_json[key], name)
+        value = _member_value(name, member, wire)
+        if value is not _MISSING:
+            params[name] = value
     return params
 
 
@@ -260,53 +296,61 @@ def _render(value: Any) -> str:
 
 def validate(shape: Shape, value: Any, where: str = "") -> list[str]:
     """Every constraint ``value`` breaks: required, pattern, enum, min/max (length, size, range)."""
+    if shape.type_name == "structure":
+        return _validate_structure(shape, value, where)  # type: ignore[arg-type]
     problems: list[str] = []
-
-    def fail(constraint: str) -> None:
+    for constraint in _constraints(shape, value):
         problems.append(f"Value '{_render(value)}' at '{where}' failed to satisfy constraint: Member must {constraint}")
+    if shape.type_name == "list" and isinstance(value, list):
+        member = shape.member  # type: ignore[attr-defined]
+        for i, item in enumerate(value):
+            problems.extend(validate(member, item, f"{where}.{i + 1}.member"))
+    elif shape.type_name == "map" and isinstance(value, dict):
+        value_shape = shape.value  # type: ignore[attr-defined]
+        for key, item in value.items():
+            problems.extend(validate(value_shape, item, f"{where}.{key}"))
+    return problems
 
+
+def _validate_structure(shape: StructureShape, value: Any, where: str) -> list[str]:
+    problems: list[str] = []
+    for name in shape.required_members:
+        if not isinstance(value, dict) or value.get(name) is None:
+            path = f"{where}.{name}" if where else name
+            problems.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
+    if isinstance(value, dict):
+        for name, member in shape.members.items():
+            if value.get(name) is not None:
+                problems.extend(validate(member, value[name], f"{where}.{name}" if where else name))
+    return problems
+
+
+def _bounds(metadata: Mapping[str, Any], size: float, what: str) -> list[str]:
+    broken = []
+    if "min" in metadata and size < metadata["min"]:
+        broken.append(f"have {what} greater than or equal to {metadata['min']}")
+    if "max" in metadata and size > metadata["max"]:
+        broken.append(f"have {what} less than or equal to {metadata['max']}")
+    return broken
+
+
+def _constraints(shape: Shape, value: Any) -> list[str]:
+    """The constraints of a scalar, list or map shape that ``value`` breaks, in the service's words."""
     metadata = shape.metadata
     kind = shape.type_name
-    if kind == "structure":
-        structure: StructureShape = shape  # type: ignore[assignment]
-        for name in structure.required_members:
-            if not isinstance(value, dict) or value.get(name) is None:
-                path = f"{where}.{name}" if where else name
-                problems.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
-        if isinstance(value, dict):
-            for name, member in structure.members.items():
-                if value.get(name) is not None:
-                    problems.extend(validate(member, value[name], f"{where}.{name}" if where else name))
-        return problems
     if kind == "string" and isinstance(value, str):
-        if "min" in metadata and len(value) < metadata["min"]:
-            fail(f"have length greater than or equal to {metadata['min']}")
-        if "max" in metadata and len(value) > metadata["max"]:
-            fail(f"have length less than or equal to {metadata['max']}")
+        broken = _bounds(metadata, len(value), "length")
         # botocore keeps the model's patterns without anchors; the service matches the whole value.
         if "pattern" in metadata and re.fullmatch(metadata["pattern"], value) is None:
-            fail(f"satisfy regular expression pattern: {metadata['pattern']}")
+            broken.append(f"satisfy regular expression pattern: {metadata['pattern']}")
         if "enum" in metadata and value not in metadata["enum"]:
-            fail(f"satisfy enum value set: [{', '.join(metadata['enum'])}]")
-    elif kind in ("list", "map") and isinstance(value, (list, dict)):
-        if "min" in metadata and len(value) < metadata["min"]:
-            fail(f"have length greater than or equal to {metadata['min']}")
-        if "max" in metadata and len(value) > metadata["max"]:
-            fail(f"have length less than or equal to {metadata['max']}")
-        if kind == "list":
-            member = shape.member  # type: ignore[attr-defined]
-            for i, item in enumerate(value):
-                problems.extend(validate(member, item, f"{where}.{i + 1}.member"))
-        else:
-            value_shape = shape.value  # type: ignore[attr-defined]
-            for key, item in value.items():  # type: ignore[union-attr]
-                problems.extend(validate(value_shape, item, f"{where}.{key}"))
-    elif kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
-        if "min" in metadata and value < metadata["min"]:
-            fail(f"have value greater than or equal to {metadata['min']}")
-        if "max" in metadata and value > metadata["max"]:
-            fail(f"have value less than or equal to {metadata['max']}")
-    return problems
+            broken.append(f"satisfy enum value set: [{', '.join(metadata['enum'])}]")
+        return broken
+    if kind in ("list", "map") and isinstance(value, (list, dict)):
+        return _bounds(metadata, len(value), "length")
+    if kind in ("integer", "long", "float", "double") and _number(value):
+        return _bounds(metadata, value, "value")
+    return []
 
 
 def validate_input(operation: OperationModel, params: Mapping[str, Any]) -> None:
@@ -336,12 +380,20 @@ def _to_json(shape: Shape, value: Any) -> Any:
     if kind == "map":
         return {k: _to_json(shape.value, v) for k, v in value.items()}  # type: ignore[attr-defined]
     if kind == "timestamp":
-        # rest-json's default timestamp format in a body: epoch seconds.
-        seconds = value.timestamp() if isinstance(value, datetime) else float(value)
-        return int(seconds) if math.isclose(seconds, round(seconds)) else round(seconds, 3)
+        return _timestamp_to_json(shape, value)
     if kind == "blob":
         return base64.b64encode(value).decode()
     return value
+
+
+def _timestamp_to_json(shape: Shape, value: Any) -> Any:
+    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(float(value), UTC)
+    if shape.serialization.get("timestampFormat") == "iso8601":
+        # Members the model marks iso8601 (the data source run shapes) travel as strings.
+        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # rest-json's default timestamp format in a body: epoch seconds.
+    seconds = moment.timestamp()
+    return int(seconds) if math.isclose(seconds, round(seconds)) else round(seconds, 3)
 
 
 def serialize_output(
