@@ -1,4 +1,4 @@
-"""In-memory DataZone: domains, projects, assets, metadata-generation runs and predictions.
+"""In-memory DataZone: domains, projects, assets, data sources, metadata-generation runs and predictions.
 
 Protocol-free (the HTTP side lives in :mod:`constructs_lib.local.server`): each operation takes the
 parameters a boto3 caller passes plus the calling principal and returns the output members, or
@@ -12,6 +12,7 @@ Service behaviour reproduced here, from the API reference and the service model:
 * unknown domain / project / asset / run -> 404, a caller that is not a member of the project -> 403;
 * cancel of a SUBMITTED/IN_PROGRESS run -> CANCELED, of a finished run -> 409;
 * Accept/RejectPredictions need a finished run with predictions (else 409) and make a new revision.
+* data sources, their runs and activities, and Search: :mod:`constructs_lib.local.catalog`.
 
 Where the public documentation is silent, the choice is the stricter one (so a local success does
 not hide a failure on AWS), and is marked "assumption" below.
@@ -19,7 +20,6 @@ not hide a failure on AWS), and is marked "assumption" below.
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import json
@@ -31,6 +31,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from constructs_lib.local.catalog import (
+    FIRST_RUN,
+    DataSourceRun,
+    asset_type,
+    imported_assets,
+    not_found,
+    page,
+    search_items,
+)
 from constructs_lib.local.clock import Clock, SimulatedClock
 from constructs_lib.local.knobs import (
     DATA_SOURCE_RUN_FINAL,
@@ -54,6 +63,7 @@ __all__ = [
     "RUNNING",
     "WITH_PREDICTIONS",
     "Call",
+    "DataSourceRun",
     "DataZoneBackend",
     "Knobs",
     "PredictionDecision",
@@ -177,6 +187,7 @@ class DataZoneBackend:
         self._tokens: dict[str, dict[str, Any]] = {}
         self._decided_runs: set[str] = set()
         self._lock = threading.RLock()
+        self.data_source_runs: dict[str, DataSourceRun] = {}  # key: f"{domain}/{run id}"
         self._handlers: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
             "StartMetadataGenerationRun": self._start,
             "GetMetadataGenerationRun": self._get,
@@ -184,7 +195,12 @@ class DataZoneBackend:
             "ListMetadataGenerationRuns": self._list,
             "AcceptPredictions": self._accept,
             "RejectPredictions": self._reject,
+            "ListDataSourceRuns": self._list_data_source_runs,
+            "ListDataSourceRunActivities": self._list_data_source_run_activities,
+            "Search": self._search,
         }
+        for domain_id, domain in self.world.get("domains", {}).items():
+            self._first_runs(domain_id, domain, list(domain.get("dataSources", {})))
 
     # -- identity and membership ---------------------------------------------------------------
 
@@ -225,21 +241,56 @@ class DataZoneBackend:
             return copy.deepcopy(self.world)
 
     def merge_world(self, domains: Mapping[str, Any]) -> None:
-        """Add or replace domains, projects and assets (seed layout); a replaced project keeps its members."""
+        """Add or replace domains, projects, assets and data sources (seed layout); a replaced
+        project keeps its members, a new data source gets its first run as its ``firstRun`` says."""
         with self._lock:
             known = self.world.setdefault("domains", {})
             for domain_id, given in domains.items():
                 domain = known.setdefault(domain_id, {"projects": {}, "assets": {}})
+                before = set(domain.get("dataSources", {}))
                 for key, value in copy.deepcopy(dict(given)).items():
                     if key == "projects":
-                        projects = domain.setdefault("projects", {})
-                        for project_id, project in value.items():
-                            members = projects.get(project_id, {}).get("members", {})
-                            projects[project_id] = {**project, "members": {**members, **project.get("members", {})}}
-                    elif key == "assets":
-                        domain.setdefault("assets", {}).update(value)
+                        _merge_projects(domain.setdefault("projects", {}), value)
+                    elif key in ("assets", "dataSources"):
+                        domain.setdefault(key, {}).update(value)
                     else:
                         domain[key] = value
+                self._first_runs(domain_id, domain, [d for d in domain.get("dataSources", {}) if d not in before])
+
+    def _first_runs(self, domain_id: str, domain: Mapping[str, Any], source_ids: list[str]) -> None:
+        for source_id in source_ids:
+            first = str(domain["dataSources"][source_id].get("firstRun", FIRST_RUN[0]))
+            if first != "none":
+                self.start_data_source_run(domain_id, source_id, finished=first == "finished")
+
+    def start_data_source_run(self, domain_id: str, source_id: str, *, finished: bool = False) -> str:
+        """Start a run of a data source (what its schedule, its creation or StartDataSourceRun do);
+        ``finished``: one that has already ended, for data sources that exist before the endpoint."""
+        with self._lock:
+            domain = self._domain(domain_id)
+            source = domain.get("dataSources", {}).get(source_id)
+            if source is None:
+                raise not_found("Data source", source_id, domain_id)
+            knobs = self.knobs
+            waits = knobs.data_source_requested_seconds + knobs.data_source_running_seconds
+            earlier = {asset for run in self._runs_of(domain_id, source_id) for asset, _, _ in run.assets}
+            run = DataSourceRun(
+                domain_id=domain_id,
+                id=new_id(),
+                data_source_id=source_id,
+                project_id=str(source.get("project")),
+                created_at=self.clock.now() - (waits if finished else 0.0),
+                requested_seconds=knobs.data_source_requested_seconds,
+                running_seconds=knobs.data_source_running_seconds,
+                outcome=knobs.data_source_final_status.get(source_id, "SUCCESS"),
+                assets=[(a, name, a in earlier) for a, name in imported_assets(domain, source)],
+                database=str(source.get("database") or source.get("name") or source_id),
+            )
+            self.data_source_runs[f"{domain_id}/{run.id}"] = run
+            return run.id
+
+    def _runs_of(self, domain_id: str, source_id: str) -> list[DataSourceRun]:
+        return [r for r in self.data_source_runs.values() if r.domain_id == domain_id and r.data_source_id == source_id]
 
     # -- queries for tests and later features -------------------------------------------------------
 
@@ -256,6 +307,10 @@ class DataZoneBackend:
                 for d in self.decisions
                 if (domain_id is None or d.domain_id == domain_id) and (asset_id is None or d.asset_id == asset_id)
             ]
+
+    def data_source_run_status(self, domain_id: str, run_id: str) -> str:
+        with self._lock:
+            return self.data_source_runs[f"{domain_id}/{run_id}"].status(self.clock.now())
 
     def run_status(self, domain_id: str, run_id: str) -> str:
         with self._lock:
@@ -415,7 +470,7 @@ class DataZoneBackend:
         self._revision_exists(asset, target.get("revision"), asset_id)
         if not asset.get("supportsGeneration", True):
             raise validation_error(
-                [f"Asset {asset_id} of type {asset.get('typeName')} does not support metadata generation"]
+                [f"Asset {asset_id} of type {asset_type(asset)} does not support metadata generation"]
             )
         now = self.clock.now()
         active = [r for r in self.runs.values() if r.domain_id == domain_id and r.status(now) in RUNNING]
@@ -511,12 +566,54 @@ class DataZoneBackend:
         ]
         visible.sort(key=lambda r: (-r.created_at, r.id))
         filters = {k: params.get(k) for k in ("status", "type", "targetIdentifier")}
-        offset = _decode_token(params.get("nextToken"), domain_id, filters)
-        size = int(params.get("maxResults") or 50)
-        page = visible[offset : offset + size]
-        result: dict[str, Any] = {"items": [self._reported(run, run.summary(now), now) for run in page]}
-        if offset + size < len(visible):
-            result["nextToken"] = _encode_token(offset + size, domain_id, filters)
+        result = page(visible, params, domain_id, filters)
+        result["items"] = [self._reported(run, run.summary(now), now) for run in result["items"]]
+        return result
+
+    def _list_data_source_runs(self, params: dict[str, Any], principal: str) -> dict[str, Any]:
+        domain_id = params["domainIdentifier"]
+        source_id = params["dataSourceIdentifier"]
+        domain = self._domain(domain_id)
+        source = domain.get("dataSources", {}).get(source_id)
+        if source is None:
+            raise not_found("Data source", source_id, domain_id)
+        self._authorize(domain, domain_id, str(source.get("project")), principal, "ListDataSourceRuns")
+        now = self.clock.now()
+        runs = [r for r in self._runs_of(domain_id, source_id) if params.get("status") in (None, r.status(now))]
+        runs.sort(key=lambda r: (-r.created_at, r.id))
+        filters = {"dataSource": source_id, "status": params.get("status")}
+        result = page(runs, params, domain_id, filters)
+        result["items"] = [run.summary(now) for run in result["items"]]
+        return result
+
+    def _list_data_source_run_activities(self, params: dict[str, Any], principal: str) -> dict[str, Any]:
+        domain_id = params["domainIdentifier"]
+        domain = self._domain(domain_id)
+        run = self.data_source_runs.get(f"{domain_id}/{params['identifier']}")
+        if run is None:
+            raise not_found("Data source run", params["identifier"], domain_id)
+        self._authorize(domain, domain_id, run.project_id, principal, "ListDataSourceRunActivities")
+        wanted = params.get("status")
+        items = [a for a in run.activities(self.clock.now()) if wanted in (None, a["dataAssetStatus"])]
+        return page(items, params, domain_id, {"run": run.id, "status": wanted})
+
+    def _search(self, params: dict[str, Any], principal: str) -> dict[str, Any]:
+        domain_id = params["domainIdentifier"]
+        domain = self._domain(domain_id)
+        unsupported = [k for k in ("filters", "searchIn", "sort", "additionalAttributes") if params.get(k)]
+        if unsupported:
+            # Answering without them would return more than AWS does; say so instead.
+            raise validation_error([f"the local endpoint does not implement Search's {', '.join(unsupported)}"])
+        project = params.get("owningProjectIdentifier")
+        if project is not None:
+            self._authorize(domain, domain_id, project, principal, "Search")
+            projects = {project}
+        else:
+            projects = {p for p, v in domain.get("projects", {}).items() if principal in v.get("members", {})}
+        items = search_items(domain_id, domain, params, projects) if params["searchScope"] == "ASSET" else []
+        filters = {k: params.get(k) for k in ("owningProjectIdentifier", "searchScope", "searchText")}
+        result = page(items, params, domain_id, filters)
+        result["totalMatchCount"] = len(items)
         return result
 
     def _decide(self, action: str, params: dict[str, Any], principal: str) -> dict[str, Any]:
@@ -584,6 +681,7 @@ class DataZoneBackend:
             return {
                 "world": copy.deepcopy(self.world),
                 "runs": [asdict(run) for run in self.runs.values()],
+                "dataSourceRuns": [asdict(run) for run in self.data_source_runs.values()],
                 "tokens": copy.deepcopy(self._tokens),
                 "decisions": [asdict(d) for d in self.decisions],
                 "decidedRuns": sorted(self._decided_runs),
@@ -595,6 +693,10 @@ class DataZoneBackend:
         with self._lock:
             self.world = copy.deepcopy(dict(state["world"]))
             self.runs = {f"{r['domain_id']}/{r['id']}": Run(**r) for r in state.get("runs", [])}
+            self.data_source_runs = {
+                f"{r['domain_id']}/{r['id']}": DataSourceRun(**{**r, "assets": [tuple(a) for a in r["assets"]]})
+                for r in state.get("dataSourceRuns", [])
+            }
             self._tokens = copy.deepcopy(dict(state.get("tokens", {})))
             self.decisions = [PredictionDecision(**d) for d in state.get("decisions", [])]
             self._decided_runs = set(state.get("decidedRuns", []))
@@ -607,23 +709,10 @@ def _start_output(run: Run, now: float) -> dict[str, Any]:
     return summary
 
 
-def _encode_token(offset: int, domain_id: str, filters: Mapping[str, Any]) -> str:
-    raw = json.dumps({"o": offset, "d": domain_id, "f": filters}, sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_token(token: str | None, domain_id: str, filters: Mapping[str, Any]) -> int:
-    if token is None:
-        return 0
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if decoded["d"] != domain_id or decoded["f"] != dict(filters):
-            raise ValueError("token of another query")
-        return int(decoded["o"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise validation_error(
-            [f"Value '{token}' at 'nextToken' failed to satisfy constraint: Member must be a valid pagination token"]
-        ) from error
+def _merge_projects(projects: dict[str, Any], given: Mapping[str, Any]) -> None:
+    for project_id, project in given.items():
+        members = projects.get(project_id, {}).get("members", {})
+        projects[project_id] = {**project, "members": {**members, **project.get("members", {})}}
 
 
 def _jsonable(value: Any) -> Any:

@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ServiceError(
                     "UnknownOperationException",
                     f"Unknown operation {operation.name}: the local DataZone endpoint (constructs_lib.local) "
-                    "implements only the metadata-generation run and prediction operations.",
+                    "implements only the metadata-generation run, prediction, data source run and search operations.",
                 )
             params = parse_request(operation, labels, parts.query, dict(self.headers.items()), body)
             validate_input(operation, params)
