@@ -1,8 +1,10 @@
-"""Fixtures for the handler tests: Stubber-backed DataZone and CloudFormation clients that never reach AWS.
+"""Fixtures for the handler tests: Stubber-backed DataZone, CloudFormation, Step Functions and S3
+clients that never reach AWS.
 
-Both module clients (``index._client`` and ``index._cfn_client``) are replaced by stubbed ones for
-*every* test, and name resolution of anything but the loopback address is refused, so no test can
-reach the network even if it forgets a fixture. The handler swallows some errors on purpose (a
+The module clients (``index._client``, ``index._cfn_client``, and the batch handler's
+``batch._sfn_client`` and ``batch._s3_client``) are replaced by stubbed ones for *every* test,
+and name resolution of anything but the loopback address is refused, so no test can reach the
+network even if it forgets a fixture. The handler swallows some errors on purpose (a
 Delete logs every failure, a rollback falls back when DescribeStacks fails), so a call the stubber
 refuses is also remembered and fails the test at teardown: an unexpected call is never silent.
 """
@@ -19,7 +21,7 @@ import pytest
 from botocore.exceptions import StubAssertionError, StubResponseError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import batch, index
 from tests.handler.helpers import FakeContext
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -55,6 +57,11 @@ class StrictStubber(Stubber):
 class Clients:
     datazone: StrictStubber
     cloudformation: StrictStubber
+    stepfunctions: StrictStubber
+    s3: StrictStubber
+
+    def all(self) -> tuple[StrictStubber, ...]:
+        return (self.datazone, self.cloudformation, self.stepfunctions, self.s3)
 
 
 @pytest.fixture(autouse=True)
@@ -75,24 +82,38 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="session")
-def shared_clients() -> tuple[Any, Any]:
-    """One DataZone and one CloudFormation client for the whole run (building one per test costs
-    more than the tests); each test wraps them in fresh stubbers."""
+def shared_clients() -> tuple[Any, Any, Any, Any]:
+    """One DataZone, CloudFormation, Step Functions and S3 client for the whole run (building one
+    per test costs more than the tests); each test wraps them in fresh stubbers."""
     session = boto3.session.Session(region_name="us-east-1")
-    return session.client("datazone"), session.client("cloudformation")
+    return (
+        session.client("datazone"),
+        session.client("cloudformation"),
+        session.client("stepfunctions"),
+        session.client("s3"),
+    )
 
 
 @pytest.fixture(autouse=True)
-def clients(monkeypatch: pytest.MonkeyPatch, offline: list[str], shared_clients: tuple[Any, Any]) -> Iterator[Clients]:
-    """Both of the handler's clients, stubbed: an unqueued call fails the test (even where the handler
+def clients(
+    monkeypatch: pytest.MonkeyPatch, offline: list[str], shared_clients: tuple[Any, Any, Any, Any]
+) -> Iterator[Clients]:
+    """All of the handlers' clients, stubbed: an unqueued call fails the test (even where the handler
     swallows the error), and a queued but unused response fails it at teardown."""
-    datazone, cloudformation = shared_clients
-    stubbers = Clients(datazone=StrictStubber(datazone), cloudformation=StrictStubber(cloudformation))
+    datazone, cloudformation, stepfunctions, s3_client = shared_clients
+    stubbers = Clients(
+        datazone=StrictStubber(datazone),
+        cloudformation=StrictStubber(cloudformation),
+        stepfunctions=StrictStubber(stepfunctions),
+        s3=StrictStubber(s3_client),
+    )
     monkeypatch.setattr(index, "_client", stubbers.datazone.client)
     monkeypatch.setattr(index, "_cfn_client", stubbers.cloudformation.client)
-    with stubbers.datazone, stubbers.cloudformation:
+    monkeypatch.setattr(batch, "_sfn_client", stubbers.stepfunctions.client)
+    monkeypatch.setattr(batch, "_s3_client", stubbers.s3.client)
+    with stubbers.datazone, stubbers.cloudformation, stubbers.stepfunctions, stubbers.s3:
         yield stubbers
-    for stubber in (stubbers.datazone, stubbers.cloudformation):
+    for stubber in stubbers.all():
         assert not stubber.refused, "the handler made calls nobody expected:\n" + "\n".join(stubber.refused)
         stubber.assert_no_pending_responses()
 
@@ -107,6 +128,18 @@ def stubbed(clients: Clients) -> Stubber:
 def cfn(clients: Clients) -> Stubber:
     """The handler's CloudFormation client, stubbed (DescribeStacks)."""
     return clients.cloudformation
+
+
+@pytest.fixture
+def sfn(clients: Clients) -> Stubber:
+    """The batch handler's Step Functions client, stubbed (Describe/Start/Stop/ListExecutions)."""
+    return clients.stepfunctions
+
+
+@pytest.fixture
+def s3(clients: Clients) -> Stubber:
+    """The batch handler's S3 client, stubbed (the selection's items, result files, summary)."""
+    return clients.s3
 
 
 @pytest.fixture

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import quote
 
-from lambda_src.metadata_generation_run import index
+from botocore.response import StreamingBody
+
+from lambda_src.metadata_generation_run import batch, index
 
 DOMAIN_ID = "dzd_abc123"
 PROJECT_ID = "prj_456def"
@@ -82,6 +87,7 @@ def make_event(
     request_id: str = "11111111-aaaa-bbbb-cccc-000000000001",
     stack_id: str = STACK_ID,
     logical_id: str = LOGICAL_ID,
+    resource_type: str = RESOURCE_TYPE,
 ) -> index.IsCompleteEvent:
     """A CloudFormation custom-resource event (plus the provider framework's Data for is_complete)."""
     event: dict[str, Any] = {
@@ -89,7 +95,7 @@ def make_event(
         "RequestId": request_id,
         "StackId": stack_id,
         "LogicalResourceId": logical_id,
-        "ResourceType": RESOURCE_TYPE,
+        "ResourceType": resource_type,
         "ResponseURL": RESPONSE_URL,
         "ResourceProperties": make_props() if props is None else props,
     }
@@ -247,3 +253,295 @@ def run_item(
         "createdAt": created_at,
         "createdBy": "AROAEXAMPLE:handler",
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Custom::DataZoneMetadataGenerationBatch
+
+BATCH_RESOURCE_TYPE = "Custom::DataZoneMetadataGenerationBatch"
+BATCH_LOGICAL_ID = "CatalogBatchA1B2C3D4"
+BATCH_REQUEST_ID = "22222222-aaaa-bbbb-cccc-000000000002"
+STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:DemoMetadataGenerationBatch"
+RESULTS_BUCKET = "demo-batchresults-0123456789ab"
+ITEMS_BUCKET = "cdk-hnb659fds-assets-123456789012-us-east-1"
+ITEMS_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0.json"
+DATA_SOURCE_ID = "ds_0123456789"
+IDS_SELECTION: dict[str, Any] = {"Kind": "IDS", "Bucket": ITEMS_BUCKET, "Key": ITEMS_KEY, "Count": "3"}
+
+
+def batch_props(**overrides: Any) -> dict[str, Any]:
+    """The batch's ResourceProperties as CloudFormation sends them (numbers and booleans as strings)."""
+    props: dict[str, Any] = {
+        "ServiceToken": SERVICE_TOKEN,
+        "DomainId": DOMAIN_ID,
+        "ProjectId": PROJECT_ID,
+        "Types": [DESCRIPTIONS],
+        "Selection": IDS_SELECTION,
+        "MaxConcurrency": "10",
+        "FailureTolerancePercent": "0",
+        "TimeoutSeconds": "1800",
+        "RunTimeoutSeconds": "1800",
+        "PollSeconds": "10",
+        "WaitForCompletion": "true",
+        "CancelOnDelete": "true",
+        "StateMachineArn": STATE_MACHINE_ARN,
+        "ResultsBucket": RESULTS_BUCKET,
+    }
+    for key, value in overrides.items():
+        if value is ABSENT:
+            props.pop(key, None)
+        else:
+            props[key] = value
+    return props
+
+
+def batch_event(
+    request_type: str = "Create",
+    props: dict[str, Any] | None = None,
+    *,
+    old_props: dict[str, Any] | None = None,
+    physical_id: str | None = None,
+    data: dict[str, str] | None = None,
+    request_id: str = BATCH_REQUEST_ID,
+) -> index.IsCompleteEvent:
+    """A CloudFormation event for the batch resource (plus the framework's Data for is_complete)."""
+    return make_event(
+        request_type,
+        batch_props() if props is None else props,
+        old_props=old_props,
+        physical_id=physical_id,
+        data=data,
+        request_id=request_id,
+        logical_id=BATCH_LOGICAL_ID,
+        resource_type=BATCH_RESOURCE_TYPE,
+    )
+
+
+def execution_name_for(request_id: str = BATCH_REQUEST_ID) -> str:
+    """The execution name a request gets, computed here independently of the handler."""
+    seed = "\n".join((STACK_ID, BATCH_LOGICAL_ID, request_id))
+    return "mgb-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+EXECUTION_NAME = execution_name_for()
+
+
+def execution_arn_of(name: str = EXECUTION_NAME) -> str:
+    return f"arn:aws:states:us-east-1:123456789012:execution:DemoMetadataGenerationBatch:{name}"
+
+
+def batch_inputs(props: dict[str, Any] | None = None) -> str:
+    """The `inputs` field of a batch's physical id (16 hex digits)."""
+    return batch.batch_identity(batch_props() if props is None else props)
+
+
+def batch_pid(
+    props: dict[str, Any] | None = None,
+    name: str = EXECUTION_NAME,
+    *,
+    status: str | None = None,
+    counts: str | None = None,
+    previous: str | None = None,
+) -> str:
+    """``<execution name>:<inputs>[:<status>[:<succeeded>.<failed>]][!<previous>]``, by hand."""
+    fields = [name, batch_inputs(props)]
+    if status is not None:
+        fields.append(status)
+        if counts is not None:
+            fields.append(counts)
+    text = ":".join(fields)
+    return text if previous is None else f"{text}!{previous}"
+
+
+def batch_started_data(name: str = EXECUTION_NAME) -> dict[str, str]:
+    """onEvent's Data for a batch whose request starts ``name`` (what is_complete receives back)."""
+    return {"ExecutionArn": execution_arn_of(name), "StartedAt": STARTED_AT}
+
+
+def batch_poll_event(
+    props: dict[str, Any] | None = None,
+    *,
+    physical_id: str | None = None,
+    request_type: str = "Create",
+) -> index.IsCompleteEvent:
+    """What is_complete receives after on_event accepted EXECUTION_NAME for ``props``."""
+    return batch_event(
+        request_type,
+        props,
+        physical_id=batch_pid(props) if physical_id is None else physical_id,
+        data=batch_started_data(),
+    )
+
+
+def describe_execution_params(name: str = EXECUTION_NAME) -> dict[str, Any]:
+    return {"executionArn": execution_arn_of(name)}
+
+
+def describe_execution_response(
+    status: str = "RUNNING",
+    *,
+    name: str = EXECUTION_NAME,
+    execution_input: dict[str, Any] | None = None,
+    output: dict[str, Any] | None = None,
+    start: datetime = CREATED_AT,
+    stop: datetime | None = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "executionArn": execution_arn_of(name),
+        "stateMachineArn": STATE_MACHINE_ARN,
+        "name": name,
+        "status": status,
+        "startDate": start,
+    }
+    if execution_input is not None:
+        response["input"] = json.dumps(execution_input)
+    if output is not None:
+        response["output"] = json.dumps(output)
+    if stop is not None:
+        response["stopDate"] = stop
+    if error is not None:
+        response["error"] = error
+    if cause is not None:
+        response["cause"] = cause
+    return response
+
+
+def s3_body(value: Any) -> dict[str, Any]:
+    """A GetObject response whose body is ``value`` as JSON."""
+    data = json.dumps(value).encode()
+    return {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)}
+
+
+class JsonOf:
+    """Matches a JSON document (a string parameter such as StartExecution's ``input``) whose
+    decoded value equals ``value``: exact content, any key order. Put it in ``expected_params``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (str, bytes)):
+            return NotImplemented
+        try:
+            return bool(json.loads(other) == self.value)
+        except ValueError:
+            return False
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.value, sort_keys=True))
+
+    def __repr__(self) -> str:
+        return f"JsonOf({self.value!r})"
+
+
+def data_source_run(
+    run_id: str, status: str, *, created_at: datetime = CREATED_AT, error: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One item of a ListDataSourceRuns page."""
+    item: dict[str, Any] = {
+        "id": run_id,
+        "dataSourceId": DATA_SOURCE_ID,
+        "type": "PRIORITIZED",
+        "status": status,
+        "projectId": PROJECT_ID,
+        "createdAt": created_at,
+        "updatedAt": created_at,
+    }
+    if error is not None:
+        item["errorMessage"] = error
+    return item
+
+
+def activity(asset_id: str | None, status: str = "SUCCEEDED_CREATED", *, run_id: str = "dsr_1") -> dict[str, Any]:
+    """One item of a ListDataSourceRunActivities page."""
+    item: dict[str, Any] = {
+        "database": "sales",
+        "dataSourceRunId": run_id,
+        "technicalName": f"table_{asset_id}",
+        "dataAssetStatus": status,
+        "projectId": PROJECT_ID,
+        "createdAt": CREATED_AT,
+        "updatedAt": CREATED_AT,
+    }
+    if asset_id is not None:
+        item["dataAssetId"] = asset_id
+    return item
+
+
+def search_asset(asset_id: str, type_id: str = "amazon.datazone.GlueTableAssetType") -> dict[str, Any]:
+    """One asset item of a Search page."""
+    return {
+        "assetItem": {
+            "domainId": DOMAIN_ID,
+            "identifier": asset_id,
+            "name": f"table {asset_id}",
+            "typeIdentifier": type_id,
+            "typeRevision": "1",
+            "owningProjectId": PROJECT_ID,
+        }
+    }
+
+
+#: What the handler started the execution with (the parts a Delete reads: items and resource).
+BATCH_INPUT: dict[str, Any] = {
+    "domainId": DOMAIN_ID,
+    "projectId": PROJECT_ID,
+    "types": [DESCRIPTIONS],
+    "items": {"bucket": ITEMS_BUCKET, "key": ITEMS_KEY},
+    "maxConcurrency": 10,
+    "pollSeconds": 10,
+    "maxPolls": 180,
+    "tokenSeed": EXECUTION_NAME,
+    "predictions": {"mode": "NONE", "rule": {}, "choices": []},
+    "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
+}
+
+
+def list_active_runs_params(status: str, next_token: str | None = None) -> dict[str, Any]:
+    """ListMetadataGenerationRuns as the batch's Delete asks it: one status at a time."""
+    params: dict[str, Any] = {"domainIdentifier": DOMAIN_ID, "status": status, "maxResults": 50}
+    if next_token is not None:
+        params["nextToken"] = next_token
+    return params
+
+
+def expect_stop(
+    sfn: Any,
+    s3: Any,
+    datazone: Any,
+    *,
+    why: str,
+    name: str = EXECUTION_NAME,
+    status: str = "RUNNING",
+    assets: list[str] | None = None,
+    in_progress: list[dict[str, Any]] | None = None,
+    submitted: list[dict[str, Any]] | None = None,
+    cancelled: list[str] | None = None,
+    start: datetime = CREATED_AT,
+) -> None:
+    """Queue, in order, what stopping a batch asks: DescribeExecution, StopExecution (when it
+    runs), the batch's items from S3, the project's active runs (IN_PROGRESS, then SUBMITTED) and
+    a Cancel for each listed run whose id is in ``cancelled``. ``sfn``, ``s3`` and ``datazone`` are the stubbers."""
+    execution = describe_execution_response(status, name=name, execution_input=BATCH_INPUT, start=start)
+    sfn.add_response("describe_execution", execution, describe_execution_params(name))
+    if status == "RUNNING":
+        sfn.add_response(
+            "stop_execution",
+            {"stopDate": start},
+            {"executionArn": execution_arn_of(name), "cause": f"CloudFormation: {why}"},
+        )
+    s3.add_response(
+        "get_object",
+        s3_body(["a1", "a2", "a3"] if assets is None else assets),
+        {"Bucket": ITEMS_BUCKET, "Key": ITEMS_KEY},
+    )
+    # Runs are cancelled as they are listed: each page's before the next status is asked.
+    for run_status, runs in (("IN_PROGRESS", in_progress or []), ("SUBMITTED", submitted or [])):
+        datazone.add_response("list_metadata_generation_runs", {"items": runs}, list_active_runs_params(run_status))
+        for run in runs:
+            if run["id"] in (cancelled or []):
+                datazone.add_response(
+                    "cancel_metadata_generation_run", {}, {"domainIdentifier": DOMAIN_ID, "identifier": run["id"]}
+                )
