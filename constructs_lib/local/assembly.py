@@ -166,10 +166,15 @@ class Resolver:
         kind = self.resource(logical_id).get("Type", "")
         if kind == datazone_resources.DOMAIN_TYPE:
             return datazone_resources.local_domain_id(self.stack_name, logical_id)
-        if kind == datazone_resources.PROJECT_TYPE:
+        if kind in (datazone_resources.PROJECT_TYPE, datazone_resources.DATA_SOURCE_TYPE):
+            # Both Refs are "<domain id>|<id>" (DomainId and Id are their primary identifier).
             domain = self.resolve(self.resource(logical_id).get("Properties", {}).get("DomainIdentifier", ""))
-            project = datazone_resources.local_project_id(self.stack_name, logical_id)
-            return datazone_resources.project_ref(str(domain), project)
+            make = (
+                datazone_resources.local_project_id
+                if kind == datazone_resources.PROJECT_TYPE
+                else datazone_resources.local_data_source_id
+            )
+            return datazone_resources.project_ref(str(domain), make(self.stack_name, logical_id))
         name = fake_physical_name(self.stack_name, logical_id)
         # A state machine's physical id (its Ref) is its ARN; most others are a generated name.
         return self.arn("states", f"stateMachine:{name}") if kind == "AWS::StepFunctions::StateMachine" else name
@@ -186,8 +191,17 @@ class Resolver:
             return self.custom_attributes(logical_id, name)
         physical = self.physical_id(logical_id)
         if kind in datazone_resources.TYPES:
+            properties = None
+            if kind == datazone_resources.DATA_SOURCE_TYPE:
+                properties = self.resolve(self.resource(logical_id).get("Properties", {}))
             value = datazone_resources.attribute(
-                kind, physical, name, region=self.region, account=self.account, partition=self.partition
+                kind,
+                physical,
+                name,
+                region=self.region,
+                account=self.account,
+                partition=self.partition,
+                properties=properties,
             )
             if value is None:
                 raise ResolveError(f"{logical_id} ({kind}) has no attribute {name!r} in the local replay")
@@ -251,47 +265,44 @@ class Resolver:
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
-            if key == "Ref":
-                resolved = self.ref(arg)
-                return _NO_VALUE if resolved is None else resolved
-            if key == "Fn::GetAtt":
-                logical, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
-                return self.attribute(logical, self.resolve(attr))
-            if key == "Fn::Join":
-                sep, items = arg
-                return str(sep).join(str(_scalar_text(v)) for v in self.resolve(items))
-            if key == "Fn::Sub":
-                return self._sub(arg)
-            if key == "Fn::Select":
-                index, items = self.resolve(arg)
-                return items[int(index)]
-            if key == "Fn::Split":
-                sep, text = self.resolve(arg)
-                return str(text).split(sep)
-            if key == "Fn::If":
-                name, yes, no = arg
-                return self.resolve(yes if self.condition(name) else no)
-            if key == "Fn::Equals":
-                left, right = self.resolve(arg)
-                return left == right
-            if key == "Fn::Not":
-                return not self.resolve(arg[0])
-            if key == "Fn::And":
-                return all(self.resolve(arg))
-            if key == "Fn::Or":
-                return any(self.resolve(arg))
-            if key == "Condition":
-                return self.condition(arg)
-            if key == "Fn::FindInMap":
-                table, first, second = self.resolve(arg)
-                return self.template["Mappings"][table][first][second]
-            if key == "Fn::GetAZs":
-                return [f"{self.region}{letter}" for letter in "abc"]
-            if key == "Fn::Base64":
-                return base64.b64encode(str(self.resolve(arg)).encode()).decode()
-            if key in ("Fn::ImportValue", "Fn::Transform", "Fn::Cidr", "Fn::ToJsonString", "Fn::Length"):
+            function = _FUNCTIONS.get(key)
+            if function is not None:
+                return function(self, arg)
+            if key in _UNSUPPORTED:
                 raise ResolveError(f"{key} is not supported by the local replay")
         return {k: r for k, r in ((k, self.resolve(v)) for k, v in value.items()) if r is not _NO_VALUE}
+
+    def _ref(self, arg: Any) -> Any:
+        resolved = self.ref(arg)
+        return _NO_VALUE if resolved is None else resolved
+
+    def _get_att(self, arg: Any) -> Any:
+        logical, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
+        return self.attribute(logical, self.resolve(attr))
+
+    def _join(self, arg: Any) -> str:
+        sep, items = arg
+        return str(sep).join(str(_scalar_text(v)) for v in self.resolve(items))
+
+    def _select(self, arg: Any) -> Any:
+        index, items = self.resolve(arg)
+        return items[int(index)]
+
+    def _split(self, arg: Any) -> list[str]:
+        sep, text = self.resolve(arg)
+        return str(text).split(sep)
+
+    def _if(self, arg: Any) -> Any:
+        name, yes, no = arg
+        return self.resolve(yes if self.condition(name) else no)
+
+    def _equals(self, arg: Any) -> bool:
+        left, right = self.resolve(arg)
+        return bool(left == right)
+
+    def _find_in_map(self, arg: Any) -> Any:
+        table, first, second = self.resolve(arg)
+        return self.template["Mappings"][table][first][second]
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
@@ -316,6 +327,25 @@ class _NoValue:
 
 
 _NO_VALUE: Any = _NoValue()
+
+_FUNCTIONS: dict[str, Callable[[Resolver, Any], Any]] = {
+    "Ref": Resolver._ref,
+    "Fn::GetAtt": Resolver._get_att,
+    "Fn::Join": Resolver._join,
+    "Fn::Sub": Resolver._sub,
+    "Fn::Select": Resolver._select,
+    "Fn::Split": Resolver._split,
+    "Fn::If": Resolver._if,
+    "Fn::Equals": Resolver._equals,
+    "Fn::Not": lambda self, arg: not self.resolve(arg[0]),
+    "Fn::And": lambda self, arg: all(self.resolve(arg)),
+    "Fn::Or": lambda self, arg: any(self.resolve(arg)),
+    "Condition": Resolver.condition,
+    "Fn::FindInMap": Resolver._find_in_map,
+    "Fn::GetAZs": lambda self, _arg: [f"{self.region}{letter}" for letter in "abc"],
+    "Fn::Base64": lambda self, arg: base64.b64encode(str(self.resolve(arg)).encode()).decode(),
+}
+_UNSUPPORTED = ("Fn::ImportValue", "Fn::Transform", "Fn::Cidr", "Fn::ToJsonString", "Fn::Length")
 
 
 def _scalar_text(value: Any) -> str:
@@ -471,6 +501,17 @@ def asset_dir(stack: StackArtifact, logical_id: str, cache_dir: Path | None = No
                 archive.extractall(target)
         return target
     raise AssemblyError(f"asset {found} of {logical_id} is missing from the cloud assembly")
+
+
+def file_asset_path(assembly_dir: Path, object_key: str) -> Path | None:
+    """The file in the cloud assembly that ``cdk deploy`` would upload as ``object_key`` (found
+    through the ``*.assets.json`` manifests), or None when no manifest names that key."""
+    for manifest in sorted(assembly_dir.glob("*.assets.json")):
+        for entry in json.loads(manifest.read_text()).get("files", {}).values():
+            keys = {d.get("objectKey") for d in entry.get("destinations", {}).values()}
+            if object_key in keys:
+                return assembly_dir / str(entry["source"]["path"])
+    return None
 
 
 def function_spec(stack: StackArtifact, logical_id: str) -> FunctionSpec:
