@@ -9,16 +9,29 @@ Layout::
     {
       "account": "000000000000",              # the local AWS account in every ARN
       "defaultPrincipal": "<iam arn>",        # who a request with unregistered dummy credentials is
+      "generatedAssets": 0,                   # optional: N Glue tables made up (see generate_assets)
       "domains": {
         "<domain id>": {
           "projects": {"<project id>": {"members": {"<iam arn>": "<designation>"}}},
           "assets": {
             "<asset id>": {
               "project": "<owning project id>",
-              "typeName": "amazon.datazone.GlueTableAssetType",
+              "typeIdentifier": "amazon.datazone.GlueTableAssetType",
               "revision": 1,                  # latest revision (revisions 1..n exist)
               "supportsGeneration": true,     # asset type and schema allow metadata generation
-              "outcome": "SUCCEEDED"          # optional: how runs for this asset end
+              "outcome": "SUCCEEDED",         # optional: how runs for this asset end
+              "name": "orders"                # optional: the name Search and imports show
+            }
+          },
+          "dataSources": {
+            "<data source id>": {
+              "project": "<project id>",
+              "type": "GLUE",                 # or REDSHIFT
+              "name": "sales-tables",
+              "database": "sales",            # optional: what activities name as the database
+              "assets": ["<asset id>"],       # optional: what its runs import (default: the
+                                              # project's assets of its type, generated ones too)
+              "firstRun": "finished"          # or "onCreate" / "none"
             }
           }
         }
@@ -29,15 +42,19 @@ Layout::
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.local.datazone_resources import ASSET_ID, DOMAIN_ID, PROJECT_ID
+from constructs_lib.local.catalog import FIRST_RUN, GLUE_TABLE, IMPORTED_TYPE_PREFIX
+from constructs_lib.local.datazone_resources import ASSET_ID, DATA_SOURCE_ID, DOMAIN_ID, PROJECT_ID
 from constructs_lib.local.knobs import FINAL, NEVER
 
 LOCAL_ACCOUNT = "000000000000"
+#: More would make a state file of tens of megabytes; the bench's largest batch is 10,000.
+MAX_GENERATED = 100_000
 LOCAL_DEVELOPER = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-developer"
 
 _DEFAULT_SEED: dict[str, Any] = {
@@ -52,25 +69,25 @@ _DEFAULT_SEED: dict[str, Any] = {
             "assets": {
                 "exampleasset1": {
                     "project": "exampleproject1",
-                    "typeName": "amazon.datazone.GlueTableAssetType",
+                    "typeIdentifier": "amazon.datazone.GlueTableAssetType",
                     "revision": 1,
                     "supportsGeneration": True,
                 },
                 "exampleasset2": {
                     "project": "exampleproject1",
-                    "typeName": "amazon.datazone.GlueTableAssetType",
+                    "typeIdentifier": "amazon.datazone.GlueTableAssetType",
                     "revision": 3,
                     "supportsGeneration": True,
                 },
                 "exampleobjects1": {
                     "project": "exampleproject1",
-                    "typeName": "amazon.datazone.S3ObjectCollectionAssetType",
+                    "typeIdentifier": "amazon.datazone.S3ObjectCollectionAssetType",
                     "revision": 1,
                     "supportsGeneration": False,
                 },
                 "otherasset1": {
                     "project": "otherproject1",
-                    "typeName": "amazon.datazone.GlueTableAssetType",
+                    "typeIdentifier": "amazon.datazone.GlueTableAssetType",
                     "revision": 1,
                     "supportsGeneration": True,
                 },
@@ -89,9 +106,12 @@ class SeedError(ValueError):
     """A seed file that cannot be used; the message names the file and the offending entry."""
 
 
-_DOMAIN_KEYS = ("projects", "assets")
+_DOMAIN_KEYS = ("projects", "assets", "dataSources")
 _PROJECT_KEYS = ("members",)
-_ASSET_KEYS = ("project", "typeName", "revision", "supportsGeneration", "outcome")
+_ASSET_KEYS = ("project", "typeIdentifier", "typeName", "name", "revision", "supportsGeneration", "outcome")
+_DATA_SOURCE_KEYS = ("project", "type", "name", "database", "assets", "firstRun")
+_TOP_KEYS = ("account", "defaultPrincipal", "generatedAssets", "domains")
+GENERATED = "generated"
 
 
 def load_seed(path: str | Path) -> dict[str, Any]:
@@ -119,10 +139,13 @@ def seed_problems(seed: Any) -> list[str]:
     """What is wrong with a seed (empty when nothing is), each as ``<where>: <what>``."""
     if not isinstance(seed, Mapping):
         return [f'top level: expected an object with a "domains" object, got {type(seed).__name__}']
-    problems = _unknown_keys("top level", seed, ("account", "defaultPrincipal", "domains"))
+    problems = _unknown_keys("top level", seed, _TOP_KEYS)
     for key in ("account", "defaultPrincipal"):
         if key in seed and not isinstance(seed[key], str):
             problems.append(f"{key}: expected a string")
+    generated = seed.get("generatedAssets", 0)
+    if isinstance(generated, bool) or not isinstance(generated, int) or not 0 <= generated <= MAX_GENERATED:
+        problems.append(f"generatedAssets: expected a whole number from 0 to {MAX_GENERATED}, got {generated!r}")
     domains = seed.get("domains")
     if not isinstance(domains, Mapping):
         return [*problems, "domains: expected an object of domain id -> domain"]
@@ -137,6 +160,7 @@ def seed_problems(seed: Any) -> list[str]:
         projects = domain.get("projects", {})
         problems += _projects_problems(where, projects)
         problems += _assets_problems(where, domain.get("assets", {}))
+        problems += _data_sources_problems(where, domain.get("dataSources", {}), domain.get("assets", {}))
     return problems
 
 
@@ -183,8 +207,89 @@ def _assets_problems(where: str, assets: Any) -> list[str]:
             problems.append(f"{at}.revision: expected a whole number >= 1, got {revision!r}")
         if not isinstance(asset.get("supportsGeneration", True), bool):
             problems.append(f"{at}.supportsGeneration: expected true or false")
-        if not isinstance(asset.get("typeName", ""), str):
-            problems.append(f"{at}.typeName: expected a string")
+        for key in ("typeIdentifier", "typeName", "name"):
+            if not isinstance(asset.get(key, "x"), str) or not asset.get(key, "x"):
+                problems.append(f"{at}.{key}: expected a non-empty string")
         if "outcome" in asset and asset["outcome"] not in outcomes:
             problems.append(f"{at}.outcome: expected one of {', '.join(outcomes)}")
     return problems
+
+
+def _data_sources_problems(where: str, sources: Any, assets: Any) -> list[str]:
+    if not isinstance(sources, Mapping):
+        return [f"{where}.dataSources: expected an object of data source id -> data source"]
+    known_assets = set(assets) if isinstance(assets, Mapping) else set()
+    problems: list[str] = []
+    for source_id, source in sources.items():
+        at = f"{where}.dataSources.{source_id}"
+        if not DATA_SOURCE_ID.fullmatch(source_id):
+            problems.append(f"{at}: a data source id matches [a-zA-Z0-9_-]{{1,36}}")
+        if not isinstance(source, Mapping):
+            problems.append(f'{at}: expected an object with at least "project"')
+            continue
+        problems += _unknown_keys(at, source, _DATA_SOURCE_KEYS)
+        if not isinstance(source.get("project"), str) or not PROJECT_ID.fullmatch(source["project"]):
+            problems.append(f"{at}.project: expected the owning project's id, got {source.get('project')!r}")
+        if source.get("type", "GLUE") not in IMPORTED_TYPE_PREFIX:
+            problems.append(f"{at}.type: expected one of {', '.join(IMPORTED_TYPE_PREFIX)}")
+        if source.get("firstRun", FIRST_RUN[0]) not in FIRST_RUN:
+            problems.append(f"{at}.firstRun: expected one of {', '.join(FIRST_RUN)}")
+        for key in ("name", "database"):
+            if not isinstance(source.get(key, "x"), str) or not source.get(key, "x"):
+                problems.append(f"{at}.{key}: expected a non-empty string")
+        listed = source.get("assets", [])
+        if not isinstance(listed, list) or not all(isinstance(a, str) for a in listed):
+            problems.append(f"{at}.assets: expected a list of asset ids")
+            continue
+        missing = [a for a in listed if a not in known_assets]
+        if missing:
+            problems.append(f"{at}.assets: {', '.join(missing)} not among the domain's assets")
+    return problems
+
+
+def generated_asset_ids(domain_id: str, project_id: str, count: int) -> list[str]:
+    """Ids of the assets :func:`generate_assets` makes: stable per project, so a second deploy
+    finds the ones the first made."""
+    tag = hashlib.sha256(f"{domain_id}\n{project_id}".encode()).hexdigest()[:8]
+    return [f"glue{tag}{index:06d}" for index in range(1, count + 1)]
+
+
+def generate_assets(domain_id: str, project_id: str, count: int) -> dict[str, Any]:
+    """``count`` Glue-table assets of a project (seed layout), for catalogs larger than a seed
+    file should spell out."""
+    return {
+        asset_id: {
+            "project": project_id,
+            "typeIdentifier": GLUE_TABLE,
+            "name": f"table_{index:06d}",
+            "revision": 1,
+            GENERATED: True,
+        }
+        for index, asset_id in enumerate(generated_asset_ids(domain_id, project_id, count), start=1)
+    }
+
+
+def default_target(seed: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Where a seed's generated assets go when the app does not say: the project of its first data
+    source without an explicit asset list, else its first project."""
+    domains: Mapping[str, Any] = seed.get("domains", {})
+    for domain_id, domain in domains.items():
+        for source in domain.get("dataSources", {}).values():
+            if "assets" not in source:
+                return domain_id, str(source["project"])
+    for domain_id, domain in domains.items():
+        for project_id in domain.get("projects", {}):
+            return domain_id, str(project_id)
+    return None
+
+
+def with_generated_assets(seed: Mapping[str, Any], target: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A copy of ``seed`` with its ``generatedAssets`` made, in ``target`` (domain, project) or
+    :func:`default_target`."""
+    result = copy.deepcopy(dict(seed))
+    count = int(result.get("generatedAssets", 0))
+    where = target or default_target(result)
+    if count and where is not None:
+        domain = result.setdefault("domains", {}).setdefault(where[0], {"projects": {}, "assets": {}})
+        domain.setdefault("assets", {}).update(generate_assets(where[0], where[1], count))
+    return result
