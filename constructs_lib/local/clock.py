@@ -76,3 +76,15 @@ class RealClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds / self.speed)
+
+
+class WallClock(RealClock):
+    """Wall time whose waits are scaled (for a separate endpoint process, or AWS)."""
+
+    def __init__(self, time_scale: float) -> None:
+        super().__init__(speed=1.0)
+        self.time_scale = time_scale
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds * self.time_scale)
