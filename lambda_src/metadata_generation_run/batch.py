@@ -362,7 +362,9 @@ def _predictions(predictions: index.Predictions | None) -> contract.BatchPredict
         return {"mode": "NONE", "rule": {}, "choices": []}
     verb = "accept" if predictions.action == "ACCEPT" else "reject"
     choices = predictions.body.get(f"{verb}Choices")
-    rule = predictions.body.get(f"{verb}Rule") or {"rule": "NONE"}
+    # Choices come with rule NONE (only the listed targets); a policy with neither leaves the rule
+    # to DataZone's default, as the single run does.
+    rule = predictions.body.get(f"{verb}Rule") or ({"rule": "NONE"} if choices else {})
     mode: Any = f"{predictions.action}_{'CHOICES' if choices else 'RULE'}"
     return {"mode": mode, "rule": _pascal(rule), "choices": _pascal(choices or [])}
 
@@ -428,7 +430,8 @@ def _data_source_assets(spec: BatchSpec) -> Iterator[str | None]:
         yield None
         return
     if status not in DATA_SOURCE_RUN_OK:
-        message = (latest.get("errorMessage") or {}).get("message", "no message")
+        error = latest.get("errorMessage") or {}
+        message = f"{error.get('errorType', 'no error type')}: {error.get('errorDetail', 'no detail')}"
         raise RunError(
             index.fit(
                 f"data source {spec.selection.data_source_id}: its latest run {latest.get('id')} "
@@ -505,9 +508,11 @@ def _summarize(spec: BatchSpec, execution: dict[str, Any], prefix: str) -> tuple
     """Counts per final status and the failures, from the workflow's ResultWriter files; written
     next to them as summary.json (the execution's own output only says where they are)."""
     output = json.loads(execution.get("output") or "{}")
-    where = output.get("results") or {}
+    where = output.get("results") if isinstance(output, dict) else None
+    if not isinstance(where, dict) or not where.get("Key"):
+        raise RunError(index.fit(f"the execution's output names no results manifest: {execution.get('output')!r}"))
     bucket = str(where.get("Bucket") or spec.results_bucket)
-    manifest = _read_json(bucket, str(where.get("Key") or f"{prefix}/manifest.json"))
+    manifest = _read_json(bucket, str(where["Key"]))
     records: list[dict[str, Any]] = []
     for kind, files in (manifest.get("ResultFiles") or {}).items():
         for file in files:
@@ -588,14 +593,26 @@ def _delete(event: index.CloudFormationEvent, props: dict[str, Any]) -> index.On
         index._log(logging.INFO, "cancel_on_delete is off; execution left alone", physicalResourceId=physical_id)
         return response
     current = PhysicalId.parse(physical_id)
+    if current is not None and current.status == "SUCCEEDED":
+        index._log(logging.INFO, "batch finished; nothing to stop", execution=current.run_id)
+        return response
+    why = "delete" if current is not None else "delete of a create CloudFormation stopped waiting for"
+    names = iter([current.run_id]) if current is not None else _executions_of(event, spec)
     try:
-        if current is None:
-            for name in _executions_of(event, spec):
-                _stop(spec, name, "delete of a create CloudFormation stopped waiting for")
-        elif current.status != "SUCCEEDED":
-            _stop(spec, current.run_id, "delete")
+        for name in names:  # stopped as found: the search may take a while
+            try:
+                _stop(spec, name, why)
+            except (ClientError, BotoCoreError) as error:
+                index._log(
+                    logging.WARNING,
+                    "could not stop the batch; delete succeeds anyway",
+                    execution=name,
+                    error=index._describe(error),
+                )
     except (ClientError, BotoCoreError) as error:
-        index._log(logging.WARNING, "could not stop the batch; delete succeeds anyway", error=index._describe(error))
+        index._log(
+            logging.WARNING, "could not list the executions; delete succeeds anyway", error=index._describe(error)
+        )
     return response
 
 
@@ -607,12 +624,23 @@ def _executions_of(event: index.CloudFormationEvent, spec: BatchSpec) -> Iterato
         page = client.list_executions(**params)
         for execution in page.get("executions") or []:
             described = client.describe_execution(executionArn=execution["executionArn"])
-            resource = json.loads(described.get("input") or "{}").get("resource") or {}
-            if resource == {"stackId": event["StackId"], "logicalResourceId": event["LogicalResourceId"]}:
+            # Anyone may start this state machine by hand, with any input.
+            if _input_of(described).get("resource") == {
+                "stackId": event["StackId"],
+                "logicalResourceId": event["LogicalResourceId"],
+            }:
                 yield str(execution["name"])
         if not page.get("nextToken"):
             return
         params["nextToken"] = page["nextToken"]
+
+
+def _input_of(execution: dict[str, Any]) -> dict[str, Any]:
+    try:
+        value = json.loads(execution.get("input") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _stop(spec: BatchSpec, name: str, why: str) -> None:
@@ -622,24 +650,36 @@ def _stop(spec: BatchSpec, name: str, why: str) -> None:
     if execution is None:
         index._log(logging.INFO, "no execution to stop", execution=name, why=why)
         return
-    if execution.get("status") == EXECUTION_RUNNING:
-        sfn().stop_execution(executionArn=arn, cause=f"CloudFormation: {why}")
-        index._log(logging.INFO, "batch execution stopped", execution=name, why=why)
-    batch_input = json.loads(execution.get("input") or "{}")
-    items = batch_input.get("items") or {}
+    status = execution.get("status")
+    if status == "SUCCEEDED":
+        # The workflow waits for (or cancels) every run it starts: none is left, and any run of
+        # these assets now is someone else's (e.g. the batch that replaces this one).
+        index._log(logging.INFO, "execution finished; nothing to stop", execution=name, why=why)
+        return
+    if status == EXECUTION_RUNNING:
+        try:
+            sfn().stop_execution(executionArn=arn, cause=f"CloudFormation: {why}")
+            index._log(logging.INFO, "batch execution stopped", execution=name, why=why)
+        except (ClientError, BotoCoreError) as error:
+            index._log(logging.WARNING, "could not stop the execution", execution=name, error=index._describe(error))
+    items = _input_of(execution).get("items")
     try:
+        assert isinstance(items, dict)
         assets = set(_read_json(str(items["bucket"]), str(items["key"])))
-    except (KeyError, ClientError, BotoCoreError, ValueError) as error:
+    except (AssertionError, KeyError, TypeError, ClientError, BotoCoreError, ValueError) as error:
         index._log(logging.WARNING, "could not read the batch's assets; runs left alone", error=str(error))
         return
-    started = execution.get("startDate")
-    since = started.timestamp() if isinstance(started, datetime) else 0.0
-    for run_id in _active_runs(spec, assets, since):
+    window = (_timestamp(execution.get("startDate"), 0.0), _timestamp(execution.get("stopDate"), float("inf")))
+    for run_id in _active_runs(spec, assets, window):
         index.cancel_quietly(spec.domain_id, run_id, why)
 
 
-def _active_runs(spec: BatchSpec, assets: set[str], since: float) -> Iterator[str]:
-    """SUBMITTED/IN_PROGRESS runs of the project's batch assets started since the execution."""
+def _timestamp(value: Any, default: float) -> float:
+    return value.timestamp() if isinstance(value, datetime) else default
+
+
+def _active_runs(spec: BatchSpec, assets: set[str], window: tuple[float, float]) -> Iterator[str]:
+    """SUBMITTED/IN_PROGRESS runs of the project's batch assets started while the execution ran."""
     for status in sorted(index.RUNNING):
         params = {"domainIdentifier": spec.domain_id, "status": status, "maxResults": 50}
         for page in _pages(index.datazone().list_metadata_generation_runs, params, pages=20):
@@ -648,6 +688,6 @@ def _active_runs(spec: BatchSpec, assets: set[str], since: float) -> Iterator[st
                 if (
                     run.get("owningProjectId", spec.project_id) == spec.project_id
                     and (run.get("target") or {}).get("identifier") in assets
-                    and (not isinstance(created, datetime) or created.timestamp() >= since)
+                    and (not isinstance(created, datetime) or window[0] <= created.timestamp() <= window[1])
                 ):
                     yield str(run["id"])

@@ -456,11 +456,6 @@ def test_data_source_whose_latest_run_failed_fails_naming_the_run(
     assert str(caught.value).startswith(f"data source {DATA_SOURCE_ID}: its latest run dsr_bad ended FAILED: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: batch._data_source_assets reads errorMessage['message'], but DataSourceErrorMessage has "
-    "errorType/errorDetail (botocore model), so the reason is always 'no message'",
-)
 def test_data_source_whose_latest_run_failed_gives_the_services_message(
     stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
 ) -> None:
