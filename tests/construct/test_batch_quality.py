@@ -1,0 +1,76 @@
+"""Static checks on stacks with MetadataGenerationBatch: cdk-nag AwsSolutions 3 (Validations) and
+2 (Aspects, in a subprocess), and cfn-lint, over a batch of each selection kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import cdk_nag
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+
+from tests.construct.conftest import BATCHES_STACK, Synthesized, add_batch_stacks
+from tests.construct.test_cdk_nag2 import _nag2_report, cdk_nag2  # noqa: F401 - cdk_nag2 is a fixture
+from tests.construct.test_quality import CFN_LINT_IGNORED
+
+WORKFLOW = "DataZoneMetadataGenerationBatchWorkflow"
+HANDLER_POLICY = "DataZoneMetadataGenerationRunProvider/HandlerRole/DefaultPolicy/Resource"
+
+
+def test_cdk_nag3_reports_nothing_for_batches_of_every_selection_kind(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path))
+    cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+    add_batch_stacks(app, one_kind_stacks=False)  # Batches: a batch of each selection kind
+
+    app.synth()  # raises ValidationFailed on any unacknowledged finding
+
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    (plugin,) = report["pluginReports"]
+    assert plugin["violations"] == []
+    acknowledged = plugin["suppressedViolations"]
+    for finding in acknowledged:
+        assert len(finding["reason"]) > 40
+    paths = {(f["ruleName"].split("[")[0], c["constructPath"]) for f in acknowledged for c in f["violatingConstructs"]}
+    batch_paths = {
+        (rule, path.removeprefix(f"{BATCHES_STACK}/")) for rule, path in paths if path.startswith(BATCHES_STACK)
+    }
+    # The batch's own acknowledgments, each on the resource that draws it.
+    assert {
+        ("AwsSolutions-S1", f"{WORKFLOW}/Results/Resource"),
+        ("AwsSolutions-IAM5", f"{WORKFLOW}/Executions/Resource"),
+        ("AwsSolutions-IAM5", HANDLER_POLICY),
+    } <= batch_paths
+    # Nothing of the user's (the DataZone domain, project and data source) is acknowledged.
+    assert not [path for _, path in batch_paths if path.split("/")[0] in ("Domain", "Project", "DataSource")]
+
+
+@pytest.mark.slow
+def test_cdk_nag2_reports_nothing_for_batches_of_every_selection_kind(
+    cdk_nag2: Path,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    # With cdk.json's feature flags (the default flags are covered by cdk-nag 3 above).
+    report = _nag2_report(cdk_nag2, tmp_path, "--batches", "--cdk-json-context")
+    assert report["findings"] == []
+    suppressed = report["suppressed"]
+    for row in suppressed:
+        assert len(row["Exception Reason"]) > 40
+    batch_rows = {
+        (row["Rule ID"], row["Resource ID"].removeprefix(f"{BATCHES_STACK}/"))
+        for row in suppressed
+        if row["Resource ID"].startswith(f"{BATCHES_STACK}/{WORKFLOW}/")
+    }
+    assert batch_rows == {
+        ("AwsSolutions-S1", f"{WORKFLOW}/Results/Resource"),
+        ("AwsSolutions-IAM5", f"{WORKFLOW}/Executions/Resource"),
+    }
+    assert {row["Resource ID"].split("/")[0] for row in suppressed} == {BATCHES_STACK}
+
+
+@pytest.mark.parametrize("stack_name", [BATCHES_STACK, "BatchIds10000", "BatchSource", "BatchSearch"])
+def test_cfn_lint_finds_nothing_but_w3005(batches: Synthesized, stack_name: str) -> None:
+    template = batches.outdir / f"{stack_name}.template.json"
+    matches = lint_file(template, ManualArgs(ignore_checks=CFN_LINT_IGNORED, regions=["us-east-1"]))
+    assert [str(m) for m in matches] == []
