@@ -133,7 +133,8 @@ class DataSourceRun:
 
 def imported_assets(domain: Mapping[str, Any], source: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(id, technical name) of what a run of ``source`` imports: its explicit ``assets`` list,
-    else every asset of its project whose type the data source's type imports."""
+    else every asset of its project whose type the data source's type imports (seeded or
+    generated, not made on the fly)."""
     assets: Mapping[str, Any] = domain.get("assets", {})
     listed = source.get("assets")
     if listed is not None:
@@ -142,7 +143,11 @@ def imported_assets(domain: Mapping[str, Any], source: Mapping[str, Any]) -> lis
     return [
         (asset_id, asset_name(asset_id, asset))
         for asset_id, asset in sorted(assets.items())
-        if asset.get("project") == source.get("project") and asset_type(asset).startswith(prefix)
+        if asset.get("project") == source.get("project")
+        and asset_type(asset).startswith(prefix)
+        # Ids the app names (a run's, a batch's list) stand for assets of their own: made on the
+        # fly so that those calls work, not tables this data source found.
+        and not asset.get("onTheFly", False)
     ]
 
 

@@ -22,7 +22,14 @@ from constructs_lib.local.clock import RealClock
 from constructs_lib.local.knobs import FINAL, NEVER, Knobs
 from constructs_lib.local.replay import DEFAULT_STATE_FILE, LocalCloudFormation
 from constructs_lib.local.report import print_result
-from constructs_lib.local.seed import load_seed
+from constructs_lib.local.seed import (
+    MAX_GENERATED,
+    data_source_target,
+    default_seed,
+    default_target,
+    load_seed,
+    with_generated_assets,
+)
 from constructs_lib.local.server import LocalDataZone
 
 EPILOG = """\
@@ -37,6 +44,14 @@ def _knob_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed",
         type=Path,
         help="JSON file of domains, projects and assets (default: the example app's ids; format: README.md)",
+    )
+    group.add_argument(
+        "--seed-assets",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also make N Glue-table assets (in the seed's data source's project, else the app's); every data "
+        "source without an explicit asset list imports them",
     )
     group.add_argument("--throttle-calls", type=int, default=0, metavar="N", help="answer the next N calls with 429")
     group.add_argument("--server-error-calls", type=int, default=0, metavar="N", help="then the next N with 500")
@@ -80,9 +95,16 @@ def _knobs(args: argparse.Namespace) -> Knobs:
 
 
 def _seed(args: argparse.Namespace) -> dict[str, Any] | None:
-    if args.seed is None:
-        return None
-    return load_seed(args.seed)
+    seed = load_seed(args.seed) if args.seed is not None else None
+    if not args.seed_assets:
+        return seed
+    if not 0 < args.seed_assets <= MAX_GENERATED:
+        raise SystemExit(f"--seed-assets {args.seed_assets}: use a number from 1 to {MAX_GENERATED}")
+    seed = {**(seed if seed is not None else default_seed()), "generatedAssets": args.seed_assets}
+    # A seed's own data source imports them from the start; otherwise the deploy puts them in the
+    # app's project (constructs_lib.local.provision).
+    target = data_source_target(seed) if args.command != "serve" else default_target(seed)
+    return with_generated_assets(seed, target) if target is not None else seed
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -269,15 +269,22 @@ def generate_assets(domain_id: str, project_id: str, count: int) -> dict[str, An
     }
 
 
-def default_target(seed: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Where a seed's generated assets go when the app does not say: the project of its first data
-    source without an explicit asset list, else its first project."""
-    domains: Mapping[str, Any] = seed.get("domains", {})
-    for domain_id, domain in domains.items():
+def data_source_target(seed: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(domain, project) of the seed's first data source without an explicit asset list."""
+    for domain_id, domain in seed.get("domains", {}).items():
         for source in domain.get("dataSources", {}).values():
             if "assets" not in source:
                 return domain_id, str(source["project"])
-    for domain_id, domain in domains.items():
+    return None
+
+
+def default_target(seed: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Where a seed's generated assets go when the app does not say: the project of its first data
+    source without an explicit asset list, else its first project."""
+    found = data_source_target(seed)
+    if found is not None:
+        return found
+    for domain_id, domain in seed.get("domains", {}).items():
         for project_id in domain.get("projects", {}):
             return domain_id, str(project_id)
     return None
