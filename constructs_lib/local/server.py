@@ -12,7 +12,8 @@ An unmodified boto3 client works against it::
 SigV4-signed requests are accepted with any (dummy) credentials: the signature is not checked,
 but a request must carry one scoped to the ``datazone`` service, and its access key id decides
 who the caller is (``register_principal``). Besides the service's routes the server answers a few
-local-only control routes under ``/_local/`` (knobs, call log, principals, memberships, world, state) so
+local-only control routes under ``/_local/`` (knobs, call log, principals, memberships, world, data
+source runs, state) so
 a separate process (``python -m constructs_lib.local serve``) can be steered too.
 """
 
@@ -24,7 +25,7 @@ import re
 import threading
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -164,47 +165,72 @@ class _Handler(BaseHTTPRequestHandler):
     # -- local-only control routes ------------------------------------------------------------------
 
     def _control(self, path: str, query: str, body: bytes) -> None:
-        backend = self.server.backend
+        route = _CONTROL_ROUTES.get((self.command, path))
+        if route is None:
+            self._send(404, json.dumps({"message": f"no local control route {self.command} {path}"}).encode())
+            return
         try:
             data: dict[str, Any] = json.loads(body) if body.strip() else {}
-            answer: Any
-            if path == "/_local/health" and self.command == "GET":
-                answer = {"ok": True, "url": self.server.url}
-            elif path == "/_local/calls" and self.command == "GET":
-                answer = [asdict(call) for call in backend.calls]
-            elif path == "/_local/calls" and self.command == "DELETE":
-                backend.calls.clear()
-                answer = {}
-            elif path == "/_local/knobs" and self.command == "GET":
-                answer = backend.knobs.to_dict()
-            elif path == "/_local/knobs" and self.command == "POST":
-                backend.knobs.update(data)
-                answer = backend.knobs.to_dict()
-            elif path == "/_local/principals" and self.command == "POST":
-                backend.register_principal(str(data["accessKeyId"]), str(data["arn"]))
-                answer = {}
-            elif path == "/_local/memberships" and self.command in ("POST", "DELETE"):
-                if self.command == "POST":
-                    backend.add_membership(data["domainId"], data["projectId"], data["principal"], data["designation"])
-                else:
-                    backend.remove_membership(data["domainId"], data["projectId"], data["principal"])
-                answer = {}
-            elif path == "/_local/predictions" and self.command == "GET":
-                args = {k: v[-1] for k, v in parse_qs(query).items()}
-                answer = [asdict(d) for d in backend.prediction_decisions(args.get("domainId"), args.get("assetId"))]
-            elif path == "/_local/world" and self.command == "POST":
-                backend.merge_world(data["domains"])
-                answer = {}
-            elif path == "/_local/state" and self.command == "GET":
-                answer = backend.export_state()
-            else:
-                self._send(404, json.dumps({"message": f"no local control route {self.command} {path}"}).encode())
-                return
+            answer = route(self.server, data, {k: v[-1] for k, v in parse_qs(query).items()})
             self._send(200, json.dumps(answer, default=str).encode())
         except ServiceError as error:
             self._send_error(error)
         except (ValueError, KeyError, TypeError) as error:
             self._send(400, json.dumps({"message": f"bad control request: {error}"}).encode())
+
+
+def _set_knobs(server: _Server, data: dict[str, Any], _args: dict[str, str]) -> Any:
+    server.backend.knobs.update(data)
+    return server.backend.knobs.to_dict()
+
+
+def _clear_calls(server: _Server, _data: dict[str, Any], _args: dict[str, str]) -> Any:
+    server.backend.calls.clear()
+    return {}
+
+
+def _add_member(server: _Server, data: dict[str, Any], _args: dict[str, str]) -> Any:
+    server.backend.add_membership(data["domainId"], data["projectId"], data["principal"], data["designation"])
+    return {}
+
+
+def _remove_member(server: _Server, data: dict[str, Any], _args: dict[str, str]) -> Any:
+    server.backend.remove_membership(data["domainId"], data["projectId"], data["principal"])
+    return {}
+
+
+def _register(server: _Server, data: dict[str, Any], _args: dict[str, str]) -> Any:
+    server.backend.register_principal(str(data["accessKeyId"]), str(data["arn"]))
+    return {}
+
+
+def _merge_world(server: _Server, data: dict[str, Any], _args: dict[str, str]) -> Any:
+    server.backend.merge_world(data["domains"])
+    return {}
+
+
+def _start_data_source_run(server: _Server, data: dict[str, Any], _args: dict[str, str]) -> Any:
+    return {"id": server.backend.start_data_source_run(str(data["domainId"]), str(data["dataSourceId"]))}
+
+
+_ControlRoute = Callable[["_Server", dict[str, Any], dict[str, str]], Any]
+#: (method, path) -> what it does; each gets the server, the JSON body and the query arguments.
+_CONTROL_ROUTES: dict[tuple[str, str], _ControlRoute] = {
+    ("GET", "/_local/health"): lambda server, _d, _a: {"ok": True, "url": server.url},
+    ("GET", "/_local/calls"): lambda server, _d, _a: [asdict(call) for call in server.backend.calls],
+    ("DELETE", "/_local/calls"): _clear_calls,
+    ("GET", "/_local/knobs"): lambda server, _d, _a: server.backend.knobs.to_dict(),
+    ("POST", "/_local/knobs"): _set_knobs,
+    ("POST", "/_local/principals"): _register,
+    ("POST", "/_local/memberships"): _add_member,
+    ("DELETE", "/_local/memberships"): _remove_member,
+    ("GET", "/_local/predictions"): lambda server, _d, args: [
+        asdict(d) for d in server.backend.prediction_decisions(args.get("domainId"), args.get("assetId"))
+    ],
+    ("POST", "/_local/world"): _merge_world,
+    ("POST", "/_local/data-source-runs"): _start_data_source_run,
+    ("GET", "/_local/state"): lambda server, _d, _a: server.backend.export_state(),
+}
 
 
 class _Server(ThreadingHTTPServer):
