@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 import weakref
 from collections import Counter
@@ -129,8 +130,12 @@ class AssetSelection:
         # when the ids do.
         path = Path(tempfile.gettempdir()) / "datazone-metadata-generation-batch" / f"{digest}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.write_bytes(body)
+        # Whatever is there (a synth killed mid-write, another user's /tmp) is checked, and
+        # replaced whole: the asset is exactly these ids.
+        if not path.is_file() or path.read_bytes() != body:
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as staging:
+                staging.write(body)
+            os.replace(staging.name, path)
         asset = s3_assets.Asset(scope, "Items", path=str(path))
         _BatchWorkflow.of(scope).read_items(asset)
         return {**self._prop, "Bucket": asset.s3_bucket_name, "Key": asset.s3_object_key}
@@ -183,7 +188,7 @@ class _BatchWorkflow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(definition(self.bucket.bucket_name))),
+            definition_body=sfn.DefinitionBody.from_string(_definition_string(self.bucket.bucket_name)),
             state_machine_type=sfn.StateMachineType.STANDARD,
             role=self.role,
             tracing_enabled=True,
@@ -385,7 +390,7 @@ class MetadataGenerationBatch(Construct):
         # Starting and following executions needs the workflow's own policy in place.
         node.add_dependency(workflow.policy)
         if grant_project_access:
-            node.add_dependency(provider.membership(domain_id, project_id, project_designation))
+            node.add_dependency(provider.membership(domain_id, project_id, project_designation, owner=NAME))
         if create_outputs:
             self._add_outputs(node.path)
 
@@ -469,6 +474,17 @@ class MetadataGenerationBatch(Construct):
     def summary_location(self) -> str:
         """``s3://…/summary.json``: counts per status and every failure with its reason, a token."""
         return self.resource.get_att_string(BatchAttr.SUMMARY)
+
+
+def _definition_string(results_bucket: str) -> str:
+    """The definition as JSON, with the bucket's token spliced in.
+
+    Serialized here, not by ``Stack.to_json_string``: that drops ``None`` (the ``"ResultPath":
+    null`` that keeps a task's input) and turns ``100.0`` into ``100``.
+    """
+    marker = "@@RESULTS_BUCKET@@"
+    before, after = json.dumps(definition(marker), separators=(",", ":")).split(marker)
+    return cdk.Fn.join("", [before, results_bucket, after])
 
 
 _SELECTION_ACTIONS = {

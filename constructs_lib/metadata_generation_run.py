@@ -339,18 +339,23 @@ class _MetadataGenerationRunProvider(Construct):
             self._granted.add(action)
             self._statement.add_actions(action)
 
-    def membership(self, domain_id: str, project_id: str, designation: str) -> datazone.CfnProjectMembership:
-        """The stack's single membership of the handler role in (domain, project)."""
+    def membership(
+        self, domain_id: str, project_id: str, designation: str, owner: str = "MetadataGenerationRun"
+    ) -> datazone.CfnProjectMembership:
+        """The stack's single membership of the handler role in (domain, project), for the runs
+        and batches (``owner`` names the construct asking, in errors) of that project."""
         key = json.dumps([self._stable(domain_id), self._stable(project_id)], sort_keys=True)
         found = self._memberships.get(key)
         if found is not None:
             membership, existing = found
             if existing != designation:
-                raise _invalid(
+                raise invalid(
                     "project_designation",
                     designation,
-                    f"another MetadataGenerationRun in this stack already grants {existing} in the same "
-                    "project; use the same designation for every run of a project",
+                    f"another run or batch in this stack already grants {existing} in the same project; "
+                    "use the same designation for every MetadataGenerationRun and MetadataGenerationBatch "
+                    "of a project",
+                    owner,
                 )
             return membership
         digest = hashlib.sha256(key.encode()).hexdigest()[:8].upper()

@@ -339,11 +339,6 @@ def test_same_ids_give_the_same_asset_and_other_ids_another(batches: Synthesized
     assert key != other
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: AssetSelection._bind reuses an existing <tmp>/datazone-metadata-generation-batch/<sha256>.json "
-    "without checking its content, so a stale, truncated or planted file becomes the uploaded asset",
-)
 def test_ids_asset_holds_the_ids_even_if_the_staging_file_is_stale(tmp_path: Path) -> None:
     ids = [f"stale-{uuid.uuid4().hex}"]
     body = json.dumps(ids).encode()

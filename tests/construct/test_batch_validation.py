@@ -245,12 +245,6 @@ def test_invalid_props_add_nothing_to_the_stack(stack: cdk.Stack) -> None:
     assert "DataZoneMetadataGenerationRunProvider" not in children
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a batch whose designation differs from a run's in the same project raises "
-    "'MetadataGenerationRun: project_designation=...' (the shared membership's message), "
-    "not 'MetadataGenerationBatch: ...'",
-)
 def test_fails_if_a_batch_and_a_run_of_one_project_ask_for_different_designations(stack: cdk.Stack) -> None:
     MetadataGenerationRun(stack, "Run", domain_id=DOMAIN, project_id=PROJECT, asset_id="asset1")
     message = _fails(stack, project_designation="PROJECT_OWNER")
