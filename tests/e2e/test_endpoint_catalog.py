@@ -5,6 +5,7 @@ batch's explicit ids."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,18 @@ def test_data_source_ref_and_attributes_resolve(catalog_app: Path) -> None:
     assert outputs["SourceId"] == source
     assert resolver.attribute(logical, "EnvironmentId") == "env1"
     assert resolver.attribute(logical, "Status") == "READY"
+
+
+def test_readme_seed_example_serves_its_data_source() -> None:
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    section = readme.read_text().split("## Local dry run", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
+    seed = json.loads(example)
+    assert seed_problems(seed) == []
+    with LocalDataZone(seed=seed) as endpoint:
+        client = endpoint.client()
+        (run,) = client.list_data_source_runs(domainIdentifier="dzd_mycatalog1", dataSourceIdentifier="salestables1")[
+            "items"
+        ]
+        activities = client.list_data_source_run_activities(domainIdentifier="dzd_mycatalog1", identifier=run["id"])
+        assert [(a["dataAssetId"], a["technicalName"]) for a in activities["items"]] == [("orders1", "orders")]
