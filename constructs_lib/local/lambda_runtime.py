@@ -149,6 +149,9 @@ class LocalMode:
     region: str
     #: The replay's own CloudFormation endpoint: without it the function would ask real AWS.
     cloudformation_url: str | None = None
+    #: Step Functions and S3 are moto's (in-process mock) for this session: their AWS URLs are
+    #: intercepted. Otherwise they point at a dead loopback port, so no call leaves the machine.
+    aws_mocked: bool = False
 
 
 class LocalFunction:
@@ -213,6 +216,8 @@ class LocalFunction:
                     "AWS_ENDPOINT_URL_CLOUDFORMATION": self.local.cloudformation_url or "http://127.0.0.1:9",
                 }
             )
+            unreachable = None if self.local.aws_mocked else "http://127.0.0.1:9"
+            values.update({"AWS_ENDPOINT_URL_SFN": unreachable, "AWS_ENDPOINT_URL_S3": unreachable})
         values.update(self._template_environment)
         return values
 

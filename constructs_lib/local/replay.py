@@ -25,13 +25,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from constructs_lib.local.assembly import AssemblyError, StackArtifact, load_assembly
 from constructs_lib.local.backend import DataZoneBackend
 from constructs_lib.local.cfn_endpoint import LocalCloudFormationEndpoint
-from constructs_lib.local.clock import Clock, SimulatedClock, WallClock
+from constructs_lib.local.clock import Clock, RealClock, SimulatedClock, WallClock
 from constructs_lib.local.knobs import Knobs
 from constructs_lib.local.provision import HttpWorld, World, provision
 from constructs_lib.local.replay_control import EndpointControl, _HttpControl, _InProcessControl
@@ -49,6 +50,11 @@ from constructs_lib.local.replay_session import (
 )
 from constructs_lib.local.replay_state import DEFAULT_STATE_FILE, STATE_VERSION, _load_state, _save_state
 from constructs_lib.local.server import LocalDataZone
+from constructs_lib.local.stepfunctions import BATCH_RESOURCE_TYPE, LocalStepFunctions
+
+#: Simulated seconds per real second when the replay's own endpoint serves a batch (its runs of
+#: about 26 s then take about a second, a 10 s poll interval a third of one).
+BATCH_CLOCK_SPEED = 30.0
 
 __all__ = [
     "DEFAULT_REGION",
@@ -91,6 +97,11 @@ class LocalCloudFormation:
     :param fail_resources: logical id -> simulated seconds after which creating or updating that
         resource fails (a sibling failing while a custom resource is still in flight).
     :param invoke_seconds: simulated time each Lambda invocation costs.
+    :param batch_poll_seconds: the ``PollSeconds`` every batch resource gets (its workflow's
+        ``Wait`` between two polls of a run); default: the template's. A batch's workflow runs in
+        moto (:mod:`constructs_lib.local.stepfunctions`) on the endpoint's clock, which must then
+        be a :class:`RealClock` (the replay's own endpoint gets one, :data:`BATCH_CLOCK_SPEED`
+        times the wall clock, unless ``time_scale`` says otherwise).
     :param strict: refuse a deploy whose app references domain, project or asset ids the local
         endpoint does not know (default: create them, with a notice each).
     :param notify: called with each such notice (they are also kept in ``notices``).
@@ -113,6 +124,7 @@ class LocalCloudFormation:
         rollback_physical_id: str = "previous",
         fail_resources: Mapping[str, float] | None = None,
         invoke_seconds: float = 0.2,
+        batch_poll_seconds: int | None = None,
         strict: bool = False,
         notify: Callable[[str], None] | None = None,
     ) -> None:
@@ -133,6 +145,7 @@ class LocalCloudFormation:
         self.rollback_physical_id = rollback_physical_id
         self.fail_resources = dict(fail_resources or {})
         self.invoke_seconds = invoke_seconds
+        self.batch_poll_seconds = batch_poll_seconds
         self._endpoint = endpoint
         self._endpoint_url = endpoint_url
         self._seed = seed
@@ -146,8 +159,8 @@ class LocalCloudFormation:
 
     def deploy(self, stacks: Sequence[str] | None = None) -> list[StackResult]:
         """Deploy the named stacks (default: all), dependencies first; stop at the first failure."""
-        with self._session() as session:
-            selected = self._select(stacks)
+        selected = self._select(stacks)
+        with self._session(selected) as session:
             self._provision(session, selected)
             results = []
             for stack in selected:
@@ -159,9 +172,10 @@ class LocalCloudFormation:
 
     def destroy(self, stacks: Sequence[str] | None = None) -> list[StackResult]:
         """Destroy the named stacks (default: all), dependents first."""
-        with self._session() as session:
+        selected = self._select(stacks)
+        with self._session(selected) as session:
             results = []
-            for stack in reversed(self._select(stacks)):
+            for stack in reversed(selected):
                 result = session.destroy(stack)
                 results.append(result)
                 if not result.ok:
@@ -203,8 +217,7 @@ class LocalCloudFormation:
             return f"endpoint {self._endpoint_url}"
         return "local" if self._endpoint is None else "local (caller's endpoint)"
 
-    @contextlib.contextmanager
-    def _session(self) -> Iterator[_Session]:
+    def _checked_state(self) -> dict[str, Any]:
         state = _load_state(self.state_file)
         target = self._target()
         if state.get("stacks") and state.get("target", target) != target:
@@ -213,50 +226,97 @@ class LocalCloudFormation:
                 "pass another --state file (physical ids of one are meaningless to the other)"
             )
         state["target"] = target
-        owned: LocalDataZone | None = None
-        backend: DataZoneBackend | None = None
-        control: EndpointControl | None
-        clock: Clock
-        simulate = False
+        return state
+
+    def _open_endpoint(self, state: Mapping[str, Any], *, batches: bool) -> _Endpoint:
+        scaled = self._time_scale if self._time_scale is not None else 1.0
         if self.aws:
-            clock, control = WallClock(self._time_scale if self._time_scale is not None else 1.0), None
-        elif self._endpoint_url is not None:
-            control = _HttpControl(self._endpoint_url)
-            clock = WallClock(self._time_scale if self._time_scale is not None else 1.0)
-        elif self._endpoint is not None:
-            control, clock = _InProcessControl(self._endpoint), self._endpoint.clock
-            simulate = isinstance(clock, SimulatedClock)
+            return _Endpoint(WallClock(scaled), None)
+        if self._endpoint_url is not None:
+            return _Endpoint(WallClock(scaled), _HttpControl(self._endpoint_url))
+        if self._endpoint is not None:
+            given = self._endpoint.clock
+            control = _InProcessControl(self._endpoint)
+            return _Endpoint(given, control, isinstance(given, SimulatedClock), self._endpoint.backend)
+        saved = state.get("datazone")
+        start = max(time.time(), float(saved["now"])) if saved else None
+        # moto runs a batch's workflow on threads and wall time, which a simulated clock (moving
+        # only when the replay waits) cannot follow: batches get the wall clock, sped up.
+        clock: Clock = (
+            RealClock(speed=1 / self._time_scale if self._time_scale else BATCH_CLOCK_SPEED, start=start)
+            if batches
+            else SimulatedClock(start=start, time_scale=self._time_scale or 0.0)
+        )
+        fresh = DataZoneBackend(seed=self._seed, clock=clock, knobs=self._knobs)
+        if saved:
+            fresh.import_state(saved)
+        owned = LocalDataZone(backend=fresh).start()
+        return _Endpoint(clock, _InProcessControl(owned), not batches, owned.backend, owned)
+
+    def _stepfunctions(self, endpoint: _Endpoint) -> LocalStepFunctions | None:
+        if endpoint.control is None:
+            return None  # against AWS the handler starts real executions
+        clock = endpoint.clock
+        if isinstance(clock, SimulatedClock):
+            raise AssemblyError(
+                "a MetadataGenerationBatch runs its workflow on moto's threads, in wall time: give the "
+                "endpoint a RealClock (e.g. RealClock(speed=20)), not a SimulatedClock"
+            )
+        if isinstance(clock, WallClock):
+            speed = 1 / clock.time_scale if clock.time_scale > 0 else BATCH_CLOCK_SPEED
         else:
-            saved = state.get("datazone")
-            start = max(time.time(), float(saved["now"])) if saved else None
-            clock = SimulatedClock(start=start, time_scale=self._time_scale or 0.0)
-            fresh = DataZoneBackend(seed=self._seed, clock=clock, knobs=self._knobs)
-            if saved:
-                fresh.import_state(saved)
-            owned = LocalDataZone(backend=fresh).start()
-            control, simulate = _InProcessControl(owned), True
-        if owned is not None:
-            backend = owned.backend
-        elif self._endpoint is not None:
-            backend = self._endpoint.backend
+            speed = float(getattr(clock, "speed", 1.0))
+        return LocalStepFunctions(datazone_url=endpoint.control.url, speed=speed)
+
+    @contextlib.contextmanager
+    def _session(self, stacks: Sequence[StackArtifact] = ()) -> Iterator[_Session]:
+        state = self._checked_state()
+        batches = any(has_batch(stack) for stack in stacks)
+        endpoint = self._open_endpoint(state, batches=batches)
         cfn: LocalCloudFormationEndpoint | None = None
         if not self.aws:
-            cfn = LocalCloudFormationEndpoint(clock, call_seconds=0.05 if simulate else 0.0).start()
+            cfn = LocalCloudFormationEndpoint(endpoint.clock, call_seconds=0.05 if endpoint.simulate else 0.0).start()
             for known in state.get("stacks", {}).values():
                 cfn.set_status(known["stackId"], known["stackName"], known.get("status", "CREATE_COMPLETE"))
-        session = _Session(self, state, clock, control, simulate=simulate, backend=backend, cfn=cfn)
+        steps = self._stepfunctions(endpoint) if batches else None
+        session = _Session(
+            self,
+            state,
+            endpoint.clock,
+            endpoint.control,
+            simulate=endpoint.simulate,
+            backend=endpoint.backend,
+            cfn=cfn,
+            stepfunctions=steps,
+        )
         try:
-            yield session
-            session.scheduler.drain()
+            with steps if steps is not None else contextlib.nullcontext():
+                yield session
+                session.scheduler.drain()
         finally:
             for function in session.functions.values():
                 function.close()
             if cfn is not None:
                 cfn.stop()
-            if owned is not None:
-                state["datazone"] = owned.backend.export_state()
-                owned.stop()
+            if endpoint.owned is not None:
+                state["datazone"] = endpoint.owned.backend.export_state()
+                endpoint.owned.stop()
             _save_state(self.state_file, state)
+
+
+@dataclass
+class _Endpoint:
+    """Where a command's DataZone calls go, and the clock everything shares."""
+
+    clock: Clock
+    control: EndpointControl | None
+    simulate: bool = False
+    backend: DataZoneBackend | None = None
+    owned: LocalDataZone | None = None  # the replay's own endpoint (its state is saved)
+
+
+def has_batch(stack: StackArtifact) -> bool:
+    return any(r.get("Type") == BATCH_RESOURCE_TYPE for r in stack.template.get("Resources", {}).values())
 
 
 class _Session(DeploySteps, DestroySteps):

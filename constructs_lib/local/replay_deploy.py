@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from constructs_lib.local.assembly import StackArtifact, deployment_order
@@ -28,6 +29,17 @@ from constructs_lib.local.replay_state import _Resource
 from constructs_lib.local.scheduler import Join
 
 
+@dataclass
+class _Progress:
+    """A deployment's resources in flight, done, changed; the first failure and what it deletes."""
+
+    running: dict[str, Any] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)
+    changes: list[_Change] = field(default_factory=list)
+    deleting: list[Any] = field(default_factory=list)
+    failure: _FailureError | None = None
+
+
 class DeploySteps(RollbackSteps):
     def deploy(self, stack: StackArtifact) -> StackResult:
         wall = time.monotonic()
@@ -48,6 +60,7 @@ class DeploySteps(RollbackSteps):
             old_order=list((previous or {}).get("order", [])),
             current=current,
         )
+        self.restore_moto(dep, old)
         order = [lid for lid in deployment_order(stack.template) if self._included(dep, lid)]
         cleanup: list[tuple[str, _Resource]] = []
         self._stack_status(dep, "CREATE_IN_PROGRESS" if previous is None else "UPDATE_IN_PROGRESS")
@@ -82,40 +95,40 @@ class DeploySteps(RollbackSteps):
         included = set(order)
         needs = {logical: _dependencies(template, logical) & included for logical in order}
         pending = list(order)
-        running: dict[str, Any] = {}
-        done: set[str] = set()
-        changes: list[_Change] = []
-        deleting: list[Any] = []
-        failure: _FailureError | None = None
+        progress = _Progress()
         while True:
-            if failure is None:
-                for logical in [lid for lid in pending if needs[lid] <= done]:
+            if progress.failure is None:
+                for logical in [lid for lid in pending if needs[lid] <= progress.done]:
                     pending.remove(logical)
-                    running[logical] = self.scheduler.spawn(self._change_steps(dep, logical), logical)
-            if not running:
+                    progress.running[logical] = self.scheduler.spawn(self._change_steps(dep, logical), logical)
+            if not progress.running:
                 break
-            self.scheduler.run_until(lambda: any(task.done for task in running.values()))
-            for logical, task in list(running.items()):
-                if logical not in running or not task.done:
-                    continue  # still working, or deleted in flight a moment ago
-                del running[logical]
-                if task.error is None:
-                    done.add(logical)
-                    if task.result is not None:
-                        changes.append(task.result)
-                    continue
-                if not isinstance(task.error, _FailureError):
-                    raise task.error
-                if failure is None:
-                    failure = task.error
-                    failure.logical = logical
-                    if dep.previous is None:
-                        self._stack_status(dep, "ROLLBACK_IN_PROGRESS")
-                        deleting += self._delete_in_flight(dep, running)
-        self.scheduler.run_until(lambda: all(task.done for task in deleting))
-        if failure is not None:
-            raise failure
-        return changes
+            self.scheduler.run_until(lambda: any(task.done for task in progress.running.values()))
+            self._collect_finished(dep, progress)
+        self.scheduler.run_until(lambda: all(task.done for task in progress.deleting))
+        if progress.failure is not None:
+            raise progress.failure
+        return progress.changes
+
+    def _collect_finished(self, dep: _Deployment, progress: _Progress) -> None:
+        running = progress.running
+        for logical, task in list(running.items()):
+            if logical not in running or not task.done:
+                continue  # still working, or deleted in flight a moment ago
+            del running[logical]
+            if task.error is None:
+                progress.done.add(logical)
+                if task.result is not None:
+                    progress.changes.append(task.result)
+                continue
+            if not isinstance(task.error, _FailureError):
+                raise task.error
+            if progress.failure is None:
+                progress.failure = task.error
+                progress.failure.logical = logical
+                if dep.previous is None:
+                    self._stack_status(dep, "ROLLBACK_IN_PROGRESS")
+                    progress.deleting += self._delete_in_flight(dep, running)
 
     def _delete_in_flight(self, dep: _Deployment, running: dict[str, Any]) -> list[Any]:
         """CloudFormation stops waiting for the Creates still in flight and deletes those resources
@@ -213,6 +226,7 @@ class DeploySteps(RollbackSteps):
     ) -> Generator[float | Join, None, _Resource]:
         verb = "CREATE" if action == "Create" else "UPDATE"
         if _is_custom(kind):
+            self.stage_batch(ctx, kind, properties)
             self._event(ctx, logical, kind, f"{verb}_IN_PROGRESS")
             replacing = before if before is not None and before.type == kind else None
             try:
@@ -253,4 +267,5 @@ class DeploySteps(RollbackSteps):
             return _Resource(kind, physical, properties, {}, fingerprint)
         keep = before is not None and before.type == kind
         physical = before.physical_id if keep and before is not None else ctx.resolver.physical_id(logical)
+        physical = self.moto_physical_id(ctx, logical, kind, physical)
         return _Resource(kind, physical, None, {}, fingerprint)

@@ -30,6 +30,7 @@ class DestroySteps(SessionCore):
             ctx.result.notes.append("stack is not deployed locally; nothing to destroy")
             return self._finish(ctx)
         self._stack_status(ctx, "DELETE_IN_PROGRESS")
+        self.restore_moto(ctx, resources)
         order = [lid for lid in previous.get("order", []) if lid in resources]
         for logical in reversed(order):
             ctx.resolver.physical_ids.setdefault(logical, resources[logical].physical_id)

@@ -42,6 +42,15 @@ from constructs_lib.local.replay_control import EndpointControl
 from constructs_lib.local.replay_results import RequestRecord, ResourceEvent, StackResult
 from constructs_lib.local.replay_state import _Resource
 from constructs_lib.local.scheduler import Join, Scheduler
+from constructs_lib.local.stepfunctions import (
+    BATCH_RESOURCE_TYPE,
+    BUCKET_TYPE,
+    STATE_MACHINE_TYPE,
+    LocalStepFunctions,
+    access_key_for,
+    is_batch_definition,
+    stage_selection,
+)
 
 if TYPE_CHECKING:
     from constructs_lib.local.replay import LocalCloudFormation
@@ -114,9 +123,11 @@ class SessionCore:
         simulate: bool,
         backend: DataZoneBackend | None,
         cfn: LocalCloudFormationEndpoint | None = None,
+        stepfunctions: LocalStepFunctions | None = None,
     ) -> None:
         self.owner = owner
         self.cfn = cfn
+        self.stepfunctions = stepfunctions
         self.scheduler = Scheduler(clock, (lambda: backend.calls) if backend is not None else None)
         self.backend = backend
         self.state = state
@@ -186,13 +197,14 @@ class SessionCore:
         local: LocalMode | None = None
         if self.control is not None:
             role = str(resolver.resolve(resource.get("Properties", {}).get("Role", "")))
-            access_key = "ASIA" + hashlib.sha256(role.encode()).hexdigest()[:16].upper()
+            access_key = access_key_for(role)
             self.control.register_principal(access_key, role)
             local = LocalMode(
                 endpoint_url=self.control.url,
                 access_key_id=access_key,
                 region=resolver.region,
                 cloudformation_url=self.cfn.url if self.cfn is not None else None,
+                aws_mocked=self.stepfunctions is not None,
             )
         function = LocalFunction(
             function_spec,
@@ -207,6 +219,47 @@ class SessionCore:
         )
         self.functions[key] = function
         return function
+
+    # -- batch workflows (moto) ------------------------------------------------------------------
+
+    def moto_physical_id(self, ctx: _Context, logical: str, kind: str, physical: str) -> str:
+        """A results bucket or batch state machine, made real in moto; its physical id there.
+
+        The state machine is created from the template's own DefinitionString, resolved like any
+        property: the definition that ships is the one that runs.
+        """
+        steps = self.stepfunctions
+        if steps is None or kind not in (BUCKET_TYPE, STATE_MACHINE_TYPE):
+            return physical
+        region = ctx.resolver.region
+        if kind == BUCKET_TYPE:
+            return steps.ensure_bucket(_bucket_name(physical), region)
+        properties = ctx.resolver.resolve(ctx.stack.template["Resources"][logical].get("Properties", {}))
+        definition = properties.get("DefinitionString")
+        if not is_batch_definition(definition):
+            return physical
+        role = str(properties.get("RoleArn", ""))
+        if self.control is not None:
+            self.control.register_principal(access_key_for(role), role)
+        return steps.put_state_machine(physical.rsplit(":", 1)[-1][:80], str(definition), role, region)
+
+    def restore_moto(self, ctx: _Context, resources: Mapping[str, _Resource]) -> None:
+        """moto forgets everything between commands: the stack's buckets and state machines again."""
+        for logical, resource in resources.items():
+            if resource.type in (BUCKET_TYPE, STATE_MACHINE_TYPE) and logical in ctx.stack.template.get(
+                "Resources", {}
+            ):
+                self.moto_physical_id(ctx, logical, resource.type, resource.physical_id)
+
+    def stage_batch(self, ctx: _Context, kind: str, properties: Mapping[str, Any]) -> None:
+        """The ids file of an ``AssetSelection.ids`` batch, uploaded as ``cdk deploy`` would."""
+        if self.stepfunctions is None or kind != BATCH_RESOURCE_TYPE:
+            return
+        selection = properties.get("Selection")
+        if isinstance(selection, Mapping):
+            notice = stage_selection(self.stepfunctions, selection, ctx.stack.assembly_dir, ctx.resolver.region)
+            if notice is not None:
+                ctx.result.notes.append(notice)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -324,6 +377,9 @@ class SessionCore:
         if _emulated(kind):
             resolved = ctx.resolver.resolve(raw)
             properties = stringify(resolved) if _is_custom(kind) else resolved
+            poll = self.owner.batch_poll_seconds
+            if kind == BATCH_RESOURCE_TYPE and self.stepfunctions is not None and poll is not None:
+                properties["PollSeconds"] = str(poll)
             return properties, _fingerprint(properties)
         # Other resources are not deployed anywhere: only their template text decides "changed".
         return None, _fingerprint(raw)
@@ -445,6 +501,11 @@ class SessionCore:
         if result.reason is None and not result.ok:
             result.reason = next((e.reason for e in reversed(result.events) if e.reason), None)
         return result
+
+
+def _bucket_name(physical: str) -> str:
+    # The replay's generated names keep the stack's case; S3 (moto too) takes lowercase only.
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in physical.lower())[:63].strip("-.")
 
 
 def _emulated(kind: str) -> bool:
