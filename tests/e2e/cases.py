@@ -28,6 +28,7 @@ import aws_cdk as cdk
 from constructs_lib.local.backend import Call, Knobs
 from constructs_lib.local.clock import SimulatedClock
 from constructs_lib.local.provider import MAX_RESPONSE_BYTES
+from constructs_lib.local.provision import UnknownIdsError
 from constructs_lib.local.replay import ROLLBACK_PHYSICAL_IDS, RUN_RESOURCE_TYPE, LocalCloudFormation, StackResult
 from constructs_lib.local.server import LocalDataZone
 
@@ -360,7 +361,14 @@ def _with_predictions(policy: dict[str, Any]) -> Callable[[Harness], None]:
 
 
 def _unknown_domain(box: Harness) -> None:
-    box.deploy(box.variant(set_domain("dzd_notseeded1")))
+    """--strict refuses an id no seed has, before any call; without it the id is created on the fly
+    (a notice) and the deploy goes through."""
+    variant = box.variant(set_domain("dzd_notseeded1"))
+    try:
+        box.replay(variant, strict=True).deploy()
+    except UnknownIdsError as error:
+        box.commands.append(f"deploy --strict: refused, {str(error).splitlines()[1].strip()}")
+    box.deploy(variant)
 
 
 PREDICTIONS = {"Action": "ACCEPT", "Rule": "ALL"}
@@ -526,7 +534,12 @@ CASES: tuple[Case, ...] = (
         "endpoint restarted empty before destroy",
         _delete_unknown,
     ),
-    Case("unknown-domain", "Domain that does not exist", "DomainId dzd_notseeded1 (not in the seed)", _unknown_domain),
+    Case(
+        "unknown-domain",
+        "Domain the seed does not know",
+        "DomainId dzd_notseeded1 (not in the seed); --strict, then without",
+        _unknown_domain,
+    ),
     Case(
         "accept-predictions",
         "Accept the run's predictions",

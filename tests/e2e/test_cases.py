@@ -211,11 +211,16 @@ def test_delete_of_a_finished_run_calls_nothing(outcomes: dict[str, Outcome], ca
     assert delete.calls == []
 
 
-def test_unknown_domain_fails_at_the_membership_before_any_run(outcomes: dict[str, Outcome]) -> None:
+def test_unknown_domain_is_refused_by_strict_and_made_on_the_fly_otherwise(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["unknown-domain"]
-    assert outcome.results[0].status == "ROLLBACK_COMPLETE"
-    assert "Domain dzd_notseeded1 not found" in (outcome.results[0].reason or "")
-    assert outcome.calls == []
+    refused = outcome.harness.commands[0]
+    assert refused.startswith("deploy --strict: refused, domain dzd_notseeded1")
+    # Refused before any call: the one deploy recorded is the one without --strict.
+    (result,) = outcome.results
+    assert result.status == "CREATE_COMPLETE"
+    domain = outcome.harness.endpoint.backend.world["domains"]["dzd_notseeded1"]
+    assert domain["onTheFly"] is True
+    assert next(call.operation for call in outcome.calls) == "StartMetadataGenerationRun"
 
 
 def test_every_response_fits_cloudformations_limit(outcomes: dict[str, Outcome]) -> None:
