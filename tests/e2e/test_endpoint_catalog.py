@@ -248,7 +248,7 @@ def catalog_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _logical(assembly: Path, kind: str) -> str:
     resources = json.loads((assembly / f"{STACK}.template.json").read_text())["Resources"]
-    return next(logical for logical, resource in resources.items() if resource["Type"] == kind)
+    return next(str(logical) for logical, resource in resources.items() if resource["Type"] == kind)
 
 
 def test_an_apps_data_source_starts_its_first_run_on_creation(catalog_app: Path) -> None:
