@@ -102,6 +102,9 @@ class LocalCloudFormation:
         moto (:mod:`constructs_lib.local.stepfunctions`) on the endpoint's clock, which must then
         be a :class:`RealClock` (the replay's own endpoint gets one, :data:`BATCH_CLOCK_SPEED`
         times the wall clock, unless ``time_scale`` says otherwise).
+    :param stepfunctions: a started :class:`LocalStepFunctions` to run batches in (tests, the
+        bench): it outlives the command, so executions and result files can be inspected and a
+        later ``destroy`` finds the execution a ``deploy`` left running. Default: one per command.
     :param strict: refuse a deploy whose app references domain, project or asset ids the local
         endpoint does not know (default: create them, with a notice each).
     :param notify: called with each such notice (they are also kept in ``notices``).
@@ -125,6 +128,7 @@ class LocalCloudFormation:
         fail_resources: Mapping[str, float] | None = None,
         invoke_seconds: float = 0.2,
         batch_poll_seconds: int | None = None,
+        stepfunctions: LocalStepFunctions | None = None,
         strict: bool = False,
         notify: Callable[[str], None] | None = None,
     ) -> None:
@@ -146,6 +150,7 @@ class LocalCloudFormation:
         self.fail_resources = dict(fail_resources or {})
         self.invoke_seconds = invoke_seconds
         self.batch_poll_seconds = batch_poll_seconds
+        self._given_stepfunctions = stepfunctions
         self._endpoint = endpoint
         self._endpoint_url = endpoint_url
         self._seed = seed
@@ -278,7 +283,8 @@ class LocalCloudFormation:
             cfn = LocalCloudFormationEndpoint(endpoint.clock, call_seconds=0.05 if endpoint.simulate else 0.0).start()
             for known in state.get("stacks", {}).values():
                 cfn.set_status(known["stackId"], known["stackName"], known.get("status", "CREATE_COMPLETE"))
-        steps = self._stepfunctions(endpoint) if batches else None
+        given = self._given_stepfunctions
+        steps = self._stepfunctions(endpoint) if batches and given is None else None
         session = _Session(
             self,
             state,
@@ -287,7 +293,7 @@ class LocalCloudFormation:
             simulate=endpoint.simulate,
             backend=endpoint.backend,
             cfn=cfn,
-            stepfunctions=steps,
+            stepfunctions=given or steps,
         )
         try:
             with steps if steps is not None else contextlib.nullcontext():

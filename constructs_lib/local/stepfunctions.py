@@ -193,17 +193,18 @@ class MotoAdapter:
     def _client_for(self, original: Callable[..., Any]) -> Callable[..., Any]:
         # One client per (region, role), shared by the interpreter's threads (botocore clients are
         # thread-safe): building one per task, as moto does, costs more than the call itself.
-        clients: dict[tuple[str, str], Any] = {}
+        clients: dict[tuple[str, str, str], Any] = {}
         lock = threading.Lock()
 
         def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
             if service != "datazone":
                 return original(region=region, service=service, state_credentials=state_credentials)
             role = getattr(state_credentials, "role_arn", None) or ""
+            key = (self.datazone_url, region, role)  # the URL may be pointed elsewhere between batches
             with lock:
-                if (region, role) not in clients:
-                    clients[region, role] = self._datazone_client(region, role)
-                return clients[region, role]
+                if key not in clients:
+                    clients[key] = self._datazone_client(region, role)
+                return clients[key]
 
         return client_for
 

@@ -1,0 +1,148 @@
+"""``MetadataGenerationBatch`` deployed locally: the synthesized state machine runs in moto against
+the local DataZone endpoint (real clock, sped up), through the replayed CloudFormation lifecycle."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+
+from constructs_lib import AcceptPredictions, AssetSelection, MetadataGenerationBatch
+from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
+from constructs_lib.local.stepfunctions import LocalStepFunctions
+
+DOMAIN, PROJECT = "dzd_example123", "exampleproject1"
+IDS = [f"batchasset{i:03d}" for i in range(50)]
+BACKGROUND_IDS = [f"slowasset{i}" for i in range(3)]
+SPEED = 50.0  # simulated seconds per real second: a 10 s poll is 0.2 s
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def batch_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("batch-cdk.out")
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(app, "BatchCatalog")
+    MetadataGenerationBatch(
+        stack,
+        "Catalog",
+        domain_id=DOMAIN,
+        project_id=PROJECT,
+        assets=AssetSelection.ids(IDS),
+        max_concurrency=5,
+        accept_predictions=AcceptPredictions.all(),
+    )
+    background = cdk.Stack(app, "BatchBackground")
+    MetadataGenerationBatch(
+        background,
+        "Slow",
+        domain_id=DOMAIN,
+        project_id=PROJECT,
+        assets=AssetSelection.ids(BACKGROUND_IDS),
+        wait_for_completion=False,
+    )
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(autouse=True)
+def _quiet_moto() -> None:
+    # The interpreter logs every state at WARNING/INFO; the assertions say what matters.
+    logging.getLogger("moto").setLevel(logging.ERROR)
+
+
+def _endpoint(**knobs: object) -> LocalDataZone:
+    fast = Knobs(submitted_seconds=2, in_progress_seconds=6)
+    fast.update(knobs)
+    return LocalDataZone(seed=default_seed(), clock=RealClock(speed=SPEED), knobs=fast)
+
+
+@pytest.fixture
+def steps() -> Iterator[LocalStepFunctions]:
+    # Caller-owned moto world: it outlives each command, so S3 and executions can be inspected.
+    with _endpoint() as placeholder, LocalStepFunctions(datazone_url=placeholder.url, speed=SPEED) as world:
+        yield world
+
+
+def _deploy(
+    assembly: Path, dz: LocalDataZone, world: LocalStepFunctions, state: Path | None = None
+) -> LocalCloudFormation:
+    world.adapter.datazone_url = dz.url
+    return LocalCloudFormation(assembly, endpoint=dz, stepfunctions=world, state_file=state)
+
+
+def _summary(world: LocalStepFunctions, location: str) -> dict[str, object]:
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    body = world.client("s3", REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
+    summary: dict[str, object] = json.loads(body)
+    return summary
+
+
+def test_fifty_assets_all_succeed_with_predictions_accepted_once(batch_app: Path, steps: LocalStepFunctions) -> None:
+    with _endpoint() as dz:
+        cfn = _deploy(batch_app, dz, steps)
+        started = time.monotonic()
+        [result] = cfn.deploy(["BatchCatalog"])
+        wall = time.monotonic() - started
+        assert result.status == "CREATE_COMPLETE", result.reason
+        counts = {name.split("Output")[0]: value for name, value in result.outputs.items()}
+        assert counts["CatalogSucceededCount"] == "50"
+        assert counts["CatalogFailedCount"] == "0"
+        summary_at = str(result.requests[-1].response.data["Summary"])
+        summary = _summary(steps, summary_at)
+        assert summary["total"] == 50
+        assert summary["counts"] == {"SUCCEEDED": 50}
+        accepted = Counter(c.params["identifier"] for c in dz.calls if c.operation == "AcceptPredictions")
+        assert accepted == dict.fromkeys(IDS, 1)
+        assert wall < 15, f"a 50-asset batch took {wall:.1f} s"
+
+
+def test_failed_assets_beyond_tolerance_fail_the_deploy_with_the_summary(
+    batch_app: Path, steps: LocalStepFunctions
+) -> None:
+    failing = IDS[:3]
+    with _endpoint(final_status=dict.fromkeys(failing, "FAILED")) as dz:
+        [result] = _deploy(batch_app, dz, steps).deploy(["BatchCatalog"])
+    assert result.status == "ROLLBACK_COMPLETE"
+    assert result.reason is not None
+    assert "3 of 50 assets failed" in result.reason
+    assert "failure_tolerance 0 %" in result.reason
+    assert failing[0] in result.reason
+    assert "summary s3://" in result.reason
+
+
+def test_throttled_calls_are_retried_and_never_counted_as_failures(batch_app: Path, steps: LocalStepFunctions) -> None:
+    with _endpoint(throttle_calls=6, fault_operations=["StartMetadataGenerationRun", "GetMetadataGenerationRun"]) as dz:
+        [result] = _deploy(batch_app, dz, steps).deploy(["BatchCatalog"])
+        throttled = [c for c in dz.calls if c.status == 429]
+    assert result.status == "CREATE_COMPLETE", result.reason
+    assert len(throttled) == 6
+    summary = _summary(steps, str(result.requests[-1].response.data["Summary"]))
+    assert summary["counts"] == {"SUCCEEDED": 50}
+
+
+def test_destroy_stops_a_running_execution_and_cancels_its_runs(
+    batch_app: Path, steps: LocalStepFunctions, tmp_path: Path
+) -> None:
+    with _endpoint(final_status=dict.fromkeys(BACKGROUND_IDS, "IN_PROGRESS")) as dz:
+        cfn = _deploy(batch_app, dz, steps, tmp_path / "state.json")
+        [deployed] = cfn.deploy(["BatchBackground"])
+        assert deployed.status == "CREATE_COMPLETE", deployed.reason
+        arn = next(v for k, v in deployed.outputs.items() if k.startswith("SlowExecutionArn"))
+        sfn = steps.client("stepfunctions", REGION)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        deadline = time.monotonic() + 5
+        while len([c for c in dz.calls if c.operation == "StartMetadataGenerationRun"]) < 3:
+            assert time.monotonic() < deadline, "the execution never started its runs"
+            time.sleep(0.05)
+        [destroyed] = cfn.destroy(["BatchBackground"])
+        assert destroyed.status == "DELETE_COMPLETE", destroyed.reason
+        assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+        cancelled = {c.params["identifier"] for c in dz.calls if c.operation == "CancelMetadataGenerationRun"}
+    assert len(cancelled) == 3
