@@ -1,0 +1,173 @@
+"""Each gap of moto's Step Functions interpreter that ``constructs_lib.local.stepfunctions`` bridges,
+pinned: run without its fix, the gap is still there. When one of these fails after a moto upgrade,
+moto closed the gap: drop the fix (and this test) instead of patching twice."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import moto
+import pytest
+from botocore.exceptions import ClientError
+
+from constructs_lib.local import Knobs, LocalDataZone, RealClock, default_seed
+from constructs_lib.local.stepfunctions import FIXES, MOTO_VERSION, MotoAdapter, access_key_for, moto_only
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::000000000000:role/gap-test"
+SDK_MODULE = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
+SDK = "arn:aws:states:::aws-sdk:datazone:"
+
+
+@pytest.fixture
+def dz() -> Iterator[LocalDataZone]:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    with LocalDataZone(seed=default_seed(), clock=RealClock(), knobs=Knobs()) as endpoint:
+        endpoint.backend.register_principal(access_key_for(ROLE), ROLE)
+        endpoint.backend.add_membership("dzd_example123", "exampleproject1", ROLE, "PROJECT_CONTRIBUTOR")
+        yield endpoint
+
+
+def _run(definition: dict[str, Any], execution_input: dict[str, Any] | None = None) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
+    arn = sfn.create_state_machine(name="gap", definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input or {}))["executionArn"]
+    deadline = time.monotonic() + 20
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    result: dict[str, Any] = described
+    return result
+
+
+def _task(action: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": SDK + action, "Parameters": parameters, "End": True}},
+    }
+
+
+def _without(fix: str, dz: LocalDataZone) -> MotoAdapter:
+    return MotoAdapter(datazone_url=dz.url, fixes=FIXES - {fix})
+
+
+START = {
+    "DomainIdentifier": "dzd_example123",
+    "OwningProjectIdentifier": "exampleproject1",
+    "Target": {"Type": "ASSET", "Identifier": "exampleasset1"},
+    "Types": ["BUSINESS_DESCRIPTIONS"],
+}
+
+
+def test_the_adapter_is_written_for_the_installed_moto() -> None:
+    assert moto.__version__ == MOTO_VERSION
+
+
+def test_gap_parameters_are_passed_to_boto3_in_pascal_case(dz: LocalDataZone) -> None:
+    with moto_only(), _without("parameters", dz):
+        described = _run(_task("startMetadataGenerationRun", START))
+    assert described["status"] == "FAILED"
+    assert not dz.calls, "moto mapped DomainIdentifier -> domainIdentifier itself"
+
+
+def test_gap_responses_keep_boto3_member_names(dz: LocalDataZone) -> None:
+    # Only the result's keys: its datetimes (objects, not ISO strings) would break moto's own
+    # DescribeExecution (TypeError: datetime is not JSON serializable), the other half of the gap.
+    keys_only = _task("startMetadataGenerationRun", START)
+    keys_only["States"]["T"]["OutputPath"] = "$.id"
+    with moto_only(), _without("responses", dz):
+        described = _run(keys_only)
+    assert described["status"] == "SUCCEEDED", "moto now answers in PascalCase ($.id is gone)"
+    assert described["output"].strip('"'), "the run id, found under boto3's member name id"
+
+
+def test_gap_error_names_are_not_step_functions_names(dz: LocalDataZone) -> None:
+    missing = {"DomainIdentifier": "dzd_example123", "Identifier": "nosuchrun1234"}
+    with moto_only(), _without("errors", dz):
+        described = _run(_task("getMetadataGenerationRun", missing))
+    assert described["status"] == "FAILED"
+    assert described["error"] != "DataZone.ResourceNotFoundException"
+    assert described["error"].startswith("datazone.")
+
+
+def test_gap_result_writer_writes_no_result_files(dz: LocalDataZone) -> None:
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": "gap-items", "Key": "items.json"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "End": True}},
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": "gap-results", "Prefix": "out"},
+                },
+                "End": True,
+            }
+        },
+    }
+    with moto_only(), _without("result-writer", dz):
+        s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
+        for bucket in ("gap-items", "gap-results"):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket="gap-items", Key="items.json", Body=b'["a", "b"]')
+        described = _run(definition)
+        assert described["status"] == "SUCCEEDED"
+        where = json.loads(described["output"])["ResultWriterDetails"]
+        manifest = json.loads(s3.get_object(Bucket=where["Bucket"], Key=where["Key"])["Body"].read())
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="gap-results")["Contents"]]
+    assert manifest["ResultFiles"]["SUCCEEDED"] == []
+    assert all(key.endswith("manifest.json") for key in keys)
+
+
+def test_gap_endpoints_datazone_goes_to_aws_with_a_fixed_key(dz: LocalDataZone) -> None:
+    with moto_only(), _without("endpoints", dz):
+        client = importlib.import_module(SDK_MODULE).boto_client_for(region=REGION, service="datazone")
+    assert dz.url not in client.meta.endpoint_url
+    assert client._request_signer._credentials.access_key == "ak"  # one identity for every role
+
+
+def test_gap_wait_sleeps_in_real_seconds(dz: LocalDataZone) -> None:
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    with moto_only(), MotoAdapter(datazone_url=dz.url, speed=50, fixes=FIXES - {"time"}):
+        started = time.monotonic()
+        assert _run(wait)["status"] == "SUCCEEDED"
+        assert time.monotonic() - started >= 1
+    with moto_only(), MotoAdapter(datazone_url=dz.url, speed=50):
+        started = time.monotonic()
+        assert _run(wait)["status"] == "SUCCEEDED"
+        assert time.monotonic() - started < 0.8
+
+
+def test_rule_tolerated_failure_percentage_must_be_a_decimal() -> None:
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ToleratedFailurePercentage": 100,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    with moto_only(), pytest.raises(ClientError, match="ToleratedFailurePercentage"):
+        _run(definition, {})
