@@ -1,8 +1,9 @@
 """Cold import of the synthesized handler against ``import boto3``, each in a fresh interpreter.
 
 Both run with ``-X importtime`` and ``PYTHONDONTWRITEBYTECODE=1`` from a copy of the asset without
-``__pycache__``: Lambda's code directory is read-only, so ``index.py`` is compiled on every cold
-start while boto3 comes precompiled with the runtime, as here.
+``__pycache__``: Lambda's code directory is read-only, so the handler's modules are compiled on
+every cold start while boto3 comes precompiled with the runtime, as here. The module imported is
+:data:`ENTRY_MODULE`, what the functions' ``Handler`` names (it imports the rest of the asset).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 IMPORT_LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+ENTRY_MODULE = "entry"
 CLIENT_SNIPPET = (
     "import time, boto3; t = time.perf_counter(); "
     "boto3.client('datazone', region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x'); "
@@ -28,9 +30,9 @@ CLIENT_SNIPPET = (
 
 @dataclass(frozen=True)
 class ColdImport:
-    handler_us: list[int]  # cumulative import time of ``index``
+    handler_us: list[int]  # cumulative import time of ``entry`` (and the modules it imports)
     boto3_us: list[int]  # cumulative import time of ``boto3``
-    handler_wall_ms: list[float]  # whole ``python -c "import index"`` process
+    handler_wall_ms: list[float]  # whole ``python -c "import entry"`` process
     boto3_wall_ms: list[float]
     client_ms: list[float]  # boto3.client("datazone") in a fresh process (the handler builds it lazily)
     python: str
@@ -76,16 +78,16 @@ def measure(asset_dir: Path, repetitions: int = 9) -> ColdImport:
         shutil.copytree(asset_dir, code, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
         env.update({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(code)})
-        handler_cmd = [sys.executable, "-X", "importtime", "-c", "import index"]
+        handler_cmd = [sys.executable, "-X", "importtime", "-c", f"import {ENTRY_MODULE}"]
         boto3_cmd = [sys.executable, "-X", "importtime", "-c", "import boto3"]
         result = ColdImport([], [], [], [], [], sys.version.split()[0])
         _run(boto3_cmd, code, env)  # warm the OS file cache for both
         for index in range(repetitions):
-            order = [(handler_cmd, "index"), (boto3_cmd, "boto3")]
+            order = [(handler_cmd, ENTRY_MODULE), (boto3_cmd, "boto3")]
             for command, module in order if index % 2 == 0 else reversed(order):
                 wall, _, stderr = _run(command, code, env)
-                if module == "index":
-                    result.handler_us.append(cumulative_us(stderr, "index"))
+                if module == ENTRY_MODULE:
+                    result.handler_us.append(cumulative_us(stderr, ENTRY_MODULE))
                     result.handler_wall_ms.append(wall)
                 else:
                     result.boto3_us.append(cumulative_us(stderr, "boto3"))

@@ -8,7 +8,7 @@ simulated clock. Durations (hence GB-seconds) need assumptions about AWS; they a
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import math
 import sys
@@ -222,14 +222,21 @@ class FakeDataZone:
         return call
 
 
-def load_handler(asset_dir: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_synthesized_handler", asset_dir / "index.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"no index.py in {asset_dir}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_handler(asset_dir: Path) -> tuple[ModuleType, ModuleType]:
+    """The asset's entry module, imported as Lambda does (the asset directory first on the path,
+    modules by their file names), and the run handler module it dispatches to (whose ``_client``
+    and ``now`` are the seams the simulation replaces)."""
+    names = [path.stem for path in asset_dir.glob("*.py")]
+    if "entry" not in names or "index" not in names:
+        raise RuntimeError(f"no entry.py and index.py in {asset_dir}")
+    for name in names:  # a fresh import of this asset, whatever an earlier call loaded
+        sys.modules.pop(name, None)
+    sys.path.insert(0, str(asset_dir))
+    try:
+        entry = importlib.import_module("entry")
+    finally:
+        sys.path.remove(str(asset_dir))
+    return entry, sys.modules["index"]
 
 
 def _as_cloudformation_sends(value: Any) -> Any:
@@ -261,7 +268,7 @@ def simulate_handler(
     """Run onEvent once and isComplete at each poll time until it reports completion."""
     import boto3  # noqa: PLC0415 - only this simulation needs boto3
 
-    module = load_handler(asset_dir)
+    entry, module = load_handler(asset_dir)
     meta = boto3.client(
         "datazone",
         region_name="us-east-1",
@@ -273,7 +280,7 @@ def simulate_handler(
     fake = FakeDataZone(meta, clock, start + minutes * 60)
     module.__dict__["_client"] = fake  # the handler's documented test seams
     module.__dict__["now"] = lambda: clock[0]
-    on_event, is_complete = (getattr(module, name.split(".", 1)[1]) for name in handlers)
+    on_event, is_complete = (getattr(entry, name.split(".", 1)[1]) for name in handlers)
     event: dict[str, Any] = {
         "RequestType": "Create",
         "RequestId": "bench-request-1",

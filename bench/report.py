@@ -352,7 +352,7 @@ def cold_section(results: Results) -> list[str]:
     med = statistics.median
     rows = [
         [
-            "`import index` (synthesized asset)",
+            "`import entry` (synthesized asset)",
             f"{med(cold.handler_us) / 1000:.1f}",
             f"{med(cold.handler_wall_ms):.0f}",
         ],

@@ -175,10 +175,10 @@ def _handler_asset(assembly: Path) -> Path:
     metrics = measure(assembly)
     for asset in metrics.assets:
         handlers = {template["Resources"][fn]["Properties"].get("Handler", "") for fn in asset.functions}
-        if (
-            any(str(handler).startswith("index.") for handler in handlers)
-            and (assembly / asset.path / "index.py").exists()
-        ):
+        module = f"{cold_import.ENTRY_MODULE}."
+        if any(str(handler).startswith(module) for handler in handlers) and (
+            assembly / asset.path / f"{cold_import.ENTRY_MODULE}.py"
+        ).exists():
             return assembly / asset.path
     raise RuntimeError(f"no Python handler asset in {assembly}")
 
