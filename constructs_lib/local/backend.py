@@ -186,6 +186,7 @@ class DataZoneBackend:
         self.principals: dict[str, str] = {}  # access key id -> principal ARN
         self._tokens: dict[str, dict[str, Any]] = {}
         self._decided_runs: set[str] = set()
+        self._throttle_share = 0.0  # knobs.throttle_fraction accumulated since the last 429
         self._lock = threading.RLock()
         self.data_source_runs: dict[str, DataSourceRun] = {}  # key: f"{domain}/{run id}"
         self._handlers: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
@@ -347,6 +348,12 @@ class DataZoneBackend:
         if knobs.throttle_calls > 0:
             knobs.throttle_calls -= 1
             raise ServiceError("ThrottlingException", "Rate exceeded (injected by the local endpoint)")
+        if knobs.throttle_fraction > 0:
+            # An even spread (not a random one) keeps a run's figures the same from one run to the next.
+            self._throttle_share += knobs.throttle_fraction
+            if self._throttle_share >= 1:
+                self._throttle_share -= 1
+                raise ServiceError("ThrottlingException", "Rate exceeded (injected by the local endpoint)")
         if knobs.server_error_calls > 0:
             knobs.server_error_calls -= 1
             raise ServiceError("InternalServerException", "Internal server error (injected by the local endpoint)")

@@ -54,6 +54,13 @@ def _knob_arguments(parser: argparse.ArgumentParser) -> None:
         "source without an explicit asset list imports them",
     )
     group.add_argument("--throttle-calls", type=int, default=0, metavar="N", help="answer the next N calls with 429")
+    group.add_argument(
+        "--throttle-fraction",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="answer this share of all calls (0-1, evenly spread) with 429",
+    )
     group.add_argument("--server-error-calls", type=int, default=0, metavar="N", help="then the next N with 500")
     group.add_argument("--max-active-runs", type=int, metavar="N", help="402 ServiceQuotaExceeded beyond N active runs")
     group.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="added to every call")
@@ -67,7 +74,12 @@ def _knob_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"how runs for ASSET end: {', '.join((*FINAL, NEVER))} (IN_PROGRESS: never); repeatable",
     )
     group.add_argument("--error-message", help="typeStats errorMessage of failed types")
-    group.add_argument("--reject-concurrent-runs", action="store_true", help="409 for a second active run of an asset")
+    group.add_argument(
+        "--reject-concurrent-runs",
+        action=argparse.BooleanOptionalAction,
+        default=Knobs.reject_concurrent_runs,
+        help="409 for a second active run of an asset (default: on, the stricter assumption)",
+    )
 
 
 def _knobs(args: argparse.Namespace) -> Knobs:
@@ -79,8 +91,11 @@ def _knobs(args: argparse.Namespace) -> Knobs:
                 f"--final-status {item!r}: use ASSET=STATUS with STATUS one of {', '.join((*FINAL, NEVER))}"
             )
         final[asset] = status
+    if not 0 <= args.throttle_fraction <= 1:
+        raise SystemExit(f"--throttle-fraction {args.throttle_fraction:g}: use a share from 0 to 1, e.g. 0.05")
     knobs = Knobs(
         throttle_calls=args.throttle_calls,
+        throttle_fraction=args.throttle_fraction,
         server_error_calls=args.server_error_calls,
         max_active_runs=args.max_active_runs,
         latency_seconds=args.latency,

@@ -41,6 +41,9 @@ class Knobs:
 
     #: The next N calls answer 429 ThrottlingException (retried by botocore).
     throttle_calls: int = 0
+    #: A steady share of calls (0-1) answers 429 ThrottlingException, spread evenly and
+    #: deterministically (0.05: every 20th matching call), on top of ``throttle_calls``.
+    throttle_fraction: float = 0.0
     #: After those, the next N calls answer 500 InternalServerException (transient; retried by botocore).
     server_error_calls: int = 0
     #: Limit the two counters above to these operations (None: every operation).
@@ -110,6 +113,7 @@ def _statuses(allowed: tuple[str, ...]) -> Callable[[Any], bool]:
 
 _CHECKS: dict[str, Callable[[Any], bool]] = {
     "throttle_calls": _count,
+    "throttle_fraction": lambda v: _seconds(v) and v <= 1,
     "server_error_calls": _count,
     "disconnect_calls": _count,
     "latency_seconds": _seconds,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.local.cli import main
+from constructs_lib.local.cli import _knobs, build_parser, main
+from constructs_lib.local.knobs import Knobs
 from tests.e2e.cases import main as cases_main
 from tests.e2e.cases import mutated_assembly, set_run_property
 from tests.e2e.conftest import EXAMPLE_STACK
@@ -189,3 +190,16 @@ def test_local_deploy_ignores_the_users_aws_setup(
     code, text = run("deploy", "--app", assembly, "--state", tmp_path / "s.json", "--time-scale", "0")
     assert code == 0, text
     assert "StartMetadataGenerationRun x1" in text
+
+
+def test_knob_flags_default_to_the_strict_endpoint_and_can_relax_it() -> None:
+    strict = _knobs(build_parser().parse_args(["deploy"]))
+    assert strict.reject_concurrent_runs is True  # as Knobs() and the module say: the stricter choice
+    assert strict == Knobs()
+    relaxed = _knobs(build_parser().parse_args(["deploy", "--no-reject-concurrent-runs", "--throttle-fraction", "0.05"]))
+    assert (relaxed.reject_concurrent_runs, relaxed.throttle_fraction) == (False, 0.05)
+
+
+def test_throttle_fraction_outside_0_to_1_is_refused_with_the_flag() -> None:
+    with pytest.raises(SystemExit, match=r"--throttle-fraction 1\.5: use a share from 0 to 1"):
+        _knobs(build_parser().parse_args(["deploy", "--throttle-fraction", "1.5"]))

@@ -273,6 +273,23 @@ def test_fault_knobs_at_runtime(endpoint: LocalDataZone) -> None:
     ]
 
 
+def test_throttle_fraction_answers_an_even_share_of_calls_with_429(endpoint: LocalDataZone) -> None:
+    client = endpoint.client(**NO_RETRIES)
+    run = start(client)
+    endpoint.knobs.throttle_fraction = 0.25
+    endpoint.knobs.fault_operations = ["GetMetadataGenerationRun"]
+    for _ in range(8):
+        try:
+            client.get_metadata_generation_run(domainIdentifier=DOMAIN, identifier=run["id"])
+        except client.exceptions.ThrottlingException:
+            pass
+    client.list_metadata_generation_runs(domainIdentifier=DOMAIN)  # not a fault operation: never throttled
+    statuses = [c.status for c in endpoint.calls[1:]]
+    assert statuses == [200, 200, 200, 429, 200, 200, 200, 429, 200]
+    with pytest.raises(ValueError, match="throttle_fraction"):
+        endpoint.knobs.update({"throttle_fraction": 1.5})
+
+
 def test_accept_and_reject_predictions(endpoint: LocalDataZone) -> None:
     client = endpoint.client(**NO_RETRIES)
     with pytest.raises(client.exceptions.ConflictException):
