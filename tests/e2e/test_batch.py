@@ -127,6 +127,21 @@ def test_throttled_calls_are_retried_and_never_counted_as_failures(batch_app: Pa
     assert summary["counts"] == {"SUCCEEDED": 50}
 
 
+def test_quota_refusals_are_retried_and_never_counted_as_failures(batch_app: Path, steps: LocalStepFunctions) -> None:
+    # 5 children in flight against a quota of 4 active runs: the fifth Start answers 402 until one ends.
+    with _endpoint(max_active_runs=4) as dz:
+        [result] = _deploy(batch_app, dz, steps).deploy(["BatchCatalog"])
+        refused = [c for c in dz.calls if c.status == 402]
+        runs = Counter(run.asset_id for run in dz.backend.runs.values())
+    assert result.status == "CREATE_COMPLETE", result.reason
+    assert refused, "the quota never refused a Start: the test does not exercise the retry"
+    assert {c.operation for c in refused} == {"StartMetadataGenerationRun"}
+    assert runs == dict.fromkeys(IDS, 1)  # a refused Start made no run; the retry made exactly one
+    summary = _summary(steps, str(result.requests[-1].response.data["Summary"]))
+    assert summary["counts"] == {"SUCCEEDED": 50}
+    assert summary["failed"] == 0
+
+
 def test_destroy_stops_a_running_execution_and_cancels_its_runs(
     batch_app: Path, steps: LocalStepFunctions, tmp_path: Path
 ) -> None:
