@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from bench import batch
 from bench.run import FULL_SIZES, QUICK_SIZES, Options, run
 
 
@@ -33,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--outputs", choices=("on", "off", "both"), default="both", help="outputs settings to time")
     bench.add_argument("--minutes", type=float, default=10.0, help="T, the run's duration for the cost model")
     bench.add_argument("--no-limits", action="store_true", help="skip the limits search")
+    bench.add_argument("--no-batch", action="store_true", help="skip the MetadataGenerationBatch section")
     return main
 
 
@@ -48,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         limits=not (quick or args.no_limits),
         unvalidated_sizes=() if quick else (min(args.sizes or FULL_SIZES), max(args.sizes or FULL_SIZES)),
         warmup=not quick,
+        batch_sizes=() if args.no_batch else ((10, 1_000) if quick else batch.SYNTH_SIZES),
+        batch_repetitions=1 if quick else 3,
+        dry_run_assets=0 if args.no_batch else (100 if quick else batch.DryRunSettings.assets),
     )
     from bench.report import render  # noqa: PLC0415 - keeps --help instant
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from bench import batch_report
 from bench.run import Results
 from bench.scenarios import Side
 from bench.template_metrics import MAX_OUTPUTS, MAX_RESOURCES, MAX_ROLE_POLICY_CHARS, MAX_TEMPLATE_BYTES
@@ -532,6 +533,18 @@ def render(results: Results, command: str) -> str:
         "",
         *cost_section(results),
         "",
+    ]
+    if results.batch_synth or results.batch_dry_run is not None:
+        out += [
+            *batch_report.section(
+                results.batch_synth,
+                results.batch_dry_run,
+                "Reproduce this section alone with `python -m bench.batch` (the dry run, as JSON); the synthesis rows "
+                "come from `python -m bench.batch_child ours|peer N OUTDIR`.",
+            ),
+            "",
+        ]
+    out += [
         "## Raw timing samples",
         "",
         "<details><summary>every pair, in the order run</summary>",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import cold_import, cost, environment
+from bench import batch, cold_import, cost, environment
 from bench.limits import Search, from_json
 from bench.scenarios import Side
 from bench.template_metrics import TemplateMetrics, load_template, measure
@@ -33,6 +33,10 @@ class Options:
     #: N values timed again with CDK's built-in CloudFormation validation off (empty: skip).
     unvalidated_sizes: tuple[int, ...] = (1, 100)
     warmup: bool = True
+    #: The batch section: N explicit ids per synthesis (empty: skip), repetitions, dry-run assets (0: skip).
+    batch_sizes: tuple[int, ...] = batch.SYNTH_SIZES
+    batch_repetitions: int = 3
+    dry_run_assets: int = batch.DryRunSettings.assets
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Results:
     #: {side: {"N/on|off": {"build": requests, "synth": requests}}}
     jsii_calls: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     assumptions: cost.Assumptions = field(default_factory=cost.Assumptions)
+    batch_synth: list[batch.SynthRow] = field(default_factory=list)
+    batch_dry_run: batch.DryRun | None = None
     load_before: str = ""
     load_after: str = ""
     seconds: float = 0.0
@@ -176,9 +182,10 @@ def _handler_asset(assembly: Path) -> Path:
     for asset in metrics.assets:
         handlers = {template["Resources"][fn]["Properties"].get("Handler", "") for fn in asset.functions}
         module = f"{cold_import.ENTRY_MODULE}."
-        if any(str(handler).startswith(module) for handler in handlers) and (
-            assembly / asset.path / f"{cold_import.ENTRY_MODULE}.py"
-        ).exists():
+        if (
+            any(str(handler).startswith(module) for handler in handlers)
+            and (assembly / asset.path / f"{cold_import.ENTRY_MODULE}.py").exists()
+        ):
             return assembly / asset.path
     raise RuntimeError(f"no Python handler asset in {assembly}")
 
@@ -217,6 +224,12 @@ def run(options: Options, log: Log = _stderr) -> Results:
         if options.limits:
             log("limits (binary search per side and outputs setting)")
             results.limits = _limits(log)
+        if options.batch_sizes:
+            log(f"batch synthesis: N={list(options.batch_sizes)} explicit ids, {options.batch_repetitions} each")
+            results.batch_synth = batch.synth_scaling(options.batch_sizes, options.batch_repetitions, log)
+        if options.dry_run_assets:
+            log(f"batch dry run: {options.dry_run_assets} assets")
+            results.batch_dry_run = batch.dry_run(batch.DryRunSettings(assets=options.dry_run_assets))
     results.load_after = environment.load()
     results.seconds = time.perf_counter() - started
     return results

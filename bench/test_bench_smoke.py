@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cost
+from bench import batch, batch_report, cost
 from bench.cold_import import cumulative_us
 from bench.limits import Probe, search
 from bench.report import render, targets
@@ -61,6 +61,9 @@ def test_quick_run_produces_a_report(tmp_path: Path) -> None:
         limits=False,
         warmup=False,
         unvalidated_sizes=(1,),
+        batch_sizes=(1, 20),
+        batch_repetitions=1,
+        dry_run_assets=12,
     )
     results = run(options, log=lambda message: None)
     text = render(results, "python -m bench run --quick")
@@ -79,3 +82,23 @@ def test_quick_run_produces_a_report(tmp_path: Path) -> None:
     )
     for heading in headings:
         assert heading in text
+    run_ = results.batch_dry_run
+    assert run_ is not None
+    assert run_.summary["counts"] == {"SUCCEEDED": 12}
+    assert run_.states["Start"] == 12
+    assert run_.states["Poll"] >= 12
+    assert all(t.met for t in batch_report.targets(results.batch_synth, run_)), batch_report.targets(
+        results.batch_synth, run_
+    )
+    assert "### Cost per 1,000 assets" in text
+
+
+def _row(side: Side, ids: int, template_bytes: int, chars: int = 2551) -> batch.SynthRow:
+    return batch.SynthRow(side, ids, [4.0], template_bytes, 22, chars, ids * 12)
+
+
+def test_batch_targets_miss_when_the_template_grows_with_the_ids() -> None:
+    flat = [_row(Side.OURS, 10, 41_507), _row(Side.OURS, 10_000, 41_510)]
+    assert [t.met for t in batch_report.targets(flat, None)] == [True, True]
+    grows = [_row(Side.OURS, 10, 41_507), _row(Side.OURS, 10_000, 43_555, chars=2600)]
+    assert [t.met for t in batch_report.targets(grows, None)] == [False, False]
