@@ -315,13 +315,20 @@ def _cpu_share(memory_mb: int) -> float:
     return min(1.0, memory_mb / MB_PER_VCPU)
 
 
-def ours(
-    template: dict[str, Any],
-    asset_dir: Path,
-    minutes: float,
-    python_cold_init_ms: float,
-    assume: Assumptions,
-) -> CostResult:
+@dataclass(frozen=True)
+class _Provider:
+    """The provider framework as one run's template wires it."""
+
+    run: dict[str, Any]
+    waiter: Waiter
+    framework_on_event: FunctionSettings
+    framework_is_complete: FunctionSettings
+    on_event: FunctionSettings
+    is_complete: FunctionSettings
+    handlers: tuple[str, str]
+
+
+def _provider(template: dict[str, Any]) -> _Provider:
     resources = _resources(template)
     run = next(
         props for res in resources.values() if res["Type"].startswith("Custom::") for props in [res["Properties"]]
@@ -335,35 +342,44 @@ def ours(
     if not (user_on_event and user_is_complete and state_machine):
         raise ValueError(f"{framework_on_event} does not look like the provider framework's onEvent")
     waiter = waiter_settings(template, state_machine)
-    fw_on_event = function_settings(template, framework_on_event)
-    fw_is_complete = function_settings(template, waiter.is_complete_function)
-    on_event_fn = function_settings(template, user_on_event)
-    is_complete_fn = function_settings(template, user_is_complete)
-    handlers = (
-        str(resources[user_on_event]["Properties"]["Handler"]),
-        str(resources[user_is_complete]["Properties"]["Handler"]),
+    return _Provider(
+        run=run,
+        waiter=waiter,
+        framework_on_event=function_settings(template, framework_on_event),
+        framework_is_complete=function_settings(template, waiter.is_complete_function),
+        on_event=function_settings(template, user_on_event),
+        is_complete=function_settings(template, user_is_complete),
+        handlers=(
+            str(resources[user_on_event]["Properties"]["Handler"]),
+            str(resources[user_is_complete]["Properties"]["Handler"]),
+        ),
     )
-    run_props = {key: value for key, value in run.items() if key != "ServiceToken"}
-    times = poll_times(waiter, minutes)
-    trace = simulate_handler(asset_dir, handlers, run_props, times, minutes)
 
-    result = CostResult(side="ours", minutes=minutes)
-    result.settings = {
+
+def _settings(provider: _Provider) -> dict[str, str]:
+    waiter = provider.waiter
+    functions = (
+        ("framework onEvent", provider.framework_on_event),
+        ("framework isComplete", provider.framework_is_complete),
+        ("our onEvent", provider.on_event),
+        ("our isComplete", provider.is_complete),
+    )
+    return {
         "waiter": f"Retry every {waiter.interval_s:g} s (backoff {waiter.backoff_rate:g}), "
         f"at most {waiter.max_attempts} retries = {waiter.interval_s * waiter.max_attempts / 60:g} min",
-        "run timeout (TimeoutSeconds)": str(run.get("TimeoutSeconds", "default")),
+        "run timeout (TimeoutSeconds)": str(provider.run.get("TimeoutSeconds", "default")),
         **{
             f"{label} memory / timeout": f"{fn.memory_mb} MB / {fn.timeout_s} s ({fn.runtime}, {fn.architecture})"
-            for label, fn in (
-                ("framework onEvent", fw_on_event),
-                ("framework isComplete", fw_is_complete),
-                ("our onEvent", on_event_fn),
-                ("our isComplete", is_complete_fn),
-            )
+            for label, fn in functions
         },
     }
+
+
+def _billed_lines(
+    provider: _Provider, trace: HandlerTrace, python_cold_init_ms: float, assume: Assumptions
+) -> list[CostLine]:
     calls_per_poll = (trace.calls["GetMetadataGenerationRun"] / trace.polls) if trace.polls else 0
-    scale_on, scale_is = (1 / _cpu_share(on_event_fn.memory_mb)), (1 / _cpu_share(is_complete_fn.memory_mb))
+    scale_on, scale_is = (1 / _cpu_share(provider.on_event.memory_mb)), (1 / _cpu_share(provider.is_complete.memory_mb))
     py_init_on, py_init_is = python_cold_init_ms * scale_on, python_cold_init_ms * scale_is
     user_on_ms = (
         py_init_on
@@ -372,13 +388,13 @@ def ours(
     )
     user_poll_ms = trace.is_complete_cpu_ms * scale_is + assume.datazone_call_ms * calls_per_poll
 
-    line_fw_on = CostLine(fw_on_event, "framework onEvent (Node)", 1)
+    line_fw_on = CostLine(provider.framework_on_event, "framework onEvent (Node)", 1)
     line_fw_on.billed_ms = (
         assume.node_cold_init_ms + assume.lambda_invoke_overhead_ms + user_on_ms + assume.start_execution_ms
     )
-    line_on = CostLine(on_event_fn, "our onEvent (Python)", 1, user_on_ms)
-    line_fw_is = CostLine(fw_is_complete, "framework isComplete (Node)", trace.polls)
-    line_is = CostLine(is_complete_fn, "our isComplete (Python)", trace.polls)
+    line_on = CostLine(provider.on_event, "our onEvent (Python)", 1, user_on_ms)
+    line_fw_is = CostLine(provider.framework_is_complete, "framework isComplete (Node)", trace.polls)
+    line_is = CostLine(provider.is_complete, "our isComplete (Python)", trace.polls)
     for index in range(trace.polls):
         cold = index == 0
         own = user_poll_ms + (py_init_is if cold else 0.0)
@@ -389,7 +405,25 @@ def ours(
             + own
             + (assume.cfn_response_ms if index == trace.polls - 1 else 0.0)
         )
-    result.lines = [line_fw_on, line_on, line_fw_is, line_is]
+    return [line_fw_on, line_on, line_fw_is, line_is]
+
+
+def ours(
+    template: dict[str, Any],
+    asset_dir: Path,
+    minutes: float,
+    python_cold_init_ms: float,
+    assume: Assumptions,
+) -> CostResult:
+    provider = _provider(template)
+    waiter, run = provider.waiter, provider.run
+    run_props = {key: value for key, value in run.items() if key != "ServiceToken"}
+    times = poll_times(waiter, minutes)
+    trace = simulate_handler(asset_dir, provider.handlers, run_props, times, minutes)
+
+    result = CostResult(side="ours", minutes=minutes)
+    result.settings = _settings(provider)
+    result.lines = _billed_lines(provider, trace, python_cold_init_ms, assume)
     result.state_transitions = trace.polls
     result.datazone_calls = trace.calls
     expected = len(times)

@@ -190,24 +190,35 @@ class _Provisioning:
 
     def _referenced(self, needs: _Needs) -> None:
         for domain, user in needs.domains.items():
-            if not self.known(domain):
-                self.unknown.append(("domain", f"domain {domain}", user))
-                if self.entry(domain) is None:
-                    self.add(domain, {ON_THE_FLY: True, "projects": {}, "assets": {}})
+            fresh: dict[str, Any] = {"projects": {}, "assets": {}}
+            self._unknown_entry(domain, (), fresh, unknown=("domain", f"domain {domain}", user))
         for (domain, project), user in needs.projects.items():
-            if not self.known(domain, "projects", project):
-                self.unknown.append(("project", f"project {project} of domain {domain}", user))
-                if self.entry(domain, "projects", project) is None:
-                    self.add(domain, {"projects": {project: {ON_THE_FLY: True, "members": {}}}})
+            what = f"project {project} of domain {domain}"
+            self._unknown_entry(domain, ("projects", project), {"members": {}}, unknown=("project", what, user))
         for (domain, asset), (project, revision, user) in needs.assets.items():
             self._asset(domain, asset, project, revision, user)
         for (domain, source_id), (project, user) in needs.sources.items():
-            if not self.known(domain, "dataSources", source_id):
-                self.unknown.append(("data source", f"data source {source_id} of domain {domain}", user))
-                if self.entry(domain, "dataSources", source_id) is None:
-                    # One that existed before the app: it has imported its project's assets already.
-                    fresh = {ON_THE_FLY: True, "project": project, "type": "GLUE", "name": source_id}
-                    self.add(domain, {"dataSources": {source_id: fresh}})
+            # One that existed before the app: it has imported its project's assets already.
+            fresh = {"project": project, "type": "GLUE", "name": source_id}
+            what = f"data source {source_id} of domain {domain}"
+            self._unknown_entry(domain, ("dataSources", source_id), fresh, unknown=("data source", what, user))
+
+    def _unknown_entry(
+        self,
+        domain: str,
+        path: tuple[str, str] | tuple[()],
+        fresh: dict[str, Any],
+        *,
+        unknown: tuple[str, str, str],
+    ) -> None:
+        """Record an id the seed does not know (``unknown``: kind, what, used by), and make it on
+        the fly unless an earlier deploy did."""
+        if self.known(domain, *path):
+            return
+        self.unknown.append(unknown)
+        if self.entry(domain, *path) is None:
+            entry = {ON_THE_FLY: True, **fresh}
+            self.add(domain, {path[0]: {path[1]: entry}} if path else entry)
 
     def _asset(self, domain: str, asset: str, project: str, revision: int, user: str) -> None:
         found = self.entry(domain, "assets", asset)

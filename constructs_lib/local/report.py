@@ -95,6 +95,11 @@ def print_result(result: StackResult, out: TextIO, *, index: int = 1, total: int
     for note in result.notes:
         print(f"\n  note: {note}", file=out)
     print("", file=out)
+    _print_outcome(result, name, out)
+
+
+def _print_outcome(result: StackResult, name: str, out: TextIO) -> None:
+    """The closing lines, as ``cdk deploy`` / ``cdk destroy`` print them."""
     if result.action == "destroy":
         if result.ok:
             print(f" \u2705  {name}: destroyed", file=out)

@@ -189,7 +189,6 @@ def _projects_problems(where: str, projects: Any) -> list[str]:
 def _assets_problems(where: str, assets: Any) -> list[str]:
     if not isinstance(assets, Mapping):
         return [f"{where}.assets: expected an object of asset id -> asset"]
-    outcomes = (*FINAL, NEVER)
     problems: list[str] = []
     for asset_id, asset in assets.items():
         at = f"{where}.assets.{asset_id}"
@@ -198,21 +197,37 @@ def _assets_problems(where: str, assets: Any) -> list[str]:
         if not isinstance(asset, Mapping):
             problems.append(f'{at}: expected an object with at least "project"')
             continue
-        problems += _unknown_keys(at, asset, _ASSET_KEYS)
-        # The owning project may be one the stack creates, so it need not be listed in the seed.
-        if not isinstance(asset.get("project"), str) or not PROJECT_ID.fullmatch(asset["project"]):
-            problems.append(f"{at}.project: expected the owning project's id, got {asset.get('project')!r}")
-        revision = asset.get("revision", 1)
-        if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
-            problems.append(f"{at}.revision: expected a whole number >= 1, got {revision!r}")
-        if not isinstance(asset.get("supportsGeneration", True), bool):
-            problems.append(f"{at}.supportsGeneration: expected true or false")
-        for key in ("typeIdentifier", "typeName", "name"):
-            if not isinstance(asset.get(key, "x"), str) or not asset.get(key, "x"):
-                problems.append(f"{at}.{key}: expected a non-empty string")
-        if "outcome" in asset and asset["outcome"] not in outcomes:
-            problems.append(f"{at}.outcome: expected one of {', '.join(outcomes)}")
+        problems += _unknown_keys(at, asset, _ASSET_KEYS) + _asset_fields_problems(at, asset)
     return problems
+
+
+def _asset_fields_problems(at: str, asset: Mapping[str, Any]) -> list[str]:
+    outcomes = (*FINAL, NEVER)
+    problems = _owner_problems(at, asset)
+    revision = asset.get("revision", 1)
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
+        problems.append(f"{at}.revision: expected a whole number >= 1, got {revision!r}")
+    if not isinstance(asset.get("supportsGeneration", True), bool):
+        problems.append(f"{at}.supportsGeneration: expected true or false")
+    problems += _names_problems(at, asset, ("typeIdentifier", "typeName", "name"))
+    if "outcome" in asset and asset["outcome"] not in outcomes:
+        problems.append(f"{at}.outcome: expected one of {', '.join(outcomes)}")
+    return problems
+
+
+def _owner_problems(at: str, entry: Mapping[str, Any]) -> list[str]:
+    # The owning project may be one the stack creates, so it need not be listed in the seed.
+    if not isinstance(entry.get("project"), str) or not PROJECT_ID.fullmatch(entry["project"]):
+        return [f"{at}.project: expected the owning project's id, got {entry.get('project')!r}"]
+    return []
+
+
+def _names_problems(at: str, entry: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+    return [
+        f"{at}.{key}: expected a non-empty string"
+        for key in keys
+        if not isinstance(entry.get(key, "x"), str) or not entry.get(key, "x")
+    ]
 
 
 def _data_sources_problems(where: str, sources: Any, assets: Any) -> list[str]:
@@ -227,24 +242,21 @@ def _data_sources_problems(where: str, sources: Any, assets: Any) -> list[str]:
         if not isinstance(source, Mapping):
             problems.append(f'{at}: expected an object with at least "project"')
             continue
-        problems += _unknown_keys(at, source, _DATA_SOURCE_KEYS)
-        if not isinstance(source.get("project"), str) or not PROJECT_ID.fullmatch(source["project"]):
-            problems.append(f"{at}.project: expected the owning project's id, got {source.get('project')!r}")
+        problems += _unknown_keys(at, source, _DATA_SOURCE_KEYS) + _owner_problems(at, source)
         if source.get("type", "GLUE") not in IMPORTED_TYPE_PREFIX:
             problems.append(f"{at}.type: expected one of {', '.join(IMPORTED_TYPE_PREFIX)}")
         if source.get("firstRun", FIRST_RUN[0]) not in FIRST_RUN:
             problems.append(f"{at}.firstRun: expected one of {', '.join(FIRST_RUN)}")
-        for key in ("name", "database"):
-            if not isinstance(source.get(key, "x"), str) or not source.get(key, "x"):
-                problems.append(f"{at}.{key}: expected a non-empty string")
-        listed = source.get("assets", [])
-        if not isinstance(listed, list) or not all(isinstance(a, str) for a in listed):
-            problems.append(f"{at}.assets: expected a list of asset ids")
-            continue
-        missing = [a for a in listed if a not in known_assets]
-        if missing:
-            problems.append(f"{at}.assets: {', '.join(missing)} not among the domain's assets")
+        problems += _names_problems(at, source, ("name", "database"))
+        problems += _imported_problems(at, source.get("assets", []), known_assets)
     return problems
+
+
+def _imported_problems(at: str, listed: Any, known_assets: set[str]) -> list[str]:
+    if not isinstance(listed, list) or not all(isinstance(a, str) for a in listed):
+        return [f"{at}.assets: expected a list of asset ids"]
+    missing = [a for a in listed if a not in known_assets]
+    return [f"{at}.assets: {', '.join(missing)} not among the domain's assets"] if missing else []
 
 
 def generated_asset_ids(domain_id: str, project_id: str, count: int) -> list[str]:
