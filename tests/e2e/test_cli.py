@@ -196,7 +196,8 @@ def test_knob_flags_default_to_the_strict_endpoint_and_can_relax_it() -> None:
     strict = _knobs(build_parser().parse_args(["deploy"]))
     assert strict.reject_concurrent_runs is True  # as Knobs() and the module say: the stricter choice
     assert strict == Knobs()
-    relaxed = _knobs(build_parser().parse_args(["deploy", "--no-reject-concurrent-runs", "--throttle-fraction", "0.05"]))
+    flags = ["deploy", "--no-reject-concurrent-runs", "--throttle-fraction", "0.05"]
+    relaxed = _knobs(build_parser().parse_args(flags))
     assert (relaxed.reject_concurrent_runs, relaxed.throttle_fraction) == (False, 0.05)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -279,10 +280,8 @@ def test_throttle_fraction_answers_an_even_share_of_calls_with_429(endpoint: Loc
     endpoint.knobs.throttle_fraction = 0.25
     endpoint.knobs.fault_operations = ["GetMetadataGenerationRun"]
     for _ in range(8):
-        try:
+        with contextlib.suppress(client.exceptions.ThrottlingException):
             client.get_metadata_generation_run(domainIdentifier=DOMAIN, identifier=run["id"])
-        except client.exceptions.ThrottlingException:
-            pass
     client.list_metadata_generation_runs(domainIdentifier=DOMAIN)  # not a fault operation: never throttled
     statuses = [c.status for c in endpoint.calls[1:]]
     assert statuses == [200, 200, 200, 429, 200, 200, 200, 429, 200]
