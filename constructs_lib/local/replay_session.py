@@ -16,6 +16,7 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from constructs_lib._handler import contract  # the wire contract: stdlib only
 from constructs_lib.local._deps import botocore_module
 from constructs_lib.local.assembly import (
     AssemblyError,
@@ -55,7 +56,7 @@ from constructs_lib.local.stepfunctions import (
 if TYPE_CHECKING:
     from constructs_lib.local.replay import LocalCloudFormation
 
-RUN_RESOURCE_TYPE = "Custom::DataZoneMetadataGenerationRun"
+RUN_RESOURCE_TYPE = contract.RESOURCE_TYPE
 MEMBERSHIP_TYPE = "AWS::DataZone::ProjectMembership"
 LOCAL_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"

@@ -65,12 +65,13 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib._batch_definition import definition as batch_definition  # plain data, no CDK
+from constructs_lib._handler import contract  # the wire contract: stdlib only
 from constructs_lib.local._deps import botocore_module
 from constructs_lib.local.assembly import file_asset_path
 
 #: The moto release the adapter's patches were written against (they reach into its internals).
 MOTO_VERSION = "5.2.5"
-BATCH_RESOURCE_TYPE = "Custom::DataZoneMetadataGenerationBatch"
+BATCH_RESOURCE_TYPE = contract.BATCH_RESOURCE_TYPE
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
 FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoints", "time"})
