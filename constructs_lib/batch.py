@@ -30,6 +30,7 @@ from constructs_lib import _nag
 from constructs_lib._batch_definition import definition
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
+from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 from constructs_lib.metadata_generation_run import (
     DOMAIN_ID_PATTERN,
@@ -149,16 +150,7 @@ class _BatchWorkflow(Construct):
 
     @classmethod
     def of(cls, scope: Construct) -> _BatchWorkflow:
-        stack = cdk.Stack.of(scope)
-        cached = _WORKFLOWS.get(stack)
-        if cached is not None:
-            return cached
-        existing = stack.node.try_find_child(WORKFLOW_ID)
-        if existing is not None and not isinstance(existing, _BatchWorkflow):
-            raise ValueError(f"construct id {WORKFLOW_ID!r} is reserved for {NAME}'s workflow")
-        workflow = existing if existing is not None else cls(stack, WORKFLOW_ID)
-        _WORKFLOWS[stack] = workflow
-        return workflow
+        return stack_singleton(cls, scope, WORKFLOW_ID, _WORKFLOWS, f"{NAME}'s workflow")
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)

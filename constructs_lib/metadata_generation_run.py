@@ -25,6 +25,7 @@ from constructs import Construct, IConstruct, IValidation
 from constructs_lib import _nag
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import Attr, Prop
+from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 
@@ -191,17 +192,7 @@ class _MetadataGenerationRunProvider(Construct):
 
     @classmethod
     def of(cls, scope: Construct) -> _MetadataGenerationRunProvider:
-        # Cached per scope object: a stack of N runs asks jsii for its provider once, not N times.
-        cached = _PROVIDERS.get(scope)
-        if cached is not None:
-            return cached
-        stack = cdk.Stack.of(scope)
-        existing = stack.node.try_find_child(PROVIDER_ID)
-        if existing is not None and not isinstance(existing, _MetadataGenerationRunProvider):
-            raise ValueError(f"construct id {PROVIDER_ID!r} is reserved for MetadataGenerationRun's provider")
-        provider = existing if existing is not None else cls(stack, PROVIDER_ID)
-        _PROVIDERS[scope] = provider
-        return provider
+        return stack_singleton(cls, scope, PROVIDER_ID, _PROVIDERS, "MetadataGenerationRun's provider")
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)

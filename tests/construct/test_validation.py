@@ -199,3 +199,43 @@ def test_package_exports_every_public_name() -> None:
         assert getattr(constructs_lib, name).__name__ == name
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = constructs_lib.Nope  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("reserved", "owner", "make"),
+    [
+        (
+            "DataZoneMetadataGenerationRunProvider",
+            "MetadataGenerationRun's provider",
+            lambda stack: MetadataGenerationRun(stack, "Run", **VALID),
+        ),
+        (
+            "DataZoneMetadataGenerationBatchWorkflow",
+            "MetadataGenerationBatch's workflow",
+            lambda stack: constructs_lib.MetadataGenerationBatch(
+                stack,
+                "Batch",
+                domain_id="dzd_abc123",
+                project_id="proj123",
+                assets=constructs_lib.AssetSelection.ids(["a1"]),
+            ),
+        ),
+    ],
+)
+def test_fails_if_a_construct_of_the_user_holds_a_reserved_id(
+    stack: cdk.Stack, reserved: str, owner: str, make: Any
+) -> None:
+    cdk.CfnOutput(stack, reserved, value="mine")
+    with pytest.raises(ValueError, match=re.escape(f"construct id '{reserved}' is reserved for {owner}")) as error:
+        make(stack)
+    assert "give your construct another id" in str(error.value)
+
+
+def test_the_provider_is_found_again_from_any_scope_in_the_stack(stack: cdk.Stack) -> None:
+    inner = cdk.aws_iam.Role(stack, "Inner", assumed_by=cdk.aws_iam.AccountRootPrincipal())
+    MetadataGenerationRun(stack, "First", **VALID)
+    MetadataGenerationRun(inner, "Second", **{**VALID, "asset_id": "other"})
+    providers = [c for c in stack.node.children if c.node.id == mgr.PROVIDER_ID]
+    assert len(providers) == 1
+    assert mgr._MetadataGenerationRunProvider.of(inner) is providers[0]
+    assert mgr._MetadataGenerationRunProvider.of(stack) is providers[0]
