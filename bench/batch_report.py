@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.batch import POLL_LOOP_STATES, DryRun, SynthRow
+from bench.markdown import table as _table
 from bench.scenarios import Side
 
 #: Issue 10: 10 and 10,000 explicit ids may differ by less than this many template bytes.
@@ -19,11 +20,6 @@ class BatchTarget:
     text: str
     measured: str
     met: bool
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def _ours(rows: list[SynthRow]) -> list[SynthRow]:

@@ -6,6 +6,7 @@ import statistics
 from dataclasses import dataclass
 
 from bench import batch_report
+from bench.markdown import table as _table
 from bench.run import Results
 from bench.scenarios import Side
 from bench.template_metrics import MAX_OUTPUTS, MAX_RESOURCES, MAX_ROLE_POLICY_CHARS, MAX_TEMPLATE_BYTES
@@ -130,12 +131,6 @@ def targets(results: Results) -> list[Target]:
 
 def _mark(met: bool | None) -> str:
     return {True: "met", False: "**missed**", None: "not measured"}[met]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
 
 
 def _pair(ours: str, peer: str) -> str:

@@ -19,8 +19,15 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from constructs_lib._handler.contract import RESOURCE_TYPE
-from tests.e2e.cases import Case, Harness, Outcome, run_case, set_run_property, synthesize_example
+from tests.e2e.cases import (
+    Case,
+    Harness,
+    Outcome,
+    drop_run_property,
+    run_case,
+    set_run_property,
+    synthesize_example,
+)
 from tests.e2e.cases import case as case_by_id
 
 #: The cases that stand for issue 8's scenarios, in its order.
@@ -88,16 +95,8 @@ HOLDS: dict[str, Callable[[Outcome], bool]] = {
 }
 
 
-def _without_service_timeout(template: dict[str, object]) -> None:
-    resources = template["Resources"]
-    assert isinstance(resources, dict)
-    for resource in resources.values():
-        if resource.get("Type") == RESOURCE_TYPE:
-            resource["Properties"].pop("ServiceTimeout", None)
-
-
 def _one_hour_timeout(box: Harness) -> None:
-    box.deploy(box.variant(set_run_property("TimeoutSeconds", 3600), _without_service_timeout))
+    box.deploy(box.variant(set_run_property("TimeoutSeconds", 3600), drop_run_property("ServiceTimeout")))
 
 
 ONE_HOUR = Case(

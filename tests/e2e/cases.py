@@ -51,6 +51,18 @@ def set_run_property(name: str, value: Any) -> Mutation:
     return mutate
 
 
+def drop_run_property(name: str) -> Mutation:
+    """Remove a property from every ``Custom::DataZoneMetadataGenerationRun`` (what an older
+    construct version did not write)."""
+
+    def mutate(template: Template) -> None:
+        for resource in template["Resources"].values():
+            if resource.get("Type") == RUN_RESOURCE_TYPE:
+                resource["Properties"].pop(name, None)
+
+    return mutate
+
+
 def without_project_membership() -> Mutation:
     """What ``grant_project_access=False`` synthesizes: no ProjectMembership, no dependency on it."""
 
