@@ -8,9 +8,8 @@ and the reason, so neither can hide a finding in the user's own resources.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import aws_cdk as cdk
 from constructs import IConstruct
@@ -43,32 +42,26 @@ def nag2_metadata(entries: Sequence[Entry]) -> dict[str, Any]:
     return {"rules_to_suppress": rules}
 
 
-class Acknowledgments:
-    """The findings a stack's constructs acknowledge, one record per CfnResource."""
+def _recorded(resource: cdk.CfnResource) -> list[Entry]:
+    """The entries an earlier :func:`acknowledge` wrote on ``resource`` (read back from its metadata)."""
+    metadata = resource.get_metadata("cdk_nag") or {}
+    return [
+        (rule["id"], finding, rule["reason"])
+        for rule in metadata.get("rules_to_suppress", [])
+        for finding in rule.get("applies_to") or [None]
+    ]
 
-    _of: ClassVar[weakref.WeakKeyDictionary[cdk.Stack, Acknowledgments]] = weakref.WeakKeyDictionary()
 
-    @classmethod
-    def of(cls, stack: cdk.Stack) -> Acknowledgments:
-        found = cls._of.get(stack)
-        if found is None:
-            found = cls._of[stack] = cls()
-        return found
-
-    def __init__(self) -> None:
-        # Keyed by the construct path: jsii may hand out a new proxy per lookup of one resource.
-        self._entries: dict[str, list[Entry]] = {}
-
-    def add(self, resource: cdk.CfnResource, entries: Sequence[Entry]) -> None:
-        """Acknowledge ``entries`` (rule, finding, reason) on ``resource`` for cdk-nag 3 and 2."""
-        cdk.Validations.of(resource).acknowledge(
-            *(
-                cdk.Acknowledgment(id=f"AwsSolutions::{rule}{f'[{finding}]' if finding else ''}", reason=reason)
-                for rule, finding, reason in entries
-            )
+def acknowledge(resource: cdk.CfnResource, entries: Sequence[Entry]) -> None:
+    """Acknowledge ``entries`` (rule, finding, reason) on ``resource`` for cdk-nag 3 and 2."""
+    cdk.Validations.of(resource).acknowledge(
+        *(
+            cdk.Acknowledgment(id=f"AwsSolutions::{rule}{f'[{finding}]' if finding else ''}", reason=reason)
+            for rule, finding, reason in entries
         )
-        # cdk-nag 2 reads plain metadata (it cannot resolve a Lazy), so the whole list is written
-        # again on each add: add_metadata replaces the key.
-        recorded = self._entries.setdefault(resource.node.path, [])
-        recorded.extend(entries)
-        resource.add_metadata("cdk_nag", nag2_metadata(recorded))
+    )
+    # cdk-nag 2 reads plain metadata (it cannot resolve a Lazy), and add_metadata replaces the key,
+    # so what earlier calls wrote is read back from the resource and written again with the new
+    # entries. The resource itself holds the record: no Python-side map keyed by jsii proxies,
+    # whose identity is not stable (one JS object can come back as a new proxy on each lookup).
+    resource.add_metadata("cdk_nag", nag2_metadata([*_recorded(resource), *entries]))

@@ -243,8 +243,7 @@ class _BatchWorkflow(Construct):
         machine = logical_id(self.state_machine)
         executions = f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<{machine}.Name>*"
         assets = "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
-        acknowledgments = _nag.Acknowledgments.of(stack)
-        acknowledgments.add(
+        _nag.acknowledge(
             self.provider.handler_policy,
             [
                 ("AwsSolutions-IAM5", "Resource::*", services_reason),
@@ -252,10 +251,10 @@ class _BatchWorkflow(Construct):
                 *(("AwsSolutions-IAM5", finding, s3_reason) for finding in s3_findings),
             ],
         )
-        acknowledgments.add(
+        _nag.acknowledge(
             _nag.cfn_resource(self.policy.node.default_child), [("AwsSolutions-IAM5", executions, executions_reason)]
         )
-        acknowledgments.add(
+        _nag.acknowledge(
             _nag.cfn_resource(self.bucket.node.default_child),
             [
                 (

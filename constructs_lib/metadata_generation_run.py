@@ -279,50 +279,58 @@ class _MetadataGenerationRunProvider(Construct):
         """Record, on the exact resources concerned, why their cdk-nag AwsSolutions findings stand
         (for cdk-nag 2 and 3: see :mod:`constructs_lib._nag`)."""
         stack = cdk.Stack.of(self)
-        wildcards: dict[int, str] = {}
-        # Keyed by id(): jsii may return a new proxy per lookup, so each resource is looked up once.
-        findings: dict[int, tuple[cdk.CfnResource, list[_nag.Entry]]] = {}
 
         def arn_wildcard(function: IConstruct) -> str:
-            if id(function) not in wildcards:
-                logical_id = stack.resolve(stack.get_logical_id(_nag.cfn_resource(function.node.default_child)))
-                wildcards[id(function)] = f"Resource::<{logical_id}.Arn>:*"
-            return wildcards[id(function)]
+            logical_id = stack.resolve(stack.get_logical_id(_nag.cfn_resource(function.node.default_child)))
+            return f"Resource::<{logical_id}.Arn>:*"
 
-        def acknowledge(resource: cdk.CfnResource, rule: str, reason: str, finding: str | None = None) -> None:
-            findings.setdefault(id(resource), (resource, []))[1].append((rule, finding, reason))
-
-        acknowledge(self.handler_policy, "AwsSolutions-IAM5", WILDCARD_REASON, "Resource::*")
+        invoke = "AwsSolutions-IAM5"
         invoke_reason = (
             "lambda:InvokeFunction on '<function arn>:*' is how grantInvoke covers the function's "
             "versions and aliases; it names one function of this provider, no other."
         )
-        for role in framework_roles:
-            policy = _nag.policy_of(role)
-            for handler in handlers:
-                acknowledge(policy, "AwsSolutions-IAM5", invoke_reason, arn_wildcard(handler))
+        # No cache keyed by id(): jsii hands out short-lived proxies, and a freed proxy's id() is
+        # reused by the next lookup, which then got another function's finding (a flaky cdk-nag 2
+        # failure: the onTimeout wildcard went unsuppressed).
+        handler_wildcards = [arn_wildcard(handler) for handler in handlers]
+        findings: list[tuple[cdk.CfnResource, list[_nag.Entry]]] = [
+            (self.handler_policy, [("AwsSolutions-IAM5", "Resource::*", WILDCARD_REASON)])
+        ]
+        findings += [
+            (_nag.policy_of(role), [(invoke, wildcard, invoke_reason) for wildcard in handler_wildcards])
+            for role in framework_roles
+        ]
         waiter = self.provider.node.find_child("waiter-state-machine")
-        waiter_policy = _nag.policy_of(waiter.node.find_child("Role"))
-        for target in ("framework-isComplete", "framework-onTimeout"):
-            acknowledge(
-                waiter_policy, "AwsSolutions-IAM5", invoke_reason, arn_wildcard(self.provider.node.find_child(target))
+        findings.append(
+            (
+                _nag.policy_of(waiter.node.find_child("Role")),
+                [
+                    (invoke, arn_wildcard(self.provider.node.find_child(target)), invoke_reason)
+                    for target in ("framework-isComplete", "framework-onTimeout")
+                ],
             )
-        state_machine = _nag.cfn_resource(waiter.node.find_child("Resource"))
-        acknowledge(
-            state_machine,
-            "AwsSolutions-SF1",
-            "The provider framework's waiter state machine carries the CloudFormation presigned "
-            "ResponseURL in its execution data; logging ALL events would write it to CloudWatch Logs.",
         )
-        acknowledge(
-            state_machine,
-            "AwsSolutions-SF2",
-            "The waiter is a single poll-and-wait loop owned by aws-cdk-lib's provider framework; "
-            "the handler logs carry run id and status, X-Ray adds cost without insight.",
+        findings.append(
+            (
+                _nag.cfn_resource(waiter.node.find_child("Resource")),
+                [
+                    (
+                        "AwsSolutions-SF1",
+                        None,
+                        "The provider framework's waiter state machine carries the CloudFormation presigned "
+                        "ResponseURL in its execution data; logging ALL events would write it to CloudWatch Logs.",
+                    ),
+                    (
+                        "AwsSolutions-SF2",
+                        None,
+                        "The waiter is a single poll-and-wait loop owned by aws-cdk-lib's provider framework; "
+                        "the handler logs carry run id and status, X-Ray adds cost without insight.",
+                    ),
+                ],
+            )
         )
-        acknowledgments = _nag.Acknowledgments.of(stack)
-        for resource, entries in findings.values():
-            acknowledgments.add(resource, entries)
+        for resource, entries in findings:
+            _nag.acknowledge(resource, entries)
 
     def _grant(self, action: str) -> None:
         """Add ``action`` to the handler's DataZone statement, once, when a run first needs it."""
