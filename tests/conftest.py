@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
+from typing import Any
+
+import pytest
 
 # Set before anything imports aws_cdk (jsii reads them when its kernel starts) or boto3.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -14,3 +18,45 @@ os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ.pop("AWS_PROFILE", None)
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
+# --- Mutation testing (scripts/mutation) -------------------------------------------------------
+# mutmut learns which tests cover a function by recording, per test, the functions run between
+# the test's start and its teardown. A session or module fixture runs once, inside the first test
+# that asks for it, so the synthesis the construct tests share would be credited to that one test
+# and its functions' mutants tested by it alone. These hooks record what each shared fixture ran
+# and credit it to every test that uses the fixture. They do nothing outside mutmut's stats run.
+
+_SHARED_FIXTURE_HITS: dict[str, set[str]] = {}
+
+
+def _mutmut_hits() -> set[str] | None:
+    """mutmut's set of functions run by the current test, during its stats run only."""
+    if os.environ.get("MUTANT_UNDER_TEST") != "stats":
+        return None
+    from mutmut.state import state  # noqa: PLC0415 (mutmut is a dev tool, absent from a user's install)
+
+    return state()._stats
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Generator[Any]:
+    hits = _mutmut_hits()
+    if hits is None or fixturedef.scope == "function":
+        return (yield)
+    before = set(hits)
+    hits.clear()
+    try:
+        return (yield)
+    finally:
+        _SHARED_FIXTURE_HITS.setdefault(fixturedef.argname, set()).update(hits)
+        hits.update(before)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    hits = _mutmut_hits()
+    if hits is None:
+        return
+    for name in getattr(item, "fixturenames", ()):
+        hits.update(_SHARED_FIXTURE_HITS.get(name, ()))
