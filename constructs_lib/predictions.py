@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from constructs_lib._handler.contract import (
     EDITED_VALUE_MAX,
@@ -101,16 +101,14 @@ def _checked_choices(
 
 @dataclass(frozen=True)
 class _Policy:
-    action: str
-    rule: str | None
+    action: Literal["ACCEPT", "REJECT"]
+    rule: Literal["ALL", "NONE"]
     threshold: float | None
     selected: tuple[AcceptChoice, ...] | tuple[RejectChoice, ...]
 
     def to_property(self) -> PredictionsProperty:
         """The ``Predictions`` resource property the handler reads."""
-        prop: PredictionsProperty = {"Action": "ACCEPT" if self.action == "ACCEPT" else "REJECT"}
-        if self.rule is not None:
-            prop["Rule"] = "ALL" if self.rule == "ALL" else "NONE"
+        prop: PredictionsProperty = {"Action": self.action, "Rule": self.rule}
         if self.threshold is not None:
             prop["Threshold"] = self.threshold
         accepted = [_accept_property(c) for c in self.selected if isinstance(c, AcceptChoice)]
