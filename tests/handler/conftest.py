@@ -7,10 +7,18 @@ and name resolution of anything but the loopback address is refused, so no test 
 network even if it forgets a fixture. The handler swallows some errors on purpose (a
 Delete logs every failure, a rollback falls back when DescribeStacks fails), so a call the stubber
 refuses is also remembered and fails the test at teardown: an unexpected call is never silent.
+
+Every test's log lines (the JSON objects operators search for: message, runId, status,
+errorCode, why, ...) are compared with the ones recorded for it in ``__snapshots__/``: a change
+to what the handlers log in any tested situation shows up as a snapshot diff to review
+(``pytest tests/handler --snapshot-update``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,9 +28,10 @@ import boto3
 import pytest
 from botocore.exceptions import StubAssertionError, StubResponseError
 from botocore.stub import Stubber
+from syrupy.assertion import SnapshotAssertion
 
 from lambda_src.metadata_generation_run import batch, index
-from tests.handler.helpers import FakeContext
+from tests.handler.helpers import CREATED_AT, FakeContext
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -79,6 +88,45 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
     yield attempts
     assert not attempts, f"a test tried to reach the network: {attempts}"
+
+
+class _LogLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = json.loads(record.getMessage())
+        self.lines.append({"level": record.levelname, **{k: _brief(v) for k, v in fields.items()}})
+
+
+def _brief(value: Any) -> Any:
+    # Hostile service messages run to kilobytes (test_response_size): a long value is recorded as
+    # its start, its length and a digest of the whole, which pins it as exactly as the full text.
+    if not isinstance(value, str) or len(value) <= 300:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{value[:120]}... [{len(value)} characters, sha256 {digest}]"
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handlers' clock reads 30 s after the runs' CreatedAt unless a test sets its own: logged
+    elapsed times (and so the recorded log lines) do not depend on when the suite runs."""
+    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 30)
+
+
+@pytest.fixture(autouse=True)
+def log_lines(snapshot: SnapshotAssertion) -> Iterator[list[dict[str, Any]]]:
+    """The handlers' log lines in this test, at the level Lambda logs at; they must equal the
+    lines recorded for the test."""
+    capture = _LogLines()
+    index.LOGGER.addHandler(capture)
+    try:
+        yield capture.lines
+    finally:
+        index.LOGGER.removeHandler(capture)
+    assert capture.lines == snapshot(name="log")
 
 
 @pytest.fixture(scope="session")
