@@ -1,4 +1,4 @@
-"""The example stack's template, pinned; and it must not depend on bytecode caches."""
+"""The example stack's and the batches' templates, pinned; and they must not depend on bytecode caches."""
 
 from __future__ import annotations
 
@@ -11,11 +11,17 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 import app as example_app
 from constructs_lib.metadata_generation_run import _lambda_code_dir
-from tests.construct.conftest import EXAMPLE_STACK, Synthesized
+from tests.construct.conftest import BATCHES_STACK, EXAMPLE_STACK, Synthesized
 
 
 def test_example_stack_matches_snapshot(synthesized: Synthesized, snapshot: SnapshotAssertion) -> None:
     assert synthesized.templates[EXAMPLE_STACK] == snapshot(extension_class=JSONSnapshotExtension)
+
+
+def test_batches_stack_matches_snapshot(batches: Synthesized, snapshot: SnapshotAssertion) -> None:
+    # One batch of each selection kind beside a run: the workflow, its roles and their cdk-nag
+    # reasons, the results bucket, the outputs, as a reviewer would see them change.
+    assert batches.templates[BATCHES_STACK] == snapshot(extension_class=JSONSnapshotExtension)
 
 
 def _synth_example(outdir: Path) -> dict[str, Any]:
