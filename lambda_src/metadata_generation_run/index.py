@@ -337,12 +337,13 @@ def parse_properties(props: dict[str, Any]) -> RunSpec:
 
 def _number(name: str, value: Any, convert: type[int] | type[float], low: float, high: float) -> Any:
     # CloudFormation sends numbers inside objects as strings.
+    allowed = f"must be a number from {low:.10g} to {high:.10g}"  # .10g: the index limit in full, 2147483647
     try:
         number = convert(value)
     except (TypeError, ValueError):
-        _bad(name, value, f"must be a number from {low:g} to {high:g}")
+        _bad(name, value, allowed)
     if isinstance(value, bool) or not low <= number <= high:  # NaN fails the comparison too
-        _bad(name, value, f"must be a number from {low:g} to {high:g}")
+        _bad(name, value, allowed)
     return number
 
 
