@@ -1,0 +1,98 @@
+"""What the batch reports per asset: a ResultWriter entry (one child execution of the map) becomes
+an asset record, and a failed record's reason is the service's own words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from lambda_src.metadata_generation_run import batch
+
+
+def _child(status: str | None = None, **fields: Any) -> dict[str, Any]:
+    child: dict[str, Any] = {key: value for key, value in fields.items() if value is not None}
+    if status is not None:
+        child["Status"] = status
+    return child
+
+
+def test_a_succeeded_child_yields_its_own_record_with_an_empty_reason() -> None:
+    record = {"assetId": "a1", "status": "SUCCEEDED", "runId": "r1"}
+    out = batch._asset_record("SUCCEEDED", _child("SUCCEEDED", Output=json.dumps(record)))
+    assert out == {**record, "reason": ""}
+
+
+def test_a_failed_asset_keeps_a_reason_it_already_has() -> None:
+    record = {"assetId": "a1", "status": "FAILED", "reason": "given"}
+    assert batch._asset_record("SUCCEEDED", _child("SUCCEEDED", Output=json.dumps(record)))["reason"] == "given"
+
+
+@pytest.mark.parametrize(
+    ("kind", "child", "expected"),
+    [
+        (
+            "FAILED",
+            _child("FAILED", Input='{"assetId": "a7"}', Error="States.Timeout", Cause="took too long"),
+            {"assetId": "a7", "status": "EXECUTION_FAILED", "reason": "States.Timeout: took too long"},
+        ),
+        (
+            "FAILED",
+            _child("FAILED", Input='{"assetId": "a7"}', Output=json.dumps({"assetId": "a7", "status": "FAILED"})),
+            {"assetId": "a7", "status": "EXECUTION_FAILED", "reason": ": "},
+        ),
+        ("ABORTED", _child(), {"assetId": None, "status": "EXECUTION_ABORTED", "reason": ": "}),
+        (
+            "SUCCEEDED",
+            _child("SUCCEEDED", Output="not json"),
+            {"assetId": None, "status": "EXECUTION_SUCCEEDED", "reason": ": "},
+        ),
+        (
+            "FAILED",
+            _child("TIMED_OUT", Input="[1]", Error="E"),
+            {"assetId": None, "status": "EXECUTION_TIMED_OUT", "reason": "E: "},
+        ),
+        (
+            "FAILED",
+            _child("FAILED", Input="{", Cause="C"),
+            {"assetId": None, "status": "EXECUTION_FAILED", "reason": ": C"},
+        ),
+    ],
+)
+def test_a_child_execution_that_failed_itself_is_reported_as_such(
+    kind: str, child: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    assert batch._asset_record(kind, child) == expected
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"status": "SUCCEEDED", "error": "ignored"}, ""),
+        ({"status": "PARTIALLY_SUCCEEDED", "lastStatus": "ignored"}, ""),
+        (
+            {
+                "status": "FAILED",
+                "run": {
+                    "TypeStats": [
+                        {"Type": "BUSINESS_NAMES", "ErrorMessage": "no columns"},
+                        {"Type": "BUSINESS_DESCRIPTIONS"},
+                        {"Type": "BUSINESS_GLOSSARY_ASSOCIATIONS", "ErrorMessage": "no glossary"},
+                    ]
+                },
+                "error": "not shown",
+            },
+            "BUSINESS_NAMES: no columns; BUSINESS_GLOSSARY_ASSOCIATIONS: no glossary",
+        ),
+        (
+            {"status": "START_FAILED", "error": "DataZone.ValidationException", "cause": "bad asset"},
+            "DataZone.ValidationException: bad asset",
+        ),
+        ({"status": "START_FAILED", "error": "DataZone.ValidationException"}, "DataZone.ValidationException: "),
+        ({"status": "TIMED_OUT", "run": {"TypeStats": []}, "lastStatus": "IN_PROGRESS"}, "last status IN_PROGRESS"),
+        ({"status": "FAILED", "run": None}, "the service gave no error message"),
+    ],
+)
+def test_reason_is_the_services_own_words(record: dict[str, Any], reason: str) -> None:
+    assert batch._reason(record) == reason
