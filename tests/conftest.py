@@ -27,8 +27,6 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 # and its functions' mutants tested by it alone. These hooks record what each shared fixture ran
 # and credit it to every test that uses the fixture. They do nothing outside mutmut's stats run.
 
-_SHARED_FIXTURE_HITS: dict[str, set[str]] = {}
-
 
 def _mutmut_hits() -> set[str] | None:
     """mutmut's set of functions run by the current test, during its stats run only."""
@@ -39,27 +37,37 @@ def _mutmut_hits() -> set[str] | None:
     return state()._stats
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Generator[Any]:
-    hits = _mutmut_hits()
-    if hits is None or fixturedef.scope == "function":
-        return (yield)
-    before = set(hits)
-    hits.clear()
-    try:
-        return (yield)
-    finally:
-        _SHARED_FIXTURE_HITS.setdefault(fixturedef.argname, set()).update(hits)
-        hits.update(before)
+class _SharedFixtureCredit:
+    """Registered as a plugin rather than written as this conftest's hooks: pytest asks only the
+    root's conftest and plugins to set up a session fixture, not tests/conftest.py."""
+
+    def __init__(self) -> None:
+        self.hits: dict[str, set[str]] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Generator[Any]:
+        hits = _mutmut_hits()
+        if hits is None or fixturedef.scope == "function":
+            return (yield)
+        before = set(hits)
+        hits.clear()
+        try:
+            return (yield)
+        finally:
+            self.hits.setdefault(fixturedef.argname, set()).update(hits)
+            hits.update(before)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        hits = _mutmut_hits()
+        if hits is None:
+            return
+        for name in getattr(item, "fixturenames", ()):
+            hits.update(self.hits.get(name, ()))
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    hits = _mutmut_hits()
-    if hits is None:
-        return
-    for name in getattr(item, "fixturenames", ()):
-        hits.update(_SHARED_FIXTURE_HITS.get(name, ()))
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_SharedFixtureCredit(), "shared-fixture-credit")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
