@@ -160,12 +160,27 @@ def test_is_token_agrees_with_cdk_token_is_unresolved(stack: cdk.Stack) -> None:
         assert is_token(sample) == cdk.Token.is_unresolved(sample), sample
 
 
-def test_fails_if_outputs_would_pass_cloudformation_limit() -> None:
+def _stack_of_100_runs(name: str) -> tuple[cdk.App, cdk.Stack]:
     app = cdk.App()
-    stack = cdk.Stack(app, "TooManyOutputs")
-    for i in range(101):
+    stack = cdk.Stack(app, name)
+    for i in range(100):
         MetadataGenerationRun(stack, f"Run{i}", **{**VALID, "asset_id": f"asset{i}"})
-    with pytest.raises(RuntimeError, match=r"202 outputs.*limit of 200.*create_outputs=False"):
+    return app, stack
+
+
+def test_outputs_up_to_cloudformations_limit_synthesize() -> None:
+    app, _ = _stack_of_100_runs("AtTheLimit")  # 2 outputs each: exactly 200
+    assert len(app.synth().get_stack_by_name("AtTheLimit").template["Outputs"]) == 200
+
+
+def test_fails_if_outputs_would_pass_cloudformation_limit() -> None:
+    app, stack = _stack_of_100_runs("TooManyOutputs")
+    cdk.CfnOutput(stack, "UsersOwn", value="x")  # the user's outputs count too
+    message = (
+        "stack TooManyOutputs has 201 outputs, more than CloudFormation's limit of 200: pass create_outputs=False "
+        "to MetadataGenerationRun (each adds 2 or 3) and read run_id/run_status where you need them"
+    )
+    with pytest.raises(RuntimeError, match=re.escape(message)):
         app.synth()
 
 
