@@ -1,0 +1,54 @@
+"""How the handler words a service error it did not expect in full: an error without a code or a
+message, a non-AWS error, and the time budget when Lambda's context is missing."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from lambda_src.metadata_generation_run import index
+from tests.handler.helpers import FakeContext
+
+
+def _client_error(error: dict[str, str] | None) -> ClientError:
+    response = {} if error is None else {"Error": error}
+    return ClientError(response, "GetMetadataGenerationRun")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("error", "described"),
+    [
+        ({"Code": "ThrottlingException", "Message": "slow down"}, "ThrottlingException: slow down"),
+        (
+            {"Code": "ValidationException"},
+            "ValidationException: An error occurred (ValidationException) when calling the "
+            "GetMetadataGenerationRun operation: Unknown",
+        ),
+        (
+            None,
+            "Unknown: An error occurred (Unknown) when calling the GetMetadataGenerationRun operation: Unknown",
+        ),
+    ],
+)
+def test_a_client_error_is_described_by_code_and_message(error: dict[str, str] | None, described: str) -> None:
+    assert index._describe(_client_error(error)) == described
+
+
+def test_an_error_without_a_code_fails_with_unknown_and_the_exception_text() -> None:
+    reason = str(index._client_error("GetMetadataGenerationRun", _client_error(None), None))
+    assert reason == (
+        "GetMetadataGenerationRun failed: Unknown: An error occurred (Unknown) when calling the "
+        "GetMetadataGenerationRun operation: Unknown"
+    )
+
+
+def test_other_errors_are_described_by_type() -> None:
+    error = EndpointConnectionError(endpoint_url="https://datazone.us-east-1.amazonaws.com")
+    assert index._describe(error) == (
+        'EndpointConnectionError: Could not connect to the endpoint URL: "https://datazone.us-east-1.amazonaws.com"'
+    )
+
+
+def test_time_left_is_lambdas_remaining_time_in_seconds() -> None:
+    assert index._time_left(FakeContext(remaining_ms=2500)) == 2.5
+    assert index._time_left(object()) == float("inf")
