@@ -471,6 +471,22 @@ def test_data_source_whose_latest_run_failed_gives_the_services_message(
     assert "ACCESS_DENIED_EXCEPTION" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [({"errorType": "INTERNAL_SERVER_ERROR"}, "INTERNAL_SERVER_ERROR: no detail"), (None, "no error type: no detail")],
+)
+def test_data_source_run_that_failed_without_details_says_so(
+    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, error: Any, said: str
+) -> None:
+    no_execution_yet(sfn)
+    stubbed.add_response(
+        "list_data_source_runs", {"items": [data_source_run("dsr_bad", "FAILED", error=error)]}, list_runs_params()
+    )
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context)
+    assert str(caught.value) == f"data source {DATA_SOURCE_ID}: its latest run dsr_bad ended FAILED: {said}"
+
+
 @pytest.mark.parametrize("run_status", ["SUCCESS", "PARTIALLY_SUCCEEDED"])
 def test_data_source_run_that_ended_well_gives_its_imported_assets(
     stubbed: Stubber, s3: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, run_status: str

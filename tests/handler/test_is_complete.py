@@ -304,6 +304,19 @@ def test_kept_run_with_unreadable_status_still_completes(
     assert index.is_complete(event, context) == {"IsComplete": True, "Data": {"RunId": RUN_ID, "Status": "UNKNOWN"}}
 
 
+@pytest.mark.parametrize(("answered", "reported"), [("FAILED", "FAILED"), (None, "UNKNOWN")])
+def test_kept_run_reports_the_status_read_once(
+    stubbed: Stubber, context: FakeContext, answered: str | None, reported: str
+) -> None:
+    # The model makes status optional: a run read without one is UNKNOWN, not the string "None".
+    response = get_response("FAILED")
+    if answered is None:
+        del response["status"]
+    stubbed.add_response("get_metadata_generation_run", response, expected_params=get_params())
+    event = make_event("Update", make_props(), physical_id=RUN_ID, data={"RunId": RUN_ID})
+    assert index.is_complete(event, context) == {"IsComplete": True, "Data": {"RunId": RUN_ID, "Status": reported}}
+
+
 def test_kept_run_with_status_in_its_id_completes_without_call(stubbed: Stubber, context: FakeContext) -> None:
     props = make_props(Predictions={"Action": "ACCEPT", "Rule": "ALL"})
     event = make_event("Update", props, physical_id=pid(props, status="SUCCEEDED", revision="4"), data={})

@@ -252,6 +252,21 @@ def test_legacy_id_in_a_rollback_is_kept(
     assert index.on_event(event, context) == {"PhysicalResourceId": RUN_ID, "Data": {"RunId": RUN_ID}}
 
 
+def test_legacy_id_is_kept_when_the_stack_status_cannot_be_read(
+    stubbed: Stubber, cfn: Stubber, context: FakeContext, log_lines: list[dict[str, Any]]
+) -> None:
+    # It may be the rollback that carries the bare id: failing it, or starting a run, would be wrong.
+    cfn.add_client_error("describe_stacks", service_error_code="Throttling", service_message="slow down")
+    event = make_event("Update", LEGACY_OLD, old_props=LEGACY_NEW, physical_id=RUN_ID)
+    assert index.on_event(event, context) == {"PhysicalResourceId": RUN_ID, "Data": {"RunId": RUN_ID}}
+    assert log_lines[-1] == {
+        "level": "INFO",
+        "message": "DescribeStacks failed (Throttling: slow down); keeping the run, starting none",
+        "runId": RUN_ID,
+        "status": None,
+    }
+
+
 def test_legacy_id_with_changed_inputs_starts_a_run_that_remembers_it(
     stubbed: Stubber, cfn: Stubber, context: FakeContext
 ) -> None:
