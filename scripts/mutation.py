@@ -301,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds_file = WORK / "seconds.json"
     seconds: dict[str, float] = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
     if not args.report_only:
-        # The groups run side by side: the handler's tests use no jsii kernel, the construct's
-        # children share one (see pyproject.toml), so each group keeps to its own workers.
+        # The groups run side by side, each mutmut with its own workers (and, for the construct
+        # groups, its own jsii kernel: see pyproject.toml).
         started = time.monotonic()
         procs = {g.name: run_group(g, keep=args.keep or bool(args.patterns), patterns=args.patterns) for g in groups}
         failed = []
@@ -315,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"mutmut failed in group {name}: see {WORK / name / 'mutmut.log'}", file=sys.stderr)
             return 1
         WORK.mkdir(parents=True, exist_ok=True)
-        seconds_file.write_text(json.dumps(seconds))
+        # Another invocation (another --group) may have finished meanwhile: keep its times.
+        latest = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
+        seconds_file.write_text(json.dumps({**latest, **{name: seconds[name] for name in procs}}))
 
     all_groups = load_groups()
     ran = [g for g in all_groups if (g.workdir / "mutants").is_dir()]

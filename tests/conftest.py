@@ -71,13 +71,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """While mutmut tests a mutant, run the selected tests fastest first (by the durations its
-    stats run recorded): it stops at the first failure, so a killed mutant costs its cheapest
-    killing test rather than every slower test collected before it."""
+    """While mutmut tests a mutant, run the selected tests cheapest first: it stops at the first
+    failure, so a killed mutant should cost its cheapest killing test. Tests that need no
+    session-wide synthesis go first; of those that do, the snapshot comparisons (one whole
+    template or log decides most mutants there); then by the durations mutmut's stats run took."""
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     if mutant in ("", "stats", "fail", "list_all_tests", "mutant_generation"):
         return
     from mutmut.state import state  # noqa: PLC0415
 
     durations = state().duration_by_test
-    items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
+
+    def cost(item: pytest.Item) -> tuple[bool, bool, float]:
+        names = getattr(item, "fixturenames", ())
+        definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        # Our own session fixtures (a plugin's, such as syrupy's, have no baseid).
+        shared = any(d.scope == "session" and d.baseid for name in names for d in definitions.get(name, ()))
+        return (shared, "snapshot" not in names, durations.get(item.nodeid, 0.0))
+
+    items.sort(key=cost)
