@@ -292,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", action="store_true", help="reuse the last run's results (mutmut re-tests changed functions only)"
     )
     parser.add_argument("--report-only", action="store_true", help="rewrite docs/mutation.md from the last run")
+    parser.add_argument(
+        "--retest-survivors",
+        action="store_true",
+        help="keep the last run's kills and test only its survivors again (after adding tests; a changed "
+        "function's new mutants stay unchecked, and count as survivors, until a full run)",
+    )
     parser.add_argument("patterns", nargs="*", help="re-test only mutants matching these mutmut names (with --keep)")
     args = parser.parse_args(argv)
 
@@ -304,7 +310,13 @@ def main(argv: list[str] | None = None) -> int:
         # The groups run side by side, each mutmut with its own workers (and, for the construct
         # groups, its own jsii kernel: see pyproject.toml).
         started = time.monotonic()
-        procs = {g.name: run_group(g, keep=args.keep or bool(args.patterns), patterns=args.patterns) for g in groups}
+        patterns = {g.name: args.patterns for g in groups}
+        if args.retest_survivors:
+            # A kill stands when tests are only added; what survived or was never checked runs again.
+            reasons = load_reasons()
+            patterns = {g.name: [s.name for r in read_results(g, reasons) for s in r.survivors] for g in groups}
+        keep = args.keep or args.retest_survivors or bool(args.patterns)
+        procs = {g.name: run_group(g, keep=keep, patterns=patterns[g.name]) for g in groups}
         failed = []
         for name, proc in procs.items():
             if proc.wait() != 0:
