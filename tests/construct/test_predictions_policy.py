@@ -4,6 +4,7 @@ needs, and the exact error a user reads for each bad value (no stack: these are 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,17 +24,19 @@ TARGET_HINT = "use the non-empty prediction target named by DataZone"
 
 
 @pytest.mark.parametrize(
-    ("policy", "expected", "action"),
+    ("build", "expected", "action"),
     [
-        (AcceptPredictions.all(), {"Action": "ACCEPT", "Rule": "ALL"}, "datazone:AcceptPredictions"),
-        (AcceptPredictions.all(threshold=0), {"Action": "ACCEPT", "Rule": "ALL", "Threshold": 0}, None),
-        (AcceptPredictions.all(threshold=1), {"Action": "ACCEPT", "Rule": "ALL", "Threshold": 1}, None),
-        (RejectPredictions.all(), {"Action": "REJECT", "Rule": "ALL"}, "datazone:RejectPredictions"),
-        (RejectPredictions.all(threshold=0.25), {"Action": "REJECT", "Rule": "ALL", "Threshold": 0.25}, None),
-        (RejectPredictions.all(threshold=0), {"Action": "REJECT", "Rule": "ALL", "Threshold": 0}, None),
-        (RejectPredictions.all(threshold=1), {"Action": "REJECT", "Rule": "ALL", "Threshold": 1}, None),
+        (AcceptPredictions.all, {"Action": "ACCEPT", "Rule": "ALL"}, "datazone:AcceptPredictions"),
+        (lambda: AcceptPredictions.all(threshold=0), {"Action": "ACCEPT", "Rule": "ALL", "Threshold": 0}, None),
+        (lambda: AcceptPredictions.all(threshold=1), {"Action": "ACCEPT", "Rule": "ALL", "Threshold": 1}, None),
+        (RejectPredictions.all, {"Action": "REJECT", "Rule": "ALL"}, "datazone:RejectPredictions"),
+        (lambda: RejectPredictions.all(threshold=0.25), {"Action": "REJECT", "Rule": "ALL", "Threshold": 0.25}, None),
+        (lambda: RejectPredictions.all(threshold=0), {"Action": "REJECT", "Rule": "ALL", "Threshold": 0}, None),
+        (lambda: RejectPredictions.all(threshold=1), {"Action": "REJECT", "Rule": "ALL", "Threshold": 1}, None),
         (
-            AcceptPredictions.choices([AcceptChoice("name", prediction_choice=0), AcceptChoice("d", edited_value="x")]),
+            lambda: AcceptPredictions.choices(
+                [AcceptChoice("name", prediction_choice=0), AcceptChoice("d", edited_value="x")]
+            ),
             {
                 "Action": "ACCEPT",
                 "Rule": "NONE",
@@ -45,12 +48,14 @@ TARGET_HINT = "use the non-empty prediction target named by DataZone"
             "datazone:AcceptPredictions",
         ),
         (
-            AcceptPredictions.choices([AcceptChoice("d", edited_value="y" * EDITED_VALUE_MAX)]),
+            lambda: AcceptPredictions.choices([AcceptChoice("d", edited_value="y" * EDITED_VALUE_MAX)]),
             {"Action": "ACCEPT", "Rule": "NONE", "Choices": [{"PredictionTarget": "d", "EditedValue": "y" * 5000}]},
             None,
         ),
         (
-            RejectPredictions.choices([RejectChoice("col_a", prediction_choices=[0, 3]), RejectChoice("col_b")]),
+            lambda: RejectPredictions.choices(
+                [RejectChoice("col_a", prediction_choices=[0, 3]), RejectChoice("col_b")]
+            ),
             {
                 "Action": "REJECT",
                 "Rule": "NONE",
@@ -63,7 +68,11 @@ TARGET_HINT = "use the non-empty prediction target named by DataZone"
         ),
     ],
 )
-def test_policy_sends_exactly_this_property(policy: Any, expected: dict[str, Any], action: str | None) -> None:
+def test_policy_sends_exactly_this_property(
+    build: Callable[[], Any], expected: dict[str, Any], action: str | None
+) -> None:
+    # Built inside the test, not at collection: the code under test must run in the test.
+    policy = build()
     assert policy.to_property() == expected
     if action is not None:
         assert policy.iam_action == action
