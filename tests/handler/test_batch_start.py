@@ -362,8 +362,9 @@ def test_a_poll_without_started_at_completes_with_no_call(context: FakeContext) 
 @pytest.mark.parametrize("physical_id", ["Demo-CatalogBatchA1B2C3D4-1A2B3C4D5E6F", "not:ours", ""])
 def test_a_poll_with_a_physical_id_not_ours_fails(context: FakeContext, physical_id: str) -> None:
     event = batch_poll_event(physical_id=physical_id)
-    with pytest.raises(index.RunError, match="is not a batch of this resource"):
+    with pytest.raises(index.RunError) as caught:
         batch.is_complete(event, context)
+    assert str(caught.value) == f"physical id {physical_id!r} is not a batch of this resource"
 
 
 def test_delete_is_complete_at_once(context: FakeContext) -> None:
