@@ -273,3 +273,30 @@ def test_run_props_at_their_limits_reach_the_resource(app: cdk.App) -> None:
             "Types": ["BUSINESS_NAMES", "BUSINESS_GLOSSARY_ASSOCIATIONS"],
         },
     )
+
+
+def test_token_ids_and_designation_are_taken_as_they_are() -> None:
+    stack = cdk.Stack(cdk.App(), "TokenProps")
+    asset = cdk.CfnParameter(stack, "Asset").value_as_string
+    designation = cdk.CfnParameter(stack, "Designation").value_as_string
+    MetadataGenerationRun(stack, "Run", **{**RUN, "asset_id": asset}, project_designation=designation)
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::DataZone::ProjectMembership", {"Designation": {"Ref": "Designation"}})
+    descriptions = sorted(output["Description"] for output in template.find_outputs("*").values())
+    assert descriptions == [
+        "DataZone metadata-generation run ID for the asset (TokenProps/Run)",
+        "DataZone metadata-generation run status for the asset (TokenProps/Run)",
+    ]
+
+
+def test_a_missing_handler_package_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util  # noqa: PLC0415
+
+    from constructs_lib import metadata_generation_run as module  # noqa: PLC0415
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(
+        RuntimeError,
+        match=r"^constructs_lib\._handler is missing: reinstall datazone-metadata-generation-constructs$",
+    ):
+        module._lambda_code_dir()

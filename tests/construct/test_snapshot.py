@@ -37,11 +37,13 @@ def test_template_is_unchanged_by_pycache_in_lambda_source(synthesized: Synthesi
     pycache = Path(_lambda_code_dir()) / "__pycache__"
     pycache.mkdir(exist_ok=True)
     probe = pycache / "probe.cpython-311.pyc"
-    stray = Path(_lambda_code_dir()) / "stray.pyc"
+    strays = [Path(_lambda_code_dir()) / name for name in ("stray.pyc", "stray.pyo")]
     probe.write_bytes(b"not really bytecode")
-    stray.write_bytes(b"nor this")
+    for stray in strays:
+        stray.write_bytes(b"nor this")
     try:
         assert _synth_example(tmp_path) == synthesized.templates[EXAMPLE_STACK]
     finally:
         probe.unlink()
-        stray.unlink()
+        for stray in strays:
+            stray.unlink()
