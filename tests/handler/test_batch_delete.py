@@ -89,6 +89,18 @@ def test_delete_with_cancel_on_delete_off_calls_nothing(
     assert batch.on_event(event, context) == {"PhysicalResourceId": physical_id}
 
 
+def test_delete_without_a_physical_id_succeeds(
+    stubbed: Stubber, sfn: Stubber, s3: Stubber, context: FakeContext, log_lines: list[dict[str, Any]]
+) -> None:
+    event = batch_event("Delete", batch_props(CancelOnDelete="false"))
+    assert batch.on_event(event, context) == {"PhysicalResourceId": ""}
+    assert log_lines[-1] == {
+        "level": "INFO",
+        "message": "cancel_on_delete is off; execution left alone",
+        "physicalResourceId": "",
+    }
+
+
 @pytest.mark.parametrize("props", [{"DomainId": "bad"}, {}, batch_props(CancelOnDelete="maybe")])
 def test_delete_with_invalid_properties_calls_nothing_and_succeeds(
     sfn: Stubber, context: FakeContext, caplog: pytest.LogCaptureFixture, props: dict[str, Any]

@@ -301,3 +301,45 @@ def test_waiter_of_a_cancelled_run_fails_without_predictions(
     with pytest.raises(index.RunError) as caught:
         index.is_complete(poll_event(make_props(Predictions=ACCEPT_ALL)), context)
     assert str(caught.value) == f"Metadata-generation run {RUN_ID} ended CANCELED: the service gave no error message"
+
+
+def test_short_invented_id_with_nothing_running_is_logged_with_the_id(
+    stubbed: Stubber, context: FakeContext, log_lines: list[dict[str, Any]]
+) -> None:
+    invented = "Demo-RunA1B2C3D4-1A2B3C4D5E6F"
+    event = make_event("Delete", make_props(), physical_id=invented, logical_id="RunA1B2C3D4")
+    stubbed.add_client_error(
+        "cancel_metadata_generation_run",
+        service_error_code="ResourceNotFoundException",
+        service_message="no such run",
+        http_status_code=404,
+        expected_params=cancel_params(invented),
+    )
+    stubbed.add_response("list_metadata_generation_runs", {"items": []}, expected_params=list_params())
+    assert index.on_event(event, context) == {"PhysicalResourceId": invented}
+    assert log_lines[-1] == {
+        "level": "INFO",
+        "message": "no running run of this resource; nothing to cancel",
+        "physicalResourceId": invented,
+    }
+
+
+@pytest.mark.parametrize(("cancel", "calls"), [("false", 0), ("true", 1)])
+def test_delete_without_a_physical_id_succeeds(
+    stubbed: Stubber, context: FakeContext, log_lines: list[dict[str, Any]], cancel: str, calls: int
+) -> None:
+    # Not seen from CloudFormation, but a Delete must never fail: with no id there is nothing to
+    # read, and the run, if any, is found from the properties.
+    event = make_event("Delete", make_props(CancelOnDelete=cancel))
+    if calls:
+        stubbed.add_response("list_metadata_generation_runs", {"items": []}, expected_params=list_params())
+    assert index.on_event(event, context) == {"PhysicalResourceId": ""}
+    assert log_lines[-1] == (
+        {"level": "INFO", "message": "cancel_on_delete is off; run left alone", "physicalResourceId": ""}
+        if cancel == "false"
+        else {
+            "level": "INFO",
+            "message": "no running run of this resource; nothing to cancel",
+            "physicalResourceId": None,
+        }
+    )
