@@ -279,9 +279,15 @@ def test_token_ids_and_designation_are_taken_as_they_are() -> None:
     stack = cdk.Stack(cdk.App(), "TokenProps")
     asset = cdk.CfnParameter(stack, "Asset").value_as_string
     designation = cdk.CfnParameter(stack, "Designation").value_as_string
-    MetadataGenerationRun(stack, "Run", **{**RUN, "asset_id": asset}, project_designation=designation)
+    kind = cdk.CfnParameter(stack, "Type").value_as_string
+    MetadataGenerationRun(
+        stack, "Run", **{**RUN, "asset_id": asset}, project_designation=designation, types=[kind, "BUSINESS_NAMES"]
+    )
     template = Template.from_stack(stack)
     template.has_resource_properties("AWS::DataZone::ProjectMembership", {"Designation": {"Ref": "Designation"}})
+    template.has_resource_properties(
+        "Custom::DataZoneMetadataGenerationRun", {"Types": [{"Ref": "Type"}, "BUSINESS_NAMES"]}
+    )
     descriptions = sorted(output["Description"] for output in template.find_outputs("*").values())
     assert descriptions == [
         "DataZone metadata-generation run ID for the asset (TokenProps/Run)",

@@ -113,7 +113,12 @@ def test_fails_if_timeout_is_not_a_duration(stack: cdk.Stack) -> None:
 
 def test_fails_if_two_runs_of_one_project_ask_for_different_designations(stack: cdk.Stack) -> None:
     MetadataGenerationRun(stack, "First", **VALID)
-    with pytest.raises(ValueError, match=r"project_designation='PROJECT_OWNER'.*PROJECT_CONTRIBUTOR"):
+    message = (
+        "MetadataGenerationRun: project_designation='PROJECT_OWNER' is invalid: another run or batch in this stack "
+        "already grants PROJECT_CONTRIBUTOR in the same project; use the same designation for every "
+        "MetadataGenerationRun and MetadataGenerationBatch of a project"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         MetadataGenerationRun(stack, "Second", **VALID, project_designation="PROJECT_OWNER")
 
 
