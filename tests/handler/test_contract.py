@@ -111,7 +111,8 @@ def test_enough_time_applies_predictions(stubbed: Stubber, cfn: Stubber) -> None
             "clientToken": ANY,
         },
     )
-    result = index.is_complete(event, ShrinkingContext(161_000, 81_000))
+    # Exactly the budgets: 2 x 80 s before the stack check, 80 s before Accept.
+    result = index.is_complete(event, ShrinkingContext(160_000, 80_000))
     assert result["IsComplete"] is True
     assert result["Data"] == {"RunId": RUN_ID, "Status": "SUCCEEDED", "AssetRevision": "2"}
 
