@@ -159,6 +159,9 @@ def run_group(group: Group, *, keep: bool, patterns: list[str]) -> subprocess.Po
     sync_copy(group)
     log = (group.workdir / "mutmut.log").open("wb")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # Every forked child adds its constructs to the one shared jsii kernel, which keeps them: over
+    # a thousand mutants Node's default heap (about 4 GB) runs out and the kernel dies.
+    env.setdefault("NODE_OPTIONS", "--max-old-space-size=16384")
     # A user's editable install maps constructs_lib to the repo; the copy's own tree must win.
     env.pop("PYTHONPATH", None)
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(group.max_children), *patterns]
