@@ -340,8 +340,17 @@ def test_without_waiting_a_redelivered_poll_completes_on_the_running_execution(
 ) -> None:
     props = batch_props(WaitForCompletion="false")
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
-    result = batch.is_complete(batch_poll_event(props), context)
-    assert (result["IsComplete"], result["PhysicalResourceId"]) == (True, batch_pid(props, status="RUNNING"))
+    assert batch.is_complete(batch_poll_event(props), context) == {
+        "IsComplete": True,
+        "PhysicalResourceId": batch_pid(props, status="RUNNING"),
+        "Data": {
+            "ExecutionArn": execution_arn_of(),
+            "Status": "RUNNING",
+            "SucceededCount": "UNKNOWN",
+            "FailedCount": "UNKNOWN",
+            "Summary": "",
+        },
+    }
 
 
 def test_a_poll_without_started_at_completes_with_no_call(context: FakeContext) -> None:

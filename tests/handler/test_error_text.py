@@ -52,3 +52,16 @@ def test_other_errors_are_described_by_type() -> None:
 def test_time_left_is_lambdas_remaining_time_in_seconds() -> None:
     assert index._time_left(FakeContext(remaining_ms=2500)) == 2.5
     assert index._time_left(object()) == float("inf")
+
+
+@pytest.mark.parametrize(
+    ("limit", "fitted"),
+    [
+        (10, "abcdefghij"),  # 10 bytes inside a JSON string: it fits exactly
+        (9, "abcdef..."),  # the longest prefix that fits together with the ellipsis
+        (7, "abcd..."),
+        (3, "..."),
+    ],
+)
+def test_fit_keeps_the_longest_prefix_that_fits_with_its_ellipsis(limit: int, fitted: str) -> None:
+    assert index.fit("abcdefghij", limit) == fitted
