@@ -261,7 +261,7 @@ def render(groups: list[Group], results: dict[str, list[FileResult]], seconds: d
                 f"{c.get(SURVIVED, 0):,} | {c.get(NO_TESTS, 0):,} | {res.score:.1f} % | "
                 f"{'met' if res.score >= TARGET_SCORE else '**missed**'} |"
             )
-    lines += ["", "Wall time per group (mutant generation, stats run, every mutant):", ""]
+    lines += ["", "Wall time of each group's last run (a `--keep` or `--retest-survivors` run tests only part):", ""]
     lines += [f"- {g.name}: {seconds[g.name] / 60:.1f} min, {g.max_children} worker(s)" for g in groups]
     for group in groups:
         for res in results[group.name]:
