@@ -3,11 +3,13 @@ message, a non-AWS error, and the time budget when Lambda's context is missing."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from lambda_src.metadata_generation_run import index
-from tests.handler.helpers import FakeContext
+from tests.handler.helpers import FakeContext, make_event
 
 
 def _client_error(error: dict[str, str] | None) -> ClientError:
@@ -65,3 +67,9 @@ def test_time_left_is_lambdas_remaining_time_in_seconds() -> None:
 )
 def test_fit_keeps_the_longest_prefix_that_fits_with_its_ellipsis(limit: int, fitted: str) -> None:
     assert index.fit("abcdefghij", limit) == fitted
+
+
+def test_client_tokens_are_cfn_and_a_sha256() -> None:
+    # DataZone's clientToken allows 1-128 characters; ours are recognisable in its console/logs.
+    token = index.derive_client_token(make_event())
+    assert re.fullmatch("cfn-[0-9a-f]{64}", token)

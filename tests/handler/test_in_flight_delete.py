@@ -343,3 +343,18 @@ def test_delete_without_a_physical_id_succeeds(
             "physicalResourceId": None,
         }
     )
+
+
+def test_bare_id_whose_cancel_cannot_reach_datazone_is_not_looked_up(
+    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
+) -> None:
+    # Unreachable is not "no such run": the id may well be ours, so no other run is touched.
+    calls: list[dict[str, Any]] = []
+
+    def unreachable(**kwargs: Any) -> None:
+        calls.append(kwargs)
+        raise EndpointConnectionError(endpoint_url="https://datazone.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(stubbed.client, "cancel_metadata_generation_run", unreachable)
+    assert index.on_event(invented_delete(physical_id=RUN_ID), context) == {"PhysicalResourceId": RUN_ID}
+    assert calls == [cancel_params(RUN_ID)]
