@@ -58,6 +58,10 @@ BAD_PROPERTIES: list[tuple[dict[str, Any], str]] = [
         f"Selection.Bucket/Key ['', '{ITEMS_KEY}'] is invalid: must name the S3 object of the asset ids",
     ),
     (
+        {"Selection": {"Kind": "IDS", "Bucket": ITEMS_BUCKET, "Key": ""}},
+        f"Selection.Bucket/Key ['{ITEMS_BUCKET}', ''] is invalid: must name the S3 object of the asset ids",
+    ),
+    (
         {"Selection": {"Kind": "DATA_SOURCE", "DataSourceId": "ds 1"}},
         "Selection.DataSourceId 'ds 1' is invalid: must match [a-zA-Z0-9_-]{1,36}",
     ),
