@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src.metadata_generation_run import batch
+from lambda_src.metadata_generation_run import batch, index
 
 
 def _child(status: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -96,3 +96,22 @@ def test_a_child_execution_that_failed_itself_is_reported_as_such(
 )
 def test_reason_is_the_services_own_words(record: dict[str, Any], reason: str) -> None:
     assert batch._reason(record) == reason
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, {"mode": "ACCEPT_RULE", "rule": {}, "choices": []}),
+        (
+            {"acceptRule": {"rule": "ALL", "threshold": 0.5}},
+            {"mode": "ACCEPT_RULE", "rule": {"Rule": "ALL", "Threshold": 0.5}, "choices": []},
+        ),
+        (
+            {"acceptChoices": [{"predictionTarget": "t"}]},
+            {"mode": "ACCEPT_CHOICES", "rule": {"Rule": "NONE"}, "choices": [{"PredictionTarget": "t"}]},
+        ),
+    ],
+)
+def test_a_policy_without_a_rule_leaves_it_to_datazone(body: dict[str, Any], expected: dict[str, Any]) -> None:
+    # Only listed choices imply rule NONE; with neither rule nor choices DataZone applies its default.
+    assert batch._predictions(index.Predictions(action="ACCEPT", body=body)) == expected
