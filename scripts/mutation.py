@@ -249,8 +249,8 @@ def render(groups: list[Group], results: dict[str, list[FileResult]], seconds: d
         "  (killed + timed out) / all, so a mutant no test reaches counts as a survivor.",
         f"- Target: ≥ {TARGET_SCORE:g} % per module.",
         "",
-        "| module | tests | mutants | killed | timed out | survived | no tests | score | target |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| module | tests | mutants | killed | timed out | survived | no tests | not checked | score | target |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for group in groups:
         tests = ", ".join(f"`{t}`" for t in group.settings["pytest_add_cli_args_test_selection"])
@@ -258,11 +258,16 @@ def render(groups: list[Group], results: dict[str, list[FileResult]], seconds: d
             c = res.counts
             lines.append(
                 f"| `{res.path}` | {tests} | {res.total:,} | {c.get(KILLED, 0):,} | {c.get(TIMEOUT, 0):,} | "
-                f"{c.get(SURVIVED, 0):,} | {c.get(NO_TESTS, 0):,} | {res.score:.1f} % | "
+                f"{c.get(SURVIVED, 0):,} | {c.get(NO_TESTS, 0):,} | {c.get(NOT_CHECKED, 0):,} | {res.score:.1f} % | "
                 f"{'met' if res.score >= TARGET_SCORE else '**missed**'} |"
             )
     lines += ["", "Wall time of each group's last run (a `--keep` or `--retest-survivors` run tests only part):", ""]
-    lines += [f"- {g.name}: {seconds[g.name] / 60:.1f} min, {g.max_children} worker(s)" for g in groups]
+    lines += [
+        f"- {g.name}: {seconds[g.name] / 60:.1f} min, {g.max_children} worker(s)"
+        if seconds[g.name]
+        else f"- {g.name}: not recorded (the run did not finish through this script)"
+        for g in groups
+    ]
     for group in groups:
         for res in results[group.name]:
             lines += ["", f"## Survivors in `{res.path}` ({len(res.survivors)})", ""]
