@@ -261,7 +261,7 @@ def render(groups: list[Group], results: dict[str, list[FileResult]], seconds: d
                 f"{c.get(SURVIVED, 0):,} | {c.get(NO_TESTS, 0):,} | {c.get(NOT_CHECKED, 0):,} | {res.score:.1f} % | "
                 f"{'met' if res.score >= TARGET_SCORE else '**missed**'} |"
             )
-    lines += ["", "Wall time of each group's last run (a `--keep` or `--retest-survivors` run tests only part):", ""]
+    lines += ["", "Wall time of each group's last full run (later partial runs are not counted):", ""]
     lines += [
         f"- {g.name}: {seconds[g.name] / 60:.1f} min, {g.max_children} worker(s)"
         if seconds[g.name]
@@ -293,6 +293,49 @@ def unexplained_stub(results: dict[str, list[FileResult]]) -> str:
     return "\n".join(out)
 
 
+SECONDS = WORK / "seconds.json"
+
+
+def run_all(groups: list[Group], args: argparse.Namespace) -> bool:
+    """Run the groups side by side, each mutmut with its own workers (and, for the construct
+    groups, its own jsii kernel: see pyproject.toml)."""
+    started = time.monotonic()
+    patterns = {g.name: list(args.patterns) for g in groups}
+    if args.retest_survivors:
+        # A kill stands when tests are only added; what survived or was never checked runs again.
+        reasons = load_reasons()
+        patterns = {g.name: [s.name for r in read_results(g, reasons) for s in r.survivors] for g in groups}
+    keep = args.keep or args.retest_survivors or bool(args.patterns)
+    procs = {g.name: run_group(g, keep=keep, patterns=patterns[g.name]) for g in groups}
+    times = {}
+    for name, proc in procs.items():
+        if proc.wait() != 0:
+            print(f"mutmut failed in group {name}: see {WORK / name / 'mutmut.log'}", file=sys.stderr)
+        times[name] = time.monotonic() - started
+    failed = [name for name, proc in procs.items() if proc.returncode != 0]
+    # A partial run (--keep, patterns, --retest-survivors) keeps the last full run's time; another
+    # invocation (another --group) may have finished meanwhile: keep its times too.
+    if not keep and not failed:
+        latest = json.loads(SECONDS.read_text()) if SECONDS.exists() else {}
+        SECONDS.write_text(json.dumps({**latest, **times}))
+    return not failed
+
+
+def write_report() -> None:
+    ran = [g for g in load_groups() if (g.workdir / "mutants").is_dir()]
+    reasons = load_reasons()
+    results = {g.name: read_results(g, reasons) for g in ran}
+    seconds: dict[str, float] = json.loads(SECONDS.read_text()) if SECONDS.exists() else {}
+    REPORT.write_text(render(ran, results, {g.name: seconds.get(g.name, 0.0) for g in ran}))
+    stub = unexplained_stub(results)
+    (WORK / "unexplained.toml").write_text(stub)
+    for group in ran:
+        for res in results[group.name]:
+            print(f"{res.path}: {res.total} mutants, {len(res.survivors)} survived, {res.score:.1f} %")
+    print(f"wrote {REPORT.relative_to(REPO)}", end="")
+    print(f"; survivors without a reason: {WORK / 'unexplained.toml'}" if stub else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/mutation", description=__doc__.splitlines()[0])
     parser.add_argument("--group", action="append", help="only these groups of [tool.mutation.groups]")
@@ -312,45 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     groups = [g for g in load_groups() if not args.group or g.name in args.group]
     if not groups:
         parser.error(f"--group: none of {args.group} is in [tool.mutation.groups]")
-    seconds_file = WORK / "seconds.json"
-    seconds: dict[str, float] = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
-    if not args.report_only:
-        # The groups run side by side, each mutmut with its own workers (and, for the construct
-        # groups, its own jsii kernel: see pyproject.toml).
-        started = time.monotonic()
-        patterns = {g.name: args.patterns for g in groups}
-        if args.retest_survivors:
-            # A kill stands when tests are only added; what survived or was never checked runs again.
-            reasons = load_reasons()
-            patterns = {g.name: [s.name for r in read_results(g, reasons) for s in r.survivors] for g in groups}
-        keep = args.keep or args.retest_survivors or bool(args.patterns)
-        procs = {g.name: run_group(g, keep=keep, patterns=patterns[g.name]) for g in groups}
-        failed = []
-        for name, proc in procs.items():
-            if proc.wait() != 0:
-                failed.append(name)
-            seconds[name] = time.monotonic() - started
-        if failed:
-            for name in failed:
-                print(f"mutmut failed in group {name}: see {WORK / name / 'mutmut.log'}", file=sys.stderr)
-            return 1
-        WORK.mkdir(parents=True, exist_ok=True)
-        # Another invocation (another --group) may have finished meanwhile: keep its times.
-        latest = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
-        seconds_file.write_text(json.dumps({**latest, **{name: seconds[name] for name in procs}}))
-
-    all_groups = load_groups()
-    ran = [g for g in all_groups if (g.workdir / "mutants").is_dir()]
-    reasons = load_reasons()
-    results = {g.name: read_results(g, reasons) for g in ran}
-    REPORT.write_text(render(ran, results, {g.name: seconds.get(g.name, 0.0) for g in ran}))
-    stub = unexplained_stub(results)
-    (WORK / "unexplained.toml").write_text(stub)
-    for group in ran:
-        for res in results[group.name]:
-            print(f"{res.path}: {res.total} mutants, {len(res.survivors)} survived, {res.score:.1f} %")
-    print(f"wrote {REPORT.relative_to(REPO)}", end="")
-    print(f"; survivors without a reason: {WORK / 'unexplained.toml'}" if stub else "")
+    WORK.mkdir(parents=True, exist_ok=True)
+    if not args.report_only and not run_all(groups, args):
+        return 1
+    write_report()
     return 0
 
 
