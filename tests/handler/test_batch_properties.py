@@ -183,6 +183,7 @@ def test_defaults_of_the_optional_properties() -> None:
         ),
         ({"Kind": "SEARCH"}, batch.Selection("SEARCH")),
         ({"Kind": "SEARCH", "Text": "", "AssetTypes": []}, batch.Selection("SEARCH")),
+        ({"Kind": "SEARCH", "Text": "s" * 512}, batch.Selection("SEARCH", text="s" * 512)),
         (
             {"Kind": "SEARCH", "Text": "sales", "AssetTypes": ["amazon.datazone.GlueTableAssetType"]},
             batch.Selection("SEARCH", text="sales", asset_types=("amazon.datazone.GlueTableAssetType",)),

@@ -73,3 +73,7 @@ def test_client_tokens_are_cfn_and_a_sha256() -> None:
     # DataZone's clientToken allows 1-128 characters; ours are recognisable in its console/logs.
     token = index.derive_client_token(make_event())
     assert re.fullmatch("cfn-[0-9a-f]{64}", token)
+
+
+def test_clean_turns_control_characters_into_spaces_and_lone_surrogates_into_replacements() -> None:
+    assert index.clean("a\x00b\nc\x7fd\ud800e") == "a b c d\ufffde"
