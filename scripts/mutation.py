@@ -222,7 +222,8 @@ def load_reasons() -> dict[str, dict[str, str]]:
 
 
 def revision() -> str:
-    dirty = git("status", "--porcelain").strip()
+    # The report itself (about to change) does not make the tree it describes dirty.
+    dirty = git("status", "--porcelain", "--", ".", ":!docs/mutation.md").strip()
     return git("rev-parse", "--short", "HEAD").strip() + (" plus uncommitted changes" if dirty else "")
 
 
@@ -265,7 +266,7 @@ def render(groups: list[Group], results: dict[str, list[FileResult]], seconds: d
     lines += [
         f"- {g.name}: {seconds[g.name] / 60:.1f} min, {g.max_children} worker(s)"
         if seconds[g.name]
-        else f"- {g.name}: not recorded (the run did not finish through this script)"
+        else f"- {g.name}: not recorded (no full run of this group has completed through the script)"
         for g in groups
     ]
     for group in groups:
