@@ -316,6 +316,16 @@ def test_redelivered_request_finds_the_execution_and_starts_nothing(
     assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
 
 
+#: What a batch that does not wait reports: it is running, and nothing is counted yet.
+RUNNING_WITHOUT_COUNTS = {
+    "ExecutionArn": execution_arn_of(),
+    "Status": "RUNNING",
+    "SucceededCount": "UNKNOWN",
+    "FailedCount": "UNKNOWN",
+    "Summary": "",
+}
+
+
 def test_without_waiting_completes_once_started_with_unknown_counts(
     sfn: Stubber, clock: list[float], context: FakeContext
 ) -> None:
@@ -325,13 +335,7 @@ def test_without_waiting_completes_once_started_with_unknown_counts(
     assert batch.is_complete(batch_poll_event(props), context) == {
         "IsComplete": True,
         "PhysicalResourceId": batch_pid(props, status="RUNNING"),
-        "Data": {
-            "ExecutionArn": execution_arn_of(),
-            "Status": "RUNNING",
-            "SucceededCount": "UNKNOWN",
-            "FailedCount": "UNKNOWN",
-            "Summary": "",
-        },
+        "Data": RUNNING_WITHOUT_COUNTS,
     }
 
 
@@ -343,13 +347,7 @@ def test_without_waiting_a_redelivered_poll_completes_on_the_running_execution(
     assert batch.is_complete(batch_poll_event(props), context) == {
         "IsComplete": True,
         "PhysicalResourceId": batch_pid(props, status="RUNNING"),
-        "Data": {
-            "ExecutionArn": execution_arn_of(),
-            "Status": "RUNNING",
-            "SucceededCount": "UNKNOWN",
-            "FailedCount": "UNKNOWN",
-            "Summary": "",
-        },
+        "Data": RUNNING_WITHOUT_COUNTS,
     }
 
 

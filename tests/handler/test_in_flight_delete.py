@@ -52,6 +52,18 @@ def invented_delete(props: dict[str, Any] | None = None, physical_id: str = INVE
     return make_event("Delete", make_props() if props is None else props, physical_id=physical_id)
 
 
+def unreachable(monkeypatch: pytest.MonkeyPatch, stubbed: Stubber, operation: str) -> list[dict[str, Any]]:
+    """Make ``operation`` fail as if DataZone could not be reached; returns the calls it got."""
+    calls: list[dict[str, Any]] = []
+
+    def fail(**kwargs: Any) -> None:
+        calls.append(kwargs)
+        raise EndpointConnectionError(endpoint_url="https://datazone.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(stubbed.client, operation, fail)
+    return calls
+
+
 def test_invented_id_cancels_the_running_run_of_this_resource(stubbed: Stubber, context: FakeContext) -> None:
     stubbed.add_response(
         "list_metadata_generation_runs", {"items": [run_item(RUN_ID, "IN_PROGRESS")]}, expected_params=list_params()
@@ -161,13 +173,7 @@ def test_list_failure_is_logged_and_the_delete_succeeds(
 def test_list_connection_error_is_logged_and_the_delete_succeeds(
     stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, context: FakeContext
 ) -> None:
-    calls: list[dict[str, Any]] = []
-
-    def fail(**kwargs: Any) -> None:
-        calls.append(kwargs)
-        raise EndpointConnectionError(endpoint_url="https://datazone.us-east-1.amazonaws.com")
-
-    monkeypatch.setattr(stubbed.client, "list_metadata_generation_runs", fail)
+    calls = unreachable(monkeypatch, stubbed, "list_metadata_generation_runs")
     assert index.on_event(invented_delete(), context) == {"PhysicalResourceId": INVENTED}
     assert calls == [list_params()]
     assert "could not list runs to cancel" in caplog.text
@@ -349,12 +355,6 @@ def test_bare_id_whose_cancel_cannot_reach_datazone_is_not_looked_up(
     stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
 ) -> None:
     # Unreachable is not "no such run": the id may well be ours, so no other run is touched.
-    calls: list[dict[str, Any]] = []
-
-    def unreachable(**kwargs: Any) -> None:
-        calls.append(kwargs)
-        raise EndpointConnectionError(endpoint_url="https://datazone.us-east-1.amazonaws.com")
-
-    monkeypatch.setattr(stubbed.client, "cancel_metadata_generation_run", unreachable)
+    calls = unreachable(monkeypatch, stubbed, "cancel_metadata_generation_run")
     assert index.on_event(invented_delete(physical_id=RUN_ID), context) == {"PhysicalResourceId": RUN_ID}
     assert calls == [cancel_params(RUN_ID)]
