@@ -1,9 +1,15 @@
 """The Amazon States Language definition of the batch workflow (one per stack, shared by batches).
 
 Plain data, no CDK: the same dict is rendered into the template and is what a local dry run
-executes. Everything a batch varies (its items, concurrency, types, predictions, poll interval) arrives in
-the execution input, which the custom-resource handler writes (see ``contract.BatchInput`` in
-the handler's package); the only token is the results bucket.
+executes. Everything a batch varies (its selection, concurrency, types, predictions, poll
+interval, tolerance) arrives in the execution input, which the custom-resource handler writes
+(see ``contract.BatchInput`` in the handler's package); the only tokens are the results bucket
+and the worker function.
+
+The workflow owns every step that grows with the number of assets: choosing them (the worker
+pages a data source's import or a search into an ids file, a bounded step at a time), one run
+per asset (the Distributed Map), and the summary with the failure tolerance (the worker again;
+the execution ends FAILED with ``FailureToleranceExceeded`` when too many assets failed).
 
 Per asset: start a run, wait, poll until it ends (or its poll budget runs out: cancel), then
 accept or reject its predictions. Throttling (429), quota (402 ServiceQuotaExceeded) and 5xx
@@ -15,6 +21,8 @@ child execution *succeeds*: failures are collected in the results, not allowed t
 from __future__ import annotations
 
 from typing import Any
+
+from constructs_lib._handler import contract  # the wire contract: stdlib only
 
 #: Step Functions names service errors of aws-sdk integrations ``DataZone.<Name>Exception``.
 SERVICE = "DataZone"
@@ -34,6 +42,9 @@ BACKOFF: dict[str, Any] = {
     "JitterStrategy": "FULL",
 }
 SDK = "arn:aws:states:::aws-sdk:datazone:"
+#: The Fail state's error when more assets failed than ``failure_tolerance`` allows (the handler
+#: and users' alarms match on it).
+FAILURE_TOLERANCE_EXCEEDED = contract.FAILURE_TOLERANCE_EXCEEDED
 ENDED_OK = ("SUCCEEDED", "PARTIALLY_SUCCEEDED")
 ENDED_BAD = ("FAILED", "CANCELED")
 
@@ -179,14 +190,122 @@ def _asset_states() -> dict[str, Any]:
 #: ResultWriter paths are not read from the execution input everywhere (moto reads them from
 #: the map's results), and one prefix per map run is all that is needed.
 RESULTS_PREFIX = "results"
+#: Lambda's transient answers, as Step Functions names them for ``lambda:invoke`` (the retrier
+#: AWS recommends, and aws-cdk-lib's LambdaInvoke adds by default), plus the worker's own
+#: ``TransientError`` (DataZone or S3 still failing after botocore's own retries).
+WORKER_RETRYABLE = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "TransientError",
+]
+#: ``Sandbox.Timedout``: an invocation that outlived its timeout (each step checks the time left
+#: and stops early, so this is a slow dependency; the step starts again from the state it got).
+WORKER_RETRY: list[dict[str, Any]] = [
+    {"ErrorEquals": WORKER_RETRYABLE, **BACKOFF},
+    {"ErrorEquals": ["Sandbox.Timedout"], "IntervalSeconds": 10, "BackoffRate": 2, "MaxAttempts": 3},
+]
 
 
-def definition(results_bucket: str) -> dict[str, Any]:
-    """The workflow's ASL definition; ``results_bucket`` receives the map's result files."""
+def _worker_task(worker_arn: str, action: str, path: str, nxt: str, **payload: str) -> dict[str, Any]:
+    """One bounded step of the worker: it gets the execution's input and the state its previous
+    step returned (at ``path``), and returns the next state there."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {
+            "FunctionName": worker_arn,
+            "Payload": {"action": action, "batch.$": "$$.Execution.Input", "state.$": f"{path}.state", **payload},
+        },
+        "ResultSelector": {"state.$": "$.Payload"},
+        "ResultPath": path,
+        "Retry": WORKER_RETRY,
+        "Next": nxt,
+    }
+
+
+def _selection_states(worker_arn: str) -> dict[str, Any]:
+    """Ids known at synth time are read as they are; a data source's import or a search is paged
+    by the worker into ``<prefix>/items.json``, a step (at most a few minutes) at a time."""
+    return {
+        "Selection?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.selection.Kind", "StringEquals": "IDS", "Next": "ForEachAsset"}],
+            "Default": "StartSelection",
+        },
+        "StartSelection": {"Type": "Pass", "Result": {"state": {}}, "ResultPath": "$.select", "Next": "Select"},
+        "Select": _worker_task(worker_arn, "select", "$.select", "Selected?"),
+        "Selected?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.select.state.done", "BooleanEquals": True, "Next": "UseSelection"},
+                {"Variable": "$.select.state.waitSeconds", "NumericGreaterThan": 0, "Next": "WaitForDataSource"},
+            ],
+            "Default": "Select",
+        },
+        "WaitForDataSource": {"Type": "Wait", "SecondsPath": "$.select.state.waitSeconds", "Next": "Select"},
+        "UseSelection": {
+            "Type": "Pass",
+            "Parameters": {"bucket.$": "$.select.state.items.bucket", "key.$": "$.select.state.items.key"},
+            "ResultPath": "$.items",
+            "Next": "ForEachAsset",
+        },
+    }
+
+
+def _summary_states(worker_arn: str) -> dict[str, Any]:
+    """The worker reads every result into ``<prefix>/summary.json``; the workflow then ends
+    FAILED when more assets failed than the batch tolerates (an execution status to alarm on)."""
+    return {
+        "StartSummary": {"Type": "Pass", "Result": {"state": {}}, "ResultPath": "$.summarize", "Next": "Summarize"},
+        "Summarize": _worker_task(
+            worker_arn, "summarize", "$.summarize", "Summarized?", **{"results.$": "$.map.ResultWriterDetails"}
+        ),
+        "Summarized?": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.summarize.state.done", "BooleanEquals": True},
+                        {"Variable": "$.summarize.state.exceeded", "BooleanEquals": True},
+                    ],
+                    "Next": "ToleranceExceeded",
+                },
+                {"Variable": "$.summarize.state.done", "BooleanEquals": True, "Next": "Done"},
+            ],
+            "Default": "Summarize",
+        },
+        "ToleranceExceeded": {
+            "Type": "Fail",
+            "Error": FAILURE_TOLERANCE_EXCEEDED,
+            "CausePath": "$.summarize.state.message",
+        },
+        "Done": {
+            "Type": "Pass",
+            "Parameters": {
+                "mapRunArn.$": "$.map.MapRunArn",
+                "results.$": "$.map.ResultWriterDetails",
+                "summary": {
+                    "total.$": "$.summarize.state.total",
+                    "succeeded.$": "$.summarize.state.succeeded",
+                    "failed.$": "$.summarize.state.failed",
+                    "location.$": "$.summarize.state.location",
+                },
+            },
+            "End": True,
+        },
+    }
+
+
+def definition(results_bucket: str, worker_arn: str) -> dict[str, Any]:
+    """The workflow's ASL definition; ``results_bucket`` receives the map's result files and
+    ``worker_arn`` is the function that selects the assets and summarizes the results."""
     return {
         "Comment": "DataZone metadata generation for every asset of a batch (constructs_lib.MetadataGenerationBatch)",
-        "StartAt": "ForEachAsset",
+        "StartAt": "Selection?",
         "States": {
+            **_selection_states(worker_arn),
             "ForEachAsset": {
                 "Type": "Map",
                 "ItemReader": {
@@ -219,12 +338,8 @@ def definition(results_bucket: str) -> dict[str, Any]:
                     "Parameters": {"Bucket": results_bucket, "Prefix": RESULTS_PREFIX},
                 },
                 "ResultPath": "$.map",
-                "Next": "Done",
+                "Next": "StartSummary",
             },
-            "Done": {
-                "Type": "Pass",
-                "Parameters": {"mapRunArn.$": "$.map.MapRunArn", "results.$": "$.map.ResultWriterDetails"},
-                "End": True,
-            },
+            **_summary_states(worker_arn),
         },
     }

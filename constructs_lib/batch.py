@@ -174,13 +174,25 @@ class _BatchWorkflow(Construct):
         )
         # Writes the selected ids and the summary; the map reads items and writes its results.
         self.bucket.grant_read_write(self.role)
+        # The work that grows with the number of assets (selection, summary) runs here, called by
+        # the workflow in bounded steps: the provider's handler code, under the same role.
+        self.worker = self.provider.worker_function(
+            self,
+            "Worker",
+            handler="entry.batch_worker",
+            timeout=cdk.Duration.seconds(contract.WORKER_TIMEOUT_SECONDS),
+            memory_size=contract.WORKER_MEMORY_MB,
+            description="MetadataGenerationBatch workflow steps: asset selection and summary",
+        )
         log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
         )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_string(_definition_string(self.bucket.bucket_name)),
+            definition_body=sfn.DefinitionBody.from_string(
+                _definition_string(self.bucket.bucket_name, self.worker.function_arn)
+            ),
             state_machine_type=sfn.StateMachineType.STANDARD,
             role=self.role,
             tracing_enabled=True,
@@ -210,6 +222,8 @@ class _BatchWorkflow(Construct):
                     actions=["states:DescribeMapRun", "states:UpdateMapRun", "states:ListMapRuns"],
                     resources=[machine, self.executions],
                 ),
+                # Here, not in the role's default policy: the function depends on that policy.
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.worker.function_arn]),
             ],
         )
         self._acknowledge()
@@ -467,15 +481,23 @@ class MetadataGenerationBatch(Construct):
         return self.resource.get_att_string(BatchAttr.SUMMARY)
 
 
-def _definition_string(results_bucket: str) -> str:
-    """The definition as JSON, with the bucket's token spliced in.
+def _definition_string(results_bucket: str, worker_arn: str) -> str:
+    """The definition as JSON, with the bucket's and the worker's tokens spliced in.
 
     Serialized here, not by ``Stack.to_json_string``: that drops ``None`` (the ``"ResultPath":
     null`` that keeps a task's input) and turns ``100.0`` into ``100``.
     """
-    marker = "@@RESULTS_BUCKET@@"
-    before, after = json.dumps(definition(marker), separators=(",", ":")).split(marker)
-    return cdk.Fn.join("", [before, results_bucket, after])
+    bucket, worker = "@@RESULTS_BUCKET@@", "@@WORKER_ARN@@"
+    text = json.dumps(definition(bucket, worker), separators=(",", ":"))
+    pieces: list[str] = []
+    for i, chunk in enumerate(text.split(bucket)):
+        if i:
+            pieces.append(results_bucket)
+        for j, part in enumerate(chunk.split(worker)):
+            if j:
+                pieces.append(worker_arn)
+            pieces.append(part)
+    return cdk.Fn.join("", pieces)
 
 
 _SELECTION_ACTIONS = {

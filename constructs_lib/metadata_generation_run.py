@@ -216,7 +216,7 @@ class _MetadataGenerationRunProvider(Construct):
         )
 
         code = lambda_.Code.from_asset(_lambda_code_dir(), exclude=["__pycache__", "*.pyc", "*.pyo"])
-        common: dict[str, Any] = {
+        self._common: dict[str, Any] = {
             "code": code,
             "runtime": lambda_.Runtime.PYTHON_3_14,
             "architecture": lambda_.Architecture.ARM_64,
@@ -231,7 +231,7 @@ class _MetadataGenerationRunProvider(Construct):
             handler="entry.on_event",
             timeout=HANDLER_TIMEOUT,
             description="Custom::DataZoneMetadataGenerationRun onEvent",
-            **common,
+            **self._common,
         )
         is_complete = lambda_.Function(
             self,
@@ -239,7 +239,7 @@ class _MetadataGenerationRunProvider(Construct):
             handler="entry.is_complete",
             timeout=HANDLER_TIMEOUT,
             description="Custom::DataZoneMetadataGenerationRun isComplete",
-            **common,
+            **self._common,
         )
         # Our own roles for the framework's three functions instead of the three it would make
         # (each with the AWS managed basic-execution policy): log writes go to our log group only.
@@ -264,6 +264,11 @@ class _MetadataGenerationRunProvider(Construct):
         self._acknowledge_findings((framework_on_event_role, framework_waiter_role), (on_event, is_complete))
         # Every stack gets it, not only ones with our outputs: the user's own outputs count too.
         self.node.add_validation(_OutputLimit(cdk.Stack.of(self)))
+
+    def worker_function(self, scope: Construct, construct_id: str, **settings: Any) -> lambda_.Function:
+        """Another function of the handler's code asset, role and log group (the batch
+        workflow's worker): one asset upload, one role to grant DataZone actions to."""
+        return lambda_.Function(scope, construct_id, **{**self._common, **settings})
 
     def _lambda_role(self, construct_id: str, purpose: str) -> iam.Role:
         role = iam.Role(

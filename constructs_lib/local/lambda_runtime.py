@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -51,6 +52,11 @@ _LOCAL_UNSET = (
     "AWS_ROLE_ARN",
     "AWS_ROLE_SESSION_NAME",
 )
+
+
+#: Invocations run one at a time, whichever thread asks (the replay's, or a workflow's in moto):
+#: each swaps process-wide state (the environment, sys.modules, boto3's default session, stdout).
+_INVOKE_LOCK = threading.RLock()
 
 
 @dataclass
@@ -327,6 +333,10 @@ class LocalFunction:
 
     def invoke(self, event: Mapping[str, Any]) -> Invocation:
         """Invoke synchronously (RequestResponse), as the provider framework does."""
+        with _INVOKE_LOCK:
+            return self._invoke(event)
+
+    def _invoke(self, event: Mapping[str, Any]) -> Invocation:
         request_id = str(uuid.uuid4())
         payload: dict[str, Any] = json.loads(json.dumps(event))  # what crosses the wire is JSON
         started = self.clock.now()

@@ -20,11 +20,13 @@ from constructs_lib._handler import contract  # the wire contract: stdlib only
 from constructs_lib.local._deps import botocore_module
 from constructs_lib.local.assembly import (
     AssemblyError,
+    FunctionSpec,
     ProviderSpec,
     ResolveError,
     Resolver,
     StackArtifact,
     find_provider,
+    function_spec,
     references,
     stringify,
 )
@@ -186,11 +188,16 @@ class SessionCore:
         return self.providers[key]
 
     def function(self, stack: StackArtifact, resolver: Resolver, logical_id: str, spec: ProviderSpec) -> LocalFunction:
+        function_spec = spec.on_event if spec.on_event.logical_id == logical_id else spec.is_complete
+        assert function_spec is not None
+        return self.local_function(stack, resolver, function_spec)
+
+    def local_function(self, stack: StackArtifact, resolver: Resolver, function_spec: FunctionSpec) -> LocalFunction:
+        """The template's function, warm across the command (one container per function)."""
+        logical_id = function_spec.logical_id
         key = f"{stack.name}/{logical_id}"
         if key in self.functions:
             return self.functions[key]
-        function_spec = spec.on_event if spec.on_event.logical_id == logical_id else spec.is_complete
-        assert function_spec is not None
         resource = stack.template["Resources"][logical_id]
         environment = {k: str(stringify(resolver.resolve(v))) for k, v in function_spec.environment.items()}
         if self.owner.aws and self.owner.profile:
@@ -242,7 +249,20 @@ class SessionCore:
         role = str(properties.get("RoleArn", ""))
         if self.control is not None:
             self.control.register_principal(access_key_for(role), role)
+        self._register_workflow_functions(ctx, logical)
         return steps.put_state_machine(physical.rsplit(":", 1)[-1][:80], str(definition), role, region)
+
+    def _register_workflow_functions(self, ctx: _Context, logical: str) -> None:
+        """The Lambda functions the state machine's definition names, invocable from its tasks."""
+        assert self.stepfunctions is not None
+        template = ctx.stack.template["Resources"]
+        named = references(template[logical].get("Properties", {}).get("DefinitionString"))
+        for function_logical in sorted(named):
+            if template.get(function_logical, {}).get("Type") != "AWS::Lambda::Function":
+                continue
+            function = self.local_function(ctx.stack, ctx.resolver, function_spec(ctx.stack, function_logical))
+            self.stepfunctions.adapter.functions[function.function_arn] = function
+            self.stepfunctions.adapter.functions[function.function_name] = function
 
     def restore_moto(self, ctx: _Context, resources: Mapping[str, _Resource]) -> None:
         """moto forgets everything between commands: the stack's buckets and state machines again."""

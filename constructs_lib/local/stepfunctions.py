@@ -36,6 +36,11 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     ``localhost:$MOTO_PORT`` (server mode), with a fixed dummy key. Fix: ``datazone`` goes to
     the local endpoint, signed with the key the replay registered for the state machine's role
     (the endpoint checks project membership per principal, as DataZone does).
+``lambda``
+    ``arn:aws:states:::lambda:invoke`` tasks call moto's Lambda, which runs functions in Docker.
+    Fix: the template's own function (the batch workflow's worker), run in this process like the
+    provider's handlers (:class:`~constructs_lib.local.lambda_runtime.LocalFunction`: its packaged
+    asset, its timeout, Lambda's error payload), answered as Lambda's Invoke would.
 ``time``
     ``Wait`` states and ``Retry`` back-offs sleep in real seconds, while the local DataZone
     endpoint runs on the replay's (faster) clock. Fix: both sleep ``seconds / speed``, so a
@@ -74,7 +79,7 @@ MOTO_VERSION = "5.2.5"
 BATCH_RESOURCE_TYPE = contract.BATCH_RESOURCE_TYPE
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
-FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoints", "time"})
+FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoints", "lambda", "time"})
 #: Step Functions' spelling of a service in error names, where it is not the boto name capitalized.
 _ERROR_SERVICE_NAMES = {"datazone": "DataZone", "sfn": "Sfn", "stepfunctions": "Sfn", "dynamodb": "DynamoDb"}
 _INHERITED = object()
@@ -86,6 +91,7 @@ _RESULT_WRITER = (
 )
 _WAIT = "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function"
 _RETRIER = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
+_LAMBDA = "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
 
 
 def access_key_for(role_arn: str) -> str:
@@ -100,7 +106,7 @@ def is_batch_definition(definition: Any) -> bool:
             definition = json.loads(definition)
         except ValueError:
             return False
-    return isinstance(definition, dict) and definition.get("Comment") == batch_definition("")["Comment"]
+    return isinstance(definition, dict) and definition.get("Comment") == batch_definition("", "")["Comment"]
 
 
 def _module(name: str) -> Any:
@@ -146,6 +152,8 @@ class MotoAdapter:
         self.speed = speed
         self.fixes = fixes
         self._saved: list[tuple[Any, str, Any]] = []
+        #: Lambda functions the workflows may invoke, by ARN and by name (the replay registers them).
+        self.functions: dict[str, Any] = {}
 
     def __enter__(self) -> MotoAdapter:
         self.install()
@@ -176,6 +184,8 @@ class MotoAdapter:
             self._patch(writer, "_handle_put_object", staticmethod(_write_results))
         if "endpoints" in self.fixes:
             self._patch(sdk, "boto_client_for", self._client_for(sdk.boto_client_for))
+        if "lambda" in self.fixes:
+            self._patch(_module(_LAMBDA), "_invoke_lambda_function", self._invoke_local)
         if "time" in self.fixes:
             self._patch(_module(_WAIT).WaitFunction, "_wait_interval", self._scaled_wait())
             real_sleep = time.sleep
@@ -226,6 +236,24 @@ class MotoAdapter:
                 config=config,
             )
         )
+
+    def _invoke_local(self, parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
+        """Lambda's Invoke (RequestResponse) answer, from the registered local function."""
+        name = str(parameters.get("FunctionName", ""))
+        function = self.functions.get(name)
+        if function is None:
+            error = {"Error": {"Code": "ResourceNotFoundException", "Message": f"Function not found: {name}"}}
+            metadata = {"HTTPStatusCode": 404, "RequestId": "local"}
+            raise _module("botocore.exceptions").ClientError({**error, "ResponseMetadata": metadata}, "Invoke")
+        raw = parameters.get("Payload") or b"{}"
+        event = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        invocation = function.invoke(event)
+        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+        if invocation.error is not None:
+            response.update(FunctionError="Unhandled", Payload=invocation.error)
+        else:
+            response["Payload"] = invocation.result
+        return response
 
     def _scaled_wait(self) -> Callable[..., None]:
         speed = self.speed

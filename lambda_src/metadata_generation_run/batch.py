@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +42,8 @@ EXECUTION_RUNNING = "RUNNING"
 ASSET_OK = frozenset({"SUCCEEDED", "PARTIALLY_SUCCEEDED"})
 DATA_SOURCE_RUN_WAITING = frozenset({"REQUESTED", "RUNNING"})
 DATA_SOURCE_RUN_OK = frozenset({"SUCCESS", "PARTIALLY_SUCCEEDED"})
-SELECTION_PAGES_MAX = 1000  # 50,000 assets at 50 a page
+#: Runs listed per status when a Delete cancels what an execution left in flight (1,000 runs).
+LIST_RUNS_PAGES_MAX = 20
 LIST_EXECUTIONS_PAGES_MAX = 10
 FAILURES_IN_REASON = 5
 
@@ -75,6 +75,20 @@ class Selection:
     data_source_id: str | None = None
     text: str | None = None
     asset_types: tuple[str, ...] = ()
+
+    @property
+    def prop(self) -> contract.SelectionProperty:
+        """The validated selection, as the workflow's worker reads it."""
+        prop: contract.SelectionProperty = {"Kind": self.kind}  # type: ignore[typeddict-item]
+        if self.kind == "IDS":
+            prop.update({"Bucket": str(self.bucket), "Key": str(self.key)})
+        elif self.kind == "DATA_SOURCE":
+            prop["DataSourceId"] = str(self.data_source_id)
+        else:
+            if self.text:
+                prop["Text"] = self.text
+            prop["AssetTypes"] = list(self.asset_types)
+        return prop
 
 
 @dataclass(frozen=True)
@@ -211,14 +225,20 @@ def _counts(current: PhysicalId) -> tuple[str, str]:
     return succeeded or index.UNKNOWN, failed or index.UNKNOWN
 
 
-def _data(spec: BatchSpec, current: PhysicalId, summary: str = "") -> dict[str, str]:
+def summary_location(spec: BatchSpec, event: index.CloudFormationEvent, name: str) -> str:
+    """Where the workflow writes the execution's summary: known before it starts, so the
+    attribute is set whether or not the deploy waits, and kept by settings-only updates."""
+    return f"s3://{spec.results_bucket}/{results_prefix(event, name)}/summary.json"
+
+
+def _data(spec: BatchSpec, current: PhysicalId, event: index.CloudFormationEvent) -> dict[str, str]:
     succeeded, failed = _counts(current)
     return {
         BatchAttr.EXECUTION_ARN: execution_arn(spec.state_machine_arn, current.run_id),
         BatchAttr.STATUS: current.status or index.UNKNOWN,
         BatchAttr.SUCCEEDED_COUNT: succeeded,
         BatchAttr.FAILED_COUNT: failed,
-        BatchAttr.SUMMARY: summary,
+        BatchAttr.SUMMARY: summary_location(spec, event, current.run_id),
     }
 
 
@@ -244,8 +264,7 @@ def on_event(event: index.CloudFormationEvent, context: Any) -> index.OnEventRes
     if decision.start:
         return _start(event, spec, previous=decision.physical)
     index._log(logging.INFO, decision.why, execution=decision.physical.run_id)
-    # Summary "" on a kept batch: its file stays where the request that made it wrote it.
-    return {"PhysicalResourceId": str(decision.physical), "Data": _data(spec, decision.physical)}
+    return {"PhysicalResourceId": str(decision.physical), "Data": _data(spec, decision.physical, event)}
 
 
 def _start(event: index.CloudFormationEvent, spec: BatchSpec, previous: PhysicalId | None) -> index.OnEventResponse:
@@ -278,7 +297,7 @@ def is_complete(event: index.IsCompleteEvent, context: Any) -> index.IsCompleteR
     if current is None:
         raise RunError(index.fit(f"physical id {event.get('PhysicalResourceId')!r} is not a batch of this resource"))
     if "StartedAt" not in data:
-        return {"IsComplete": True, "Data": _data(spec, current)}
+        return {"IsComplete": True, "Data": _data(spec, current, event)}
     started_at = float(data["StartedAt"])
     arn = execution_arn(spec.state_machine_arn, current.run_id)
     try:
@@ -327,16 +346,19 @@ def _check_deadline(spec: BatchSpec, current: PhysicalId, started_at: float, las
 def _prepare_and_start(
     event: index.IsCompleteEvent, spec: BatchSpec, current: PhysicalId, started_at: float
 ) -> index.IsCompleteResponse:
-    prefix = results_prefix(event, current.run_id)
-    items = _items(spec, prefix)
-    if items is None:  # the data source's run is still going
-        _check_deadline(spec, current, started_at, "the data source's latest run has not finished", running=False)
-        return {"IsComplete": False}
+    # Bounded work only: the workflow chooses the assets (a data source's import or a search may
+    # be a million assets), this call just starts it.
+    selection = spec.selection
     execution_input: contract.BatchInput = {
         "domainId": spec.domain_id,
         "projectId": spec.project_id,
         "types": list(spec.types),
-        "items": items,
+        "selection": selection.prop,
+        "resultsBucket": spec.results_bucket,
+        "prefix": results_prefix(event, current.run_id),
+        "executionArn": execution_arn(spec.state_machine_arn, current.run_id),
+        "failureTolerance": spec.failure_tolerance,
+        "selectionWaitSeconds": spec.timeout_seconds,
         "maxConcurrency": spec.max_concurrency,
         "pollSeconds": spec.poll_seconds,
         "maxPolls": max(1, -(-spec.run_timeout_seconds // max(spec.poll_seconds, 1))),
@@ -344,6 +366,10 @@ def _prepare_and_start(
         "predictions": _predictions(spec.predictions),
         "resource": {"stackId": event["StackId"], "logicalResourceId": event["LogicalResourceId"]},
     }
+    if selection.kind == "IDS":
+        assert selection.bucket is not None
+        assert selection.key is not None
+        execution_input["items"] = {"bucket": selection.bucket, "key": selection.key}
     try:
         sfn().start_execution(
             stateMachineArn=spec.state_machine_arn, name=current.run_id, input=json.dumps(execution_input)
@@ -351,9 +377,9 @@ def _prepare_and_start(
     except ClientError as error:
         if index._error_code(error) != "ExecutionAlreadyExists":
             raise
-    index._log(logging.INFO, "batch execution started", execution=current.run_id, items=items)
+    index._log(logging.INFO, "batch execution started", execution=current.run_id, selection=selection.kind)
     if not spec.wait_for_completion:
-        return _finish(spec, current, EXECUTION_RUNNING, None, "")
+        return _finish(event, spec, current, EXECUTION_RUNNING, None)
     return {"IsComplete": False}
 
 
@@ -378,90 +404,13 @@ def _pascal(value: Any) -> Any:
     return value
 
 
-def _items(spec: BatchSpec, prefix: str) -> contract.S3Location | None:
-    """Where the workflow reads the asset ids, or None while a data source's run is still going."""
-    selection = spec.selection
-    if selection.kind == "IDS":
-        assert selection.bucket is not None
-        assert selection.key is not None
-        return {"bucket": selection.bucket, "key": selection.key}
-    ids = list(_data_source_assets(spec)) if selection.kind == "DATA_SOURCE" else list(_search_assets(spec))
-    if ids and ids[0] is None:
-        return None
-    unique = list(dict.fromkeys(str(i) for i in ids))
-    key = f"{prefix}/items.json"
-    s3().put_object(
-        Bucket=spec.results_bucket, Key=key, Body=json.dumps(unique).encode(), ContentType="application/json"
-    )
-    index._log(logging.INFO, "batch assets selected", kind=selection.kind, assets=len(unique), key=key)
-    return {"bucket": spec.results_bucket, "key": key}
-
-
-def _pages(call: Any, params: dict[str, Any], pages: int = SELECTION_PAGES_MAX) -> Iterator[dict[str, Any]]:
+def _pages(call: Any, params: dict[str, Any], pages: int) -> Iterator[dict[str, Any]]:
     for _ in range(pages):
         page: dict[str, Any] = call(**params)
         yield page
         if not page.get("nextToken"):
             return
         params = {**params, "nextToken": page["nextToken"]}
-
-
-def _data_source_assets(spec: BatchSpec) -> Iterator[str | None]:
-    """The assets the data source's latest run imported; a single None while that run is going."""
-    client = index.datazone()
-    runs = [
-        run
-        for page in _pages(
-            client.list_data_source_runs,
-            {
-                "domainIdentifier": spec.domain_id,
-                "dataSourceIdentifier": spec.selection.data_source_id,
-                "maxResults": 50,
-            },
-        )
-        for run in page.get("items") or []
-    ]
-    if not runs:
-        yield None  # a data source created with the stack may not have run yet
-        return
-    latest = max(runs, key=lambda run: run.get("createdAt") or 0)
-    status = str(latest.get("status"))
-    if status in DATA_SOURCE_RUN_WAITING:
-        yield None
-        return
-    if status not in DATA_SOURCE_RUN_OK:
-        error = latest.get("errorMessage") or {}
-        message = f"{error.get('errorType', 'no error type')}: {error.get('errorDetail', 'no detail')}"
-        raise RunError(
-            index.fit(
-                f"data source {spec.selection.data_source_id}: its latest run {latest.get('id')} "
-                f"ended {status}: {message}"
-            )
-        )
-    for page in _pages(
-        client.list_data_source_run_activities,
-        {"domainIdentifier": spec.domain_id, "identifier": latest["id"], "maxResults": 50},
-    ):
-        for activity in page.get("items") or []:
-            if activity.get("dataAssetId") and activity.get("dataAssetStatus") in contract.IMPORTED_ASSET_STATES:
-                yield str(activity["dataAssetId"])
-
-
-def _search_assets(spec: BatchSpec) -> Iterator[str]:
-    params: dict[str, Any] = {
-        "domainIdentifier": spec.domain_id,
-        "owningProjectIdentifier": spec.project_id,
-        "searchScope": "ASSET",
-        "maxResults": 50,
-    }
-    if spec.selection.text:
-        params["searchText"] = spec.selection.text
-    wanted = set(spec.selection.asset_types)
-    for page in _pages(index.datazone().search, params):
-        for item in page.get("items") or []:
-            asset = item.get("assetItem") or {}
-            if asset.get("identifier") and (not wanted or asset.get("typeIdentifier") in wanted):
-                yield str(asset["identifier"])
 
 
 def _follow(
@@ -474,106 +423,54 @@ def _follow(
     status = str(execution.get("status"))
     if status == EXECUTION_RUNNING:
         if not spec.wait_for_completion:
-            return _finish(spec, current, status, None, "")
+            return _finish(event, spec, current, status, None)
         _check_deadline(spec, current, started_at, "the execution is still running", running=True)
         return {"IsComplete": False}
     if status != "SUCCEEDED":
-        detail = f"{execution.get('error', 'no error')}: {execution.get('cause', 'no cause')}"
+        error, cause = str(execution.get("error", "")), _cause_text(execution.get("cause"))
+        if error == contract.FAILURE_TOLERANCE_EXCEEDED:
+            # The workflow's own verdict, worded by its worker with the first failures.
+            raise RunError(index.fit(f"Metadata-generation batch {current.run_id}: {cause}"))
+        detail = f"{error or 'no error'}: {cause or 'no cause'}"
         raise RunError(index.fit(f"Metadata-generation batch {current.run_id}: execution ended {status}: {detail}"))
-    summary, location = _summarize(spec, execution, results_prefix(event, current.run_id))
-    failed = summary["failed"]
-    total = summary["total"]
-    if total and failed * 100 / total > spec.failure_tolerance:
-        head = (
-            f"Metadata-generation batch {current.run_id}: {failed} of {total} assets failed "
-            f"(failure_tolerance {spec.failure_tolerance:g} %; summary {location}): "
-        )
-        shown = "; ".join(
-            f"{f.get('assetId')} {f.get('status')}: {f.get('reason', '')}"
-            for f in summary["failures"][:FAILURES_IN_REASON]
-        )
-        raise RunError(index.clean(head) + index.fit(shown, index.REASON_LIMIT - index.json_size(index.clean(head))))
-    return _finish(spec, current, status, (summary["succeeded"], failed), location)
+    summary = _output_summary(execution)
+    return _finish(event, spec, current, status, (int(summary["succeeded"]), int(summary["failed"])))
+
+
+def _cause_text(cause: Any) -> str:
+    """A Lambda error's cause is its JSON payload: its message is what a person reads."""
+    text = str(cause or "")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(payload, dict) and payload.get("errorMessage"):
+        return f"{payload.get('errorType', 'Error')}: {payload['errorMessage']}"
+    return text
+
+
+def _output_summary(execution: dict[str, Any]) -> dict[str, Any]:
+    """The counts the workflow's summary step left in the execution's output."""
+    try:
+        output = json.loads(execution.get("output") or "{}")
+    except ValueError:
+        output = None
+    summary = output.get("summary") if isinstance(output, dict) else None
+    if not isinstance(summary, dict) or not {"succeeded", "failed"} <= summary.keys():
+        raise RunError(index.fit(f"the execution's output has no summary counts: {execution.get('output')!r}"))
+    return summary
 
 
 def _finish(
-    spec: BatchSpec, current: PhysicalId, status: str, counts: tuple[int, int] | None, summary: str
+    event: index.CloudFormationEvent,
+    spec: BatchSpec,
+    current: PhysicalId,
+    status: str,
+    counts: tuple[int, int] | None,
 ) -> index.IsCompleteResponse:
     revision = None if counts is None else f"{counts[0]}.{counts[1]}"
     finished = current.finished(status, revision)
-    return {"IsComplete": True, "PhysicalResourceId": str(finished), "Data": _data(spec, finished, summary)}
-
-
-def _summarize(spec: BatchSpec, execution: dict[str, Any], prefix: str) -> tuple[dict[str, Any], str]:
-    """Counts per final status and the failures, from the workflow's ResultWriter files; written
-    next to them as summary.json (the execution's own output only says where they are)."""
-    output = json.loads(execution.get("output") or "{}")
-    where = output.get("results") if isinstance(output, dict) else None
-    if not isinstance(where, dict) or not where.get("Key"):
-        raise RunError(index.fit(f"the execution's output names no results manifest: {execution.get('output')!r}"))
-    bucket = str(where.get("Bucket") or spec.results_bucket)
-    manifest = _read_json(bucket, str(where["Key"]))
-    records: list[dict[str, Any]] = []
-    for kind, files in (manifest.get("ResultFiles") or {}).items():
-        for file in files:
-            for child in _read_json(bucket, str(file["Key"])):
-                records.append(_asset_record(kind, child))
-    counts = Counter(str(record.get("status")) for record in records)
-    failures = [record for record in records if record.get("status") not in ASSET_OK]
-    succeeded = sum(counts[status] for status in ASSET_OK)
-    summary = {
-        "executionArn": execution.get("executionArn"),
-        "total": len(records),
-        "succeeded": succeeded,
-        "failed": len(records) - succeeded,
-        "counts": dict(sorted(counts.items())),
-        "failures": failures,
-    }
-    key = f"{prefix}/summary.json"
-    s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(summary, indent=1).encode(), ContentType="application/json")
-    index._log(logging.INFO, "batch summary", counts=summary["counts"], total=summary["total"], key=key)
-    return summary, f"s3://{bucket}/{key}"
-
-
-def _read_json(bucket: str, key: str) -> Any:
-    return json.loads(s3().get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-def _asset_record(kind: str, child: dict[str, Any]) -> dict[str, Any]:
-    """One asset's outcome from a ResultWriter entry (a child execution of the map)."""
-    try:
-        record = json.loads(child.get("Output") or "null")
-    except ValueError:
-        record = None
-    if kind == "SUCCEEDED" and isinstance(record, dict):
-        record.setdefault("reason", _reason(record))
-        return record
-    # A child execution that failed itself (not an asset: those succeed with a record).
-    try:
-        asset = json.loads(child.get("Input") or "{}").get("assetId")
-    except (ValueError, AttributeError):
-        asset = None
-    return {
-        "assetId": asset,
-        "status": f"EXECUTION_{child.get('Status', kind)}",
-        "reason": f"{child.get('Error', '')}: {child.get('Cause', '')}",
-    }
-
-
-def _reason(record: dict[str, Any]) -> str:
-    if record.get("status") in ASSET_OK:
-        return ""
-    run = record.get("run") or {}
-    messages = [
-        f"{s.get('Type')}: {s.get('ErrorMessage')}" for s in run.get("TypeStats") or [] if s.get("ErrorMessage")
-    ]
-    if messages:
-        return "; ".join(messages)
-    if record.get("error"):
-        return f"{record.get('error')}: {record.get('cause', '')}"
-    if record.get("lastStatus"):
-        return f"last status {record['lastStatus']}"
-    return "the service gave no error message"
+    return {"IsComplete": True, "PhysicalResourceId": str(finished), "Data": _data(spec, finished, event)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,7 +559,10 @@ def _stop(spec: BatchSpec, name: str, why: str) -> None:
             index._log(logging.INFO, "batch execution stopped", execution=name, why=why)
         except (ClientError, BotoCoreError) as error:
             index._log(logging.WARNING, "could not stop the execution", execution=name, error=index._describe(error))
-    items = _input_of(execution).get("items")
+    given = _input_of(execution)
+    # Ids known at synth time are in the input; the workflow writes any other selection's ids
+    # to <prefix>/items.json (absent when it stopped before choosing them: nothing started).
+    items = given.get("items") or {"bucket": given.get("resultsBucket"), "key": f"{given.get('prefix')}/items.json"}
     try:
         assert isinstance(items, dict)
         assets = set(_read_json(str(items["bucket"]), str(items["key"])))
@@ -674,6 +574,10 @@ def _stop(spec: BatchSpec, name: str, why: str) -> None:
         index.cancel_quietly(spec.domain_id, run_id, why)
 
 
+def _read_json(bucket: str, key: str) -> Any:
+    return json.loads(s3().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
 def _timestamp(value: Any, default: float) -> float:
     return value.timestamp() if isinstance(value, datetime) else default
 
@@ -682,7 +586,7 @@ def _active_runs(spec: BatchSpec, assets: set[str], window: tuple[float, float])
     """SUBMITTED/IN_PROGRESS runs of the project's batch assets started while the execution ran."""
     for status in sorted(index.RUNNING):
         params = {"domainIdentifier": spec.domain_id, "status": status, "maxResults": 50}
-        for page in _pages(index.datazone().list_metadata_generation_runs, params, pages=20):
+        for page in _pages(index.datazone().list_metadata_generation_runs, params, pages=LIST_RUNS_PAGES_MAX):
             for run in page.get("items") or []:
                 created = run.get("createdAt")
                 if (

@@ -101,6 +101,18 @@ SEARCH_TEXT_MAX: Final = 512
 IMPORTED_ASSET_STATES: Final = ("SUCCEEDED_CREATED", "SUCCEEDED_UPDATED", "SKIPPED_ALREADY_IMPORTED", "UNCHANGED")
 
 
+#: The workflow's own Lambda (``worker.py``): selection and summary, in bounded steps. Memory
+#: holds one set of every selected id (1,000,000 at most: DataZone's assets per domain, about
+#: 100 MB as Python strings) plus an 8 MiB upload buffer.
+WORKER_TIMEOUT_SECONDS: Final = 180
+WORKER_MEMORY_MB: Final = 512
+#: The failure message the workflow ends with (and the handler puts into the Reason, which
+#: CloudFormation caps with the rest of the response at 4096 bytes).
+BATCH_FAILURE_MESSAGE_MAX: Final = 900
+#: The error name of the workflow's end when more assets failed than the tolerance allows.
+FAILURE_TOLERANCE_EXCEEDED: Final = "FailureToleranceExceeded"
+
+
 class BatchProp:
     """ResourceProperties keys of the batch resource (besides the shared ones in :class:`Prop`)."""
 
@@ -157,7 +169,17 @@ class BatchInput(TypedDict):
     domainId: str
     projectId: str
     types: list[str]
-    items: S3Location
+    #: The Selection property as the construct wrote it: the workflow chooses the assets.
+    selection: SelectionProperty
+    #: IDS: the ids file; other kinds: absent (the workflow writes ``<prefix>/items.json``).
+    items: NotRequired[S3Location]
+    #: Where this execution's files go (ids, summary): ``resultsBucket``/``prefix``/...
+    resultsBucket: str
+    prefix: str
+    executionArn: str
+    failureTolerance: float
+    #: How long the selection waits for a data source's run that is still going.
+    selectionWaitSeconds: int
     maxConcurrency: int
     pollSeconds: int
     maxPolls: int

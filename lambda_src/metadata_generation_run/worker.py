@@ -1,0 +1,473 @@
+"""The batch workflow's own Lambda: the work that grows with the number of assets.
+
+The batch workflow (``constructs_lib/_batch_definition.py``) calls this function in loops, so that
+no single invocation does unbounded work (Lambda: 180 s, 256 MB here):
+
+``select``
+    Pages through a data source's latest import (``ListDataSourceRunActivities``) or a search of
+    the project's inventory (``Search``), one part file of ids per invocation, then joins the parts
+    into the ``items.json`` the Distributed Map reads. DataZone allows 1,000,000 assets per domain;
+    at 50 a page that is 20,000 pages, spread over as many invocations as it takes.
+``summarize``
+    Reads the map's ResultWriter files record by record (never a whole file in memory), counts
+    each final status, writes every failure to ``summary.json`` beside the counts, and says
+    whether the failure tolerance was exceeded (the workflow then fails, with that reason).
+
+Each call takes the state the previous one returned and returns the next; the state stays small
+(well under Step Functions' 256 KiB payload): counts, a cursor, and at most a few failures.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any, Literal, NotRequired, TypedDict
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+try:
+    from . import contract, index
+except ImportError:  # Lambda loads the entry module top-level, next to this one
+    import contract  # type: ignore[no-redef, import-not-found]
+    import index  # type: ignore[no-redef, import-not-found]
+
+#: Stop paging or reading with this much of the invocation left: one DataZone call at its worst
+#: (index.CLIENT_CONFIG: 5 attempts x 13 s plus backoff) and the part file's write must still fit.
+RESERVE_SECONDS = 75
+#: Pages per invocation at most, whatever the time left: bounds a part file (100,000 ids, about
+#: 4 MB) and the memory that holds it.
+PAGES_PER_CALL = 2000
+#: DataZone's page size maximum for ListDataSourceRunActivities and Search.
+PAGE_SIZE = 50
+#: How long to wait between looks at a data source's run that is still going, and in all.
+DATA_SOURCE_WAIT_SECONDS = 30
+#: S3 multipart uploads need parts of at least 5 MiB (but the last); 8 MiB keeps memory bounded.
+UPLOAD_PART_BYTES = 8 * 1024 * 1024
+#: Bytes read per ranged GET while streaming a result file.
+READ_CHUNK_BYTES = 1024 * 1024
+#: Failures kept in the state (for the workflow's failure message); the rest go to part files.
+FAILURES_SHOWN = 5
+#: Failures buffered before they are written to a part file.
+FAILURES_PER_PART = 10_000
+
+ASSET_OK = frozenset({"SUCCEEDED", "PARTIALLY_SUCCEEDED"})
+DATA_SOURCE_RUN_WAITING = frozenset({"REQUESTED", "RUNNING"})
+DATA_SOURCE_RUN_OK = frozenset({"SUCCESS", "PARTIALLY_SUCCEEDED"})
+
+_s3_client: Any = None
+
+
+def s3() -> Any:
+    """The module's S3 client (tests replace ``_s3_client``)."""
+    global _s3_client  # noqa: PLW0603 - one lazily built client per Lambda container, by design
+    if _s3_client is None:
+        _s3_client = boto3.client("s3", config=index.CLIENT_CONFIG)
+    return _s3_client
+
+
+class SelectionError(RuntimeError):
+    """The selection cannot be made (a data source's run failed, or never finished): the
+    workflow fails with this message."""
+
+
+class WorkerEvent(TypedDict):
+    action: Literal["select", "summarize"]
+    #: The execution's input (``contract.BatchInput``), as the workflow was started with it.
+    batch: dict[str, Any]
+    state: dict[str, Any]
+    #: summarize: the map's ResultWriterDetails (``Bucket``, ``Key`` of its manifest).
+    results: NotRequired[dict[str, Any]]
+
+
+class TransientError(RuntimeError):
+    """A call still failing after botocore's own retries with an answer worth asking again
+    (throttling, 5xx, a dropped connection): the workflow retries the step with backoff."""
+
+
+def handler(event: WorkerEvent, context: Any) -> dict[str, Any]:
+    action = event.get("action")
+    batch = event["batch"]
+    state = dict(event.get("state") or {})
+    try:
+        if action == "select":
+            return select(batch, state, context)
+        if action == "summarize":
+            return summarize(batch, dict(event.get("results") or {}), state, context)
+    except (ClientError, BotoCoreError) as error:
+        if index.is_transient(error):
+            raise TransientError(index._describe(error)) from error
+        raise
+    raise ValueError(f"unknown worker action {action!r}: must be select or summarize")
+
+
+def _time_left(context: Any) -> float:
+    return float(context.get_remaining_time_in_millis()) / 1000
+
+
+def _location(batch: dict[str, Any], name: str) -> tuple[str, str]:
+    return str(batch["resultsBucket"]), f"{batch['prefix']}/{name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# select
+
+
+def select(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One step of choosing the assets; ``done`` with ``items`` once ``items.json`` is written."""
+    selection = batch["selection"]
+    if state.get("paged"):
+        return _join_parts(batch, state)
+    if selection["Kind"] == "DATA_SOURCE" and "runId" not in state:
+        waiting = _data_source_run(batch, state)
+        if waiting is not None:
+            return waiting
+    pages = _selection_pages(batch, state)
+    ids: list[str] = []
+    next_token = state.get("nextToken")
+    for count, (page_ids, next_token) in enumerate(pages, start=1):
+        ids.extend(page_ids)
+        if next_token is None or count >= PAGES_PER_CALL or _time_left(context) < RESERVE_SECONDS:
+            break
+    parts = int(state.get("parts", 0))
+    if ids:
+        parts += 1
+        bucket, key = _location(batch, f"selection/part-{parts:05d}.json")
+        s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(ids).encode(), ContentType="application/json")
+    state = {**state, "parts": parts, "found": int(state.get("found", 0)) + len(ids), "nextToken": next_token}
+    state["paged"] = next_token is None
+    index._log(logging.INFO, "batch selection page", found=state["found"], parts=parts, more=not state["paged"])
+    return {**state, "done": False, "waitSeconds": 0}
+
+
+def _data_source_run(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, Any] | None:
+    """Records the latest run in ``state``; the next state while that run is still going."""
+    source = batch["selection"]["DataSourceId"]
+    # DataZone lists a data source's runs newest first; the first page (up to 50) holds the
+    # latest one whatever the order within it. Older pages are never needed.
+    page = index.datazone().list_data_source_runs(
+        domainIdentifier=batch["domainId"], dataSourceIdentifier=source, maxResults=PAGE_SIZE
+    )
+    runs = page.get("items") or []
+    waited = int(state.get("waitedSeconds", 0))
+    latest = max(runs, key=lambda run: str(run.get("createdAt") or "")) if runs else None
+    status = str(latest.get("status")) if latest else None
+    if latest is None or status in DATA_SOURCE_RUN_WAITING:
+        limit = int(batch.get("selectionWaitSeconds", contract.DEFAULT_TIMEOUT_SECONDS))
+        if waited >= limit:
+            what = "has no run yet" if latest is None else f"run {latest.get('id')} is still {status}"
+            raise SelectionError(
+                index.fit(
+                    f"data source {source} {what} after {waited} s: start its run (or wait for it), then "
+                    "deploy again with a new rerun_token"
+                )
+            )
+        return {
+            **state,
+            "waitedSeconds": waited + DATA_SOURCE_WAIT_SECONDS,
+            "done": False,
+            "waitSeconds": DATA_SOURCE_WAIT_SECONDS,
+        }
+    assert latest is not None
+    if status not in DATA_SOURCE_RUN_OK:
+        error = latest.get("errorMessage") or {}
+        message = f"{error.get('errorType', 'no error type')}: {error.get('errorDetail', 'no detail')}"
+        raise SelectionError(
+            index.fit(f"data source {source}: its latest run {latest.get('id')} ended {status}: {message}")
+        )
+    state["runId"] = str(latest["id"])
+    index._log(logging.INFO, "batch data source run", dataSourceId=source, runId=state["runId"], status=status)
+    return None
+
+
+def _selection_pages(batch: dict[str, Any], state: dict[str, Any]) -> Iterator[tuple[list[str], str | None]]:
+    """Pages of asset ids from where the state left off: (ids, the next page's token or None)."""
+    selection = batch["selection"]
+    client = index.datazone()
+    token = state.get("nextToken")
+    while True:
+        params: dict[str, Any] = {"domainIdentifier": batch["domainId"], "maxResults": PAGE_SIZE}
+        if token:
+            params["nextToken"] = token
+        if selection["Kind"] == "DATA_SOURCE":
+            page = client.list_data_source_run_activities(identifier=state["runId"], **params)
+            ids = [
+                str(a["dataAssetId"])
+                for a in page.get("items") or []
+                if a.get("dataAssetId") and a.get("dataAssetStatus") in contract.IMPORTED_ASSET_STATES
+            ]
+        else:
+            page = client.search(**_search_params(batch), **params)
+            wanted = set(selection.get("AssetTypes") or ())
+            ids = [
+                str(asset["identifier"])
+                for asset in ((item.get("assetItem") or {}) for item in page.get("items") or [])
+                if asset.get("identifier") and (not wanted or asset.get("typeIdentifier") in wanted)
+            ]
+        token = page.get("nextToken") or None
+        yield ids, token
+        if token is None:
+            return
+
+
+def _search_params(batch: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"owningProjectIdentifier": batch["projectId"], "searchScope": "ASSET"}
+    if batch["selection"].get("Text"):
+        params["searchText"] = batch["selection"]["Text"]
+    return params
+
+
+def _join_parts(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """``items.json``: the parts' ids, each once, in order (a search may list an asset twice
+    when the index changes while it is paged)."""
+    bucket, key = _location(batch, "items.json")
+    # Every id once: at DataZone's 1,000,000 assets per domain, about 100 MB of strings, within
+    # the worker's memory (contract.WORKER_MEMORY_MB).
+    seen: set[str] = set()
+
+    def unique_ids() -> Iterator[bytes]:
+        for part in range(1, int(state.get("parts", 0)) + 1):
+            _, part_key = _location(batch, f"selection/part-{part:05d}.json")
+            for asset_id in _read_json(bucket, part_key):
+                if asset_id not in seen:
+                    seen.add(asset_id)
+                    yield json.dumps(asset_id).encode()
+
+    count = write_json_array(bucket, key, unique_ids())
+    index._log(logging.INFO, "batch assets selected", kind=batch["selection"]["Kind"], assets=count, key=key)
+    return {"done": True, "waitSeconds": 0, "count": count, "items": {"bucket": bucket, "key": key}}
+
+
+# ---------------------------------------------------------------------------------------------
+# summarize
+
+
+def summarize(batch: dict[str, Any], results: dict[str, Any], state: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One step of reading the map's results; ``done`` once ``summary.json`` is written."""
+    bucket = str(results.get("Bucket") or batch["resultsBucket"])
+    if not results.get("Key"):
+        raise ValueError(f"the map's output names no results manifest: {results!r}")
+    manifest = _read_json(bucket, str(results["Key"]))
+    listed = sorted((manifest.get("ResultFiles") or {}).items())
+    files = [(kind, str(entry["Key"])) for kind, entries in listed for entry in entries]
+    counts: Counter[str] = Counter(state.get("counts") or {})
+    shown: list[dict[str, Any]] = list(state.get("shown") or [])
+    failures: list[dict[str, Any]] = []
+    parts = int(state.get("parts", 0))
+    file_index, record_index = int(state.get("file", 0)), int(state.get("record", 0))
+    while file_index < len(files):
+        kind, key = files[file_index]
+        for position, child in enumerate(iter_json_array(bucket, key)):
+            if position < record_index:
+                continue
+            record = asset_record(kind, child)
+            status = str(record.get("status"))
+            counts[status] += 1
+            if status not in ASSET_OK:
+                failures.append(record)
+                if len(shown) < FAILURES_SHOWN:
+                    shown.append({k: record.get(k) for k in ("assetId", "status", "reason")})
+            record_index = position + 1
+            if len(failures) >= FAILURES_PER_PART or _time_left(context) < RESERVE_SECONDS:
+                parts = _write_failures(batch, parts, failures)
+                if _time_left(context) < RESERVE_SECONDS:
+                    return {
+                        "done": False,
+                        "file": file_index,
+                        "record": record_index,
+                        "counts": dict(counts),
+                        "shown": shown,
+                        "parts": parts,
+                    }
+        file_index, record_index = file_index + 1, 0
+    parts = _write_failures(batch, parts, failures)
+    return _write_summary(batch, counts, shown, parts)
+
+
+def _write_failures(batch: dict[str, Any], parts: int, failures: list[dict[str, Any]]) -> int:
+    if not failures:
+        return parts
+    bucket, key = _location(batch, f"failures/part-{parts + 1:05d}.json")
+    s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(failures).encode(), ContentType="application/json")
+    failures.clear()
+    return parts + 1
+
+
+def _write_summary(
+    batch: dict[str, Any], counts: Counter[str], shown: list[dict[str, Any]], parts: int
+) -> dict[str, Any]:
+    total = sum(counts.values())
+    succeeded = sum(counts[status] for status in ASSET_OK)
+    failed = total - succeeded
+    tolerance = float(batch.get("failureTolerance", 0))
+    bucket, key = _location(batch, "summary.json")
+    location = f"s3://{bucket}/{key}"
+    head = {
+        "executionArn": batch.get("executionArn"),
+        "total": total,
+        "succeeded": succeeded,
+        "failed": failed,
+        "counts": dict(sorted(counts.items())),
+        "failureTolerancePercent": tolerance,
+    }
+
+    def failures() -> Iterator[bytes]:
+        for part in range(1, parts + 1):
+            _, part_key = _location(batch, f"failures/part-{part:05d}.json")
+            for record in _read_json(bucket, part_key):
+                yield json.dumps(record).encode()
+
+    opening = json.dumps(head)[:-1].encode() + b', "failures": ['
+    write_json_array(bucket, key, failures(), opening=opening, closing=b"]}")
+    exceeded = bool(total) and failed * 100 / total > tolerance
+    index._log(logging.INFO, "batch summary", counts=head["counts"], total=total, key=key, exceeded=exceeded)
+    message = ""
+    if exceeded:
+        message = index.fit(
+            f"{failed} of {total} assets failed (failure_tolerance {tolerance:g} %; summary {location}): "
+            + "; ".join(f"{f.get('assetId')} {f.get('status')}: {f.get('reason', '')}" for f in shown),
+            contract.BATCH_FAILURE_MESSAGE_MAX,
+        )
+    return {
+        "done": True,
+        "total": total,
+        "succeeded": succeeded,
+        "failed": failed,
+        "location": location,
+        "exceeded": exceeded,
+        "message": message,
+    }
+
+
+def asset_record(kind: str, child: dict[str, Any]) -> dict[str, Any]:
+    """One asset's outcome from a ResultWriter entry (a child execution of the map)."""
+    try:
+        record = json.loads(child.get("Output") or "null")
+    except ValueError:
+        record = None
+    if kind == "SUCCEEDED" and isinstance(record, dict):
+        record.setdefault("reason", reason(record))
+        return record
+    # A child execution that failed itself (not an asset: those succeed with a record).
+    try:
+        asset = json.loads(child.get("Input") or "{}").get("assetId")
+    except (ValueError, AttributeError):
+        asset = None
+    return {
+        "assetId": asset,
+        "status": f"EXECUTION_{child.get('Status', kind)}",
+        "reason": f"{child.get('Error', '')}: {child.get('Cause', '')}",
+    }
+
+
+def reason(record: dict[str, Any]) -> str:
+    if record.get("status") in ASSET_OK:
+        return ""
+    run = record.get("run") or {}
+    messages = [
+        f"{s.get('Type')}: {s.get('ErrorMessage')}" for s in run.get("TypeStats") or [] if s.get("ErrorMessage")
+    ]
+    if messages:
+        return "; ".join(messages)
+    if record.get("error"):
+        return f"{record.get('error')}: {record.get('cause', '')}"
+    if record.get("lastStatus"):
+        return f"last status {record['lastStatus']}"
+    return "the service gave no error message"
+
+
+# ---------------------------------------------------------------------------------------------
+# S3, in bounded memory
+
+
+def _read_json(bucket: str, key: str) -> Any:
+    return json.loads(s3().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def iter_json_array(bucket: str, key: str) -> Iterator[Any]:
+    """The elements of a JSON array stored in S3, decoded one by one from a streamed body: a
+    result file may hold a whole map run's records, and only :data:`READ_CHUNK_BYTES` plus one
+    element are in memory at a time."""
+    reader = _ArrayReader(s3().get_object(Bucket=bucket, Key=key)["Body"], f"s3://{bucket}/{key}")
+    yield from reader.elements()
+
+
+class _ArrayReader:
+    def __init__(self, body: Any, name: str) -> None:
+        self.body = body
+        self.name = name
+        self.text = codecs.getincrementaldecoder("utf-8")()
+        self.decoder = json.JSONDecoder()
+        self.buffer, self.position, self.ended = "", 0, False
+
+    def fill(self) -> None:
+        chunk = self.body.read(READ_CHUNK_BYTES)
+        self.ended = not chunk
+        self.buffer = self.buffer[self.position :] + self.text.decode(chunk, final=self.ended)
+        self.position = 0
+
+    def next_char(self) -> str:
+        """The next character that is not white space or a comma (read on as needed)."""
+        while True:
+            while self.position < len(self.buffer) and self.buffer[self.position] in " \t\r\n,":
+                self.position += 1
+            if self.position < len(self.buffer):
+                return self.buffer[self.position]
+            if self.ended:
+                raise ValueError(f"{self.name} ends before its JSON array does")
+            self.fill()
+
+    def elements(self) -> Iterator[Any]:
+        if self.next_char() != "[":
+            raise ValueError(f"{self.name} is not a JSON array")
+        self.position += 1
+        while self.next_char() != "]":
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.position)
+            except json.JSONDecodeError:
+                if self.ended:
+                    raise
+                self.fill()
+                continue
+            if end == len(self.buffer) and not self.ended:  # a number may go on in the next chunk
+                self.fill()
+                continue
+            self.position = end
+            yield value
+
+
+def write_json_array(
+    bucket: str, key: str, elements: Iterator[bytes], *, opening: bytes = b"[", closing: bytes = b"]"
+) -> int:
+    """Write ``opening``, the encoded ``elements`` comma-separated, then ``closing`` to S3 with at
+    most :data:`UPLOAD_PART_BYTES` in memory; the number of elements."""
+    buffer = bytearray(opening)
+    count = 0
+    upload_id: str | None = None
+    parts: list[dict[str, Any]] = []
+    for element in elements:
+        if count:
+            buffer += b","
+        buffer += element
+        count += 1
+        if len(buffer) >= UPLOAD_PART_BYTES:
+            if upload_id is None:
+                upload_id = s3().create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/json")[
+                    "UploadId"
+                ]
+            number = len(parts) + 1
+            etag = s3().upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer))
+            parts.append({"ETag": etag["ETag"], "PartNumber": number})
+            buffer.clear()
+    buffer += closing
+    if upload_id is None:
+        s3().put_object(Bucket=bucket, Key=key, Body=bytes(buffer), ContentType="application/json")
+        return count
+    number = len(parts) + 1
+    etag = s3().upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer))
+    parts.append({"ETag": etag["ETag"], "PartNumber": number})
+    s3().complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    return count
