@@ -1,8 +1,9 @@
 """Fixtures for the handler tests: Stubber-backed DataZone, CloudFormation, Step Functions and S3
 clients that never reach AWS.
 
-The module clients (``index._client``, ``index._cfn_client``, and the batch handler's
-``batch._sfn_client`` and ``batch._s3_client``) are replaced by stubbed ones for *every* test,
+The module clients (``index._client``, ``index._cfn_client``, the batch handler's
+``batch._sfn_client`` and ``batch._s3_client``, and the batch workflow worker's
+``worker._s3_client``, which shares the S3 stubber) are replaced by stubbed ones for *every* test,
 and name resolution of anything but the loopback address is refused, so no test can reach the
 network even if it forgets a fixture. The handler swallows some errors on purpose (a
 Delete logs every failure, a rollback falls back when DescribeStacks fails), so a call the stubber
@@ -30,7 +31,7 @@ from botocore.exceptions import StubAssertionError, StubResponseError
 from botocore.stub import Stubber
 from syrupy.assertion import SnapshotAssertion
 
-from lambda_src.metadata_generation_run import batch, index
+from lambda_src.metadata_generation_run import batch, index, worker
 from tests.handler.helpers import CREATED_AT, FakeContext
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -159,6 +160,7 @@ def clients(
     monkeypatch.setattr(index, "_cfn_client", stubbers.cloudformation.client)
     monkeypatch.setattr(batch, "_sfn_client", stubbers.stepfunctions.client)
     monkeypatch.setattr(batch, "_s3_client", stubbers.s3.client)
+    monkeypatch.setattr(worker, "_s3_client", stubbers.s3.client)
     with stubbers.datazone, stubbers.cloudformation, stubbers.stepfunctions, stubbers.s3:
         yield stubbers
     for stubber in stubbers.all():
@@ -186,7 +188,7 @@ def sfn(clients: Clients) -> Stubber:
 
 @pytest.fixture
 def s3(clients: Clients) -> Stubber:
-    """The batch handler's S3 client, stubbed (the selection's items, result files, summary)."""
+    """The batch handler's and the worker's S3 client, stubbed (items, part files, result files, summary)."""
     return clients.s3
 
 

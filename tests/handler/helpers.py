@@ -484,19 +484,60 @@ def search_asset(asset_id: str, type_id: str = "amazon.datazone.GlueTableAssetTy
     }
 
 
-#: What the handler started the execution with (the parts a Delete reads: items and resource).
-BATCH_INPUT: dict[str, Any] = {
-    "domainId": DOMAIN_ID,
-    "projectId": PROJECT_ID,
-    "types": [DESCRIPTIONS],
-    "items": {"bucket": ITEMS_BUCKET, "key": ITEMS_KEY},
-    "maxConcurrency": 10,
-    "pollSeconds": 10,
-    "maxPolls": 180,
-    "tokenSeed": EXECUTION_NAME,
-    "predictions": {"mode": "NONE", "rule": {}, "choices": []},
-    "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
-}
+#: The Selection property's IDS form as the handler passes it on (contract.SelectionProperty:
+#: Count is the construct's, the workflow does not read it).
+IDS_SELECTION_PROP: dict[str, Any] = {"Kind": "IDS", "Bucket": ITEMS_BUCKET, "Key": ITEMS_KEY}
+
+
+def batch_prefix(name: str = EXECUTION_NAME) -> str:
+    """Where an execution's own files go in the results bucket (items.json, summary.json, ...)."""
+    return f"batches/{BATCH_LOGICAL_ID}/{name}"
+
+
+def summary_url(name: str = EXECUTION_NAME) -> str:
+    """The batch's Summary attribute: the workflow's summary.json for the execution ``name``."""
+    return f"s3://{RESULTS_BUCKET}/{batch_prefix(name)}/summary.json"
+
+
+def batch_input(
+    *,
+    name: str = EXECUTION_NAME,
+    selection: dict[str, Any] | None = None,
+    types: list[str] | None = None,
+    failure_tolerance: float = 0.0,
+    selection_wait_seconds: int = 1800,
+    max_concurrency: int = 10,
+    poll_seconds: int = 10,
+    max_polls: int = 180,
+    predictions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """contract.BatchInput, written out by hand: what the handler starts the execution with
+    (``items`` only for an IDS selection: the workflow writes any other selection's ids)."""
+    chosen = IDS_SELECTION_PROP if selection is None else selection
+    value: dict[str, Any] = {
+        "domainId": DOMAIN_ID,
+        "projectId": PROJECT_ID,
+        "types": [DESCRIPTIONS] if types is None else types,
+        "selection": chosen,
+        "resultsBucket": RESULTS_BUCKET,
+        "prefix": batch_prefix(name),
+        "executionArn": execution_arn_of(name),
+        "failureTolerance": failure_tolerance,
+        "selectionWaitSeconds": selection_wait_seconds,
+        "maxConcurrency": max_concurrency,
+        "pollSeconds": poll_seconds,
+        "maxPolls": max_polls,
+        "tokenSeed": name,
+        "predictions": {"mode": "NONE", "rule": {}, "choices": []} if predictions is None else predictions,
+        "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
+    }
+    if chosen["Kind"] == "IDS":
+        value["items"] = {"bucket": chosen["Bucket"], "key": chosen["Key"]}
+    return value
+
+
+#: What the handler started an IDS batch's execution with (the parts a Delete reads: items and resource).
+BATCH_INPUT: dict[str, Any] = batch_input()
 
 
 def list_active_runs_params(status: str, next_token: str | None = None) -> dict[str, Any]:
@@ -520,11 +561,14 @@ def expect_stop(
     submitted: list[dict[str, Any]] | None = None,
     cancelled: list[str] | None = None,
     start: datetime = CREATED_AT,
+    execution_input: dict[str, Any] | None = None,
 ) -> None:
     """Queue, in order, what stopping a batch asks: DescribeExecution, StopExecution (when it
-    runs), the batch's items from S3, the project's active runs (IN_PROGRESS, then SUBMITTED) and
+    runs), the batch's items from S3 (an IDS batch's own file; any other selection's
+    ``<prefix>/items.json`` in the results bucket), the project's active runs (IN_PROGRESS, then SUBMITTED) and
     a Cancel for each listed run whose id is in ``cancelled``. ``sfn``, ``s3`` and ``datazone`` are the stubbers."""
-    execution = describe_execution_response(status, name=name, execution_input=BATCH_INPUT, start=start)
+    given = BATCH_INPUT if execution_input is None else execution_input
+    execution = describe_execution_response(status, name=name, execution_input=given, start=start)
     sfn.add_response("describe_execution", execution, describe_execution_params(name))
     if status == "RUNNING":
         sfn.add_response(
@@ -532,10 +576,11 @@ def expect_stop(
             {"stopDate": start},
             {"executionArn": execution_arn_of(name), "cause": f"CloudFormation: {why}"},
         )
+    items = given.get("items") or {"bucket": given["resultsBucket"], "key": f"{given['prefix']}/items.json"}
     s3.add_response(
         "get_object",
         s3_body(["a1", "a2", "a3"] if assets is None else assets),
-        {"Bucket": ITEMS_BUCKET, "Key": ITEMS_KEY},
+        {"Bucket": items["bucket"], "Key": items["key"]},
     )
     # Runs are cancelled as they are listed: each page's before the next status is asked.
     for run_status, runs in (("IN_PROGRESS", in_progress or []), ("SUBMITTED", submitted or [])):

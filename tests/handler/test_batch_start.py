@@ -1,24 +1,24 @@
 """MetadataGenerationBatch, Create and the start of its execution.
 
-onEvent only names the execution (no call: choosing the assets may have to wait for a data
-source's run). The first isComplete finds no execution of that name, selects the assets (IDS: the
-construct's S3 object; DATA_SOURCE: what its latest run imported; SEARCH: the project's
-inventory), writes them as items.json where needed and starts the execution with the exact input
-the workflow definition reads. A redelivered request finds (or collides with) the execution of the
-same name and never starts a second one.
+onEvent only names the execution (no call). The first isComplete finds no execution of that name
+and starts it with the exact input the workflow definition reads: the selection as the construct
+wrote it (the workflow's worker chooses the assets: tests/handler/test_worker_select.py), where
+its files go, its failure tolerance and how long the selection may wait for a data source's run;
+`items` only for IDS. Nothing is listed, searched or written to S3 here. A redelivered request
+finds (or collides with) the execution of the same name and never starts a second one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import batch, entry, index
+from lambda_src.metadata_generation_run import batch, contract, entry, index
 from tests.handler.helpers import (
     BATCH_LOGICAL_ID,
     CREATED_AT,
@@ -36,28 +36,23 @@ from tests.handler.helpers import (
     STATE_MACHINE_ARN,
     FakeContext,
     JsonOf,
-    activity,
     batch_event,
+    batch_input,
     batch_inputs,
     batch_pid,
     batch_poll_event,
     batch_props,
-    data_source_run,
     describe_execution_params,
     describe_execution_response,
     execution_arn_of,
     execution_name_for,
     make_event,
     make_props,
-    search_asset,
     start_params,
     start_response,
+    summary_url,
 )
 
-IDS_ITEMS = {"bucket": ITEMS_BUCKET, "key": ITEMS_KEY}
-ITEMS_KEY_OF_SELECTION = f"batches/{BATCH_LOGICAL_ID}/{EXECUTION_NAME}/items.json"
-SELECTED_ITEMS = {"bucket": RESULTS_BUCKET, "key": ITEMS_KEY_OF_SELECTION}
-NO_PREDICTIONS = {"mode": "NONE", "rule": {}, "choices": []}
 DATA_SOURCE = {"Kind": "DATA_SOURCE", "DataSourceId": DATA_SOURCE_ID}
 GLUE = "amazon.datazone.GlueTableAssetType"
 REDSHIFT = "amazon.datazone.RedshiftTableAssetType"
@@ -71,28 +66,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return current
 
 
-def expected_input(
-    items: dict[str, str] | None = None,
-    *,
-    types: list[str] | None = None,
-    max_concurrency: int = 10,
-    poll_seconds: int = 10,
-    max_polls: int = 180,
-    predictions: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """contract.BatchInput, written out by hand."""
-    return {
-        "domainId": DOMAIN_ID,
-        "projectId": PROJECT_ID,
-        "types": [DESCRIPTIONS] if types is None else types,
-        "items": IDS_ITEMS if items is None else items,
-        "maxConcurrency": max_concurrency,
-        "pollSeconds": poll_seconds,
-        "maxPolls": max_polls,
-        "tokenSeed": EXECUTION_NAME,
-        "predictions": NO_PREDICTIONS if predictions is None else predictions,
-        "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
-    }
+def expected_input(**changes: Any) -> dict[str, Any]:
+    """contract.BatchInput, written out by hand (helpers.batch_input)."""
+    return batch_input(**changes)
 
 
 def no_execution_yet(sfn: Stubber) -> None:
@@ -113,19 +89,6 @@ def expect_start(sfn: Stubber, execution_input: dict[str, Any]) -> None:
             "stateMachineArn": STATE_MACHINE_ARN,
             "name": EXECUTION_NAME,
             "input": JsonOf(execution_input),
-        },
-    )
-
-
-def expect_items_written(s3: Stubber, asset_ids: list[str]) -> None:
-    s3.add_response(
-        "put_object",
-        {},
-        expected_params={
-            "Bucket": RESULTS_BUCKET,
-            "Key": ITEMS_KEY_OF_SELECTION,
-            "Body": JsonOf(asset_ids),
-            "ContentType": "application/json",
         },
     )
 
@@ -322,7 +285,7 @@ RUNNING_WITHOUT_COUNTS = {
     "Status": "RUNNING",
     "SucceededCount": "UNKNOWN",
     "FailedCount": "UNKNOWN",
-    "Summary": "",
+    "Summary": summary_url(),
 }
 
 
@@ -361,7 +324,8 @@ def test_a_poll_without_started_at_completes_with_no_call(context: FakeContext) 
             "Status": "SUCCEEDED",
             "SucceededCount": "7",
             "FailedCount": "1",
-            "Summary": "",
+            # Where that batch's workflow wrote (or writes) its summary: the request never reads it.
+            "Summary": summary_url(),
         },
     }
 
@@ -380,277 +344,117 @@ def test_delete_is_complete_at_once(context: FakeContext) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# DATA_SOURCE: the assets the data source's latest run imported
+# The selection and the workflow's own settings, as the input carries them
 
 
-def list_runs_params(next_token: str | None = None) -> dict[str, Any]:
-    params: dict[str, Any] = {"domainIdentifier": DOMAIN_ID, "dataSourceIdentifier": DATA_SOURCE_ID, "maxResults": 50}
-    if next_token is not None:
-        params["nextToken"] = next_token
-    return params
-
-
-def activities_params(run_id: str, next_token: str | None = None) -> dict[str, Any]:
-    params: dict[str, Any] = {"domainIdentifier": DOMAIN_ID, "identifier": run_id, "maxResults": 50}
-    if next_token is not None:
-        params["nextToken"] = next_token
-    return params
-
-
-def test_data_source_without_runs_is_not_complete_and_starts_nothing(
-    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
-) -> None:
-    # A data source created with the stack may not have run yet.
+def test_the_input_written_out_in_full(sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext) -> None:
+    # Literal, not helpers.batch_input: the helper itself is checked against the contract here.
+    prefix = f"batches/{BATCH_LOGICAL_ID}/{EXECUTION_NAME}"
     no_execution_yet(sfn)
-    stubbed.add_response("list_data_source_runs", {"items": []}, list_runs_params())
-    assert batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context) == {"IsComplete": False}
-
-
-@pytest.mark.parametrize("status", ["REQUESTED", "RUNNING"])
-def test_data_source_whose_latest_run_is_going_is_not_complete(
-    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, status: str
-) -> None:
-    no_execution_yet(sfn)
-    # The latest run (by createdAt, whatever page it is on) decides, not the first listed.
-    stubbed.add_response(
-        "list_data_source_runs",
+    expect_start(
+        sfn,
         {
-            "items": [data_source_run("dsr_old", "SUCCESS", created_at=CREATED_AT - timedelta(days=1))],
-            "nextToken": "p2",
+            "domainId": DOMAIN_ID,
+            "projectId": PROJECT_ID,
+            "types": [DESCRIPTIONS],
+            # Count is the construct's own: the workflow reads Kind, Bucket and Key.
+            "selection": {"Kind": "IDS", "Bucket": ITEMS_BUCKET, "Key": ITEMS_KEY},
+            "items": {"bucket": ITEMS_BUCKET, "key": ITEMS_KEY},
+            "resultsBucket": RESULTS_BUCKET,
+            "prefix": prefix,
+            "executionArn": execution_arn_of(),
+            "failureTolerance": 0.0,
+            "selectionWaitSeconds": 1800,
+            "maxConcurrency": 10,
+            "pollSeconds": 10,
+            "maxPolls": 180,
+            "tokenSeed": EXECUTION_NAME,
+            "predictions": {"mode": "NONE", "rule": {}, "choices": []},
+            "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
         },
-        list_runs_params(),
     )
-    stubbed.add_response(
-        "list_data_source_runs",
-        {"items": [data_source_run("dsr_new", status)]},
-        list_runs_params("p2"),
-    )
-    assert batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context) == {"IsComplete": False}
-
-
-def test_data_source_still_without_a_finished_run_at_the_deadline_fails(
-    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
-) -> None:
-    clock[0] = CREATED_AT.timestamp() + 1800
-    no_execution_yet(sfn)
-    stubbed.add_response("list_data_source_runs", {"items": [data_source_run("dsr_1", "RUNNING")]}, list_runs_params())
-    with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context)
-    assert str(caught.value) == (
-        f"Metadata-generation batch {EXECUTION_NAME} did not finish within 1800 s (use wait_for_completion=False "
-        "for batches longer than the deploy may wait); the data source's latest run has not finished"
-    )
-
-
-FAILED_RUN_ERROR = {"errorType": "ACCESS_DENIED_EXCEPTION", "errorDetail": "Glue database sales: access denied"}
-
-
-def test_data_source_whose_latest_run_failed_fails_naming_the_run(
-    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
-) -> None:
-    no_execution_yet(sfn)
-    stubbed.add_response(
-        "list_data_source_runs",
-        {
-            "items": [
-                data_source_run("dsr_ok", "SUCCESS", created_at=CREATED_AT - timedelta(hours=1)),
-                data_source_run("dsr_bad", "FAILED", error=FAILED_RUN_ERROR),
-            ]
-        },
-        list_runs_params(),
-    )
-    with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context)
-    assert str(caught.value).startswith(f"data source {DATA_SOURCE_ID}: its latest run dsr_bad ended FAILED: ")
-
-
-def test_data_source_whose_latest_run_failed_gives_the_services_message(
-    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
-) -> None:
-    no_execution_yet(sfn)
-    stubbed.add_response(
-        "list_data_source_runs",
-        {"items": [data_source_run("dsr_bad", "FAILED", error=FAILED_RUN_ERROR)]},
-        list_runs_params(),
-    )
-    with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context)
-    assert "Glue database sales: access denied" in str(caught.value)
-    assert "ACCESS_DENIED_EXCEPTION" in str(caught.value)
+    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
+    assert set(expected_input()) == set(contract.BatchInput.__annotations__)
 
 
 @pytest.mark.parametrize(
-    ("error", "said"),
-    [({"errorType": "INTERNAL_SERVER_ERROR"}, "INTERNAL_SERVER_ERROR: no detail"), (None, "no error type: no detail")],
-)
-def test_data_source_run_that_failed_without_details_says_so(
-    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, error: Any, said: str
-) -> None:
-    no_execution_yet(sfn)
-    stubbed.add_response(
-        "list_data_source_runs", {"items": [data_source_run("dsr_bad", "FAILED", error=error)]}, list_runs_params()
-    )
-    with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context)
-    assert str(caught.value) == f"data source {DATA_SOURCE_ID}: its latest run dsr_bad ended FAILED: {said}"
-
-
-@pytest.mark.parametrize("run_status", ["SUCCESS", "PARTIALLY_SUCCEEDED"])
-def test_data_source_run_that_ended_well_gives_its_imported_assets(
-    stubbed: Stubber, s3: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, run_status: str
-) -> None:
-    no_execution_yet(sfn)
-    stubbed.add_response(
-        "list_data_source_runs",
-        {
-            "items": [
-                data_source_run("dsr_old", "FAILED", created_at=CREATED_AT - timedelta(days=2)),
-                data_source_run("dsr_latest", run_status, created_at=CREATED_AT - timedelta(minutes=5)),
-            ]
-        },
-        list_runs_params(),
-    )
-    stubbed.add_response(
-        "list_data_source_run_activities",
-        {
-            "items": [
-                activity("a1", "SUCCEEDED_CREATED"),
-                activity("a2", "SUCCEEDED_UPDATED"),
-                activity("a3", "FAILED"),
-                activity(None, "SUCCEEDED_CREATED"),  # no asset id: nothing to generate for
-                activity("a4", "SKIPPED_ALREADY_IMPORTED"),
-            ],
-            "nextToken": "page-2",
-        },
-        activities_params("dsr_latest"),
-    )
-    stubbed.add_response(
-        "list_data_source_run_activities",
-        {
-            "items": [
-                activity("a5", "UNCHANGED"),
-                activity("a6", "SKIPPED_NO_ACCESS"),
-                activity("a7", "SKIPPED_ARCHIVED"),
-                activity("a8", "PUBLISHING_FAILED"),
-                activity("a1", "SUCCEEDED_UPDATED"),  # listed twice: one run
-            ]
-        },
-        activities_params("dsr_latest", "page-2"),
-    )
-    expect_items_written(s3, ["a1", "a2", "a4", "a5"])
-    expect_start(sfn, expected_input(SELECTED_ITEMS))
-    assert batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context) == {"IsComplete": False}
-
-
-def test_data_source_run_that_imported_nothing_starts_an_empty_batch(
-    stubbed: Stubber, s3: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
-) -> None:
-    no_execution_yet(sfn)
-    stubbed.add_response("list_data_source_runs", {"items": [data_source_run("dsr_1", "SUCCESS")]}, list_runs_params())
-    stubbed.add_response("list_data_source_run_activities", {"items": []}, activities_params("dsr_1"))
-    expect_items_written(s3, [])
-    expect_start(sfn, expected_input(SELECTED_ITEMS))
-    assert batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context) == {"IsComplete": False}
-
-
-# ---------------------------------------------------------------------------------------------
-# SEARCH: the project's inventory
-
-
-def search_params(text: str | None = None, next_token: str | None = None) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "domainIdentifier": DOMAIN_ID,
-        "owningProjectIdentifier": PROJECT_ID,
-        "searchScope": "ASSET",
-        "maxResults": 50,
-    }
-    if text is not None:
-        params["searchText"] = text
-    if next_token is not None:
-        params["nextToken"] = next_token
-    return params
-
-
-@pytest.mark.parametrize(
-    ("selection", "text", "expected"),
+    ("selection", "passed_on"),
     [
-        ({"Kind": "SEARCH"}, None, ["s1", "s2", "s3", "s4"]),
-        ({"Kind": "SEARCH", "Text": "orders"}, "orders", ["s1", "s2", "s3", "s4"]),
-        ({"Kind": "SEARCH", "Text": "orders", "AssetTypes": [GLUE]}, "orders", ["s1", "s3"]),
-        ({"Kind": "SEARCH", "AssetTypes": [REDSHIFT, GLUE]}, None, ["s1", "s2", "s3", "s4"]),
-        ({"Kind": "SEARCH", "AssetTypes": ["custom.Type"]}, None, []),
+        # Nothing listed, searched or written: the workflow's worker chooses the assets.
+        (DATA_SOURCE, DATA_SOURCE),
+        ({"Kind": "SEARCH"}, {"Kind": "SEARCH", "AssetTypes": []}),
+        ({"Kind": "SEARCH", "Text": ""}, {"Kind": "SEARCH", "AssetTypes": []}),
+        ({"Kind": "SEARCH", "Text": "orders"}, {"Kind": "SEARCH", "Text": "orders", "AssetTypes": []}),
+        (
+            {"Kind": "SEARCH", "Text": "orders", "AssetTypes": [GLUE, REDSHIFT]},
+            {"Kind": "SEARCH", "Text": "orders", "AssetTypes": [GLUE, REDSHIFT]},
+        ),
+        ({"Kind": "SEARCH", "AssetTypes": [REDSHIFT]}, {"Kind": "SEARCH", "AssetTypes": [REDSHIFT]}),
     ],
 )
-def test_search_pages_through_the_projects_assets(
+def test_a_data_source_or_search_selection_is_passed_on_without_items(
     stubbed: Stubber,
-    s3: Stubber,
     sfn: Stubber,
+    s3: Stubber,
     clock: list[float],
     context: FakeContext,
     selection: dict[str, Any],
-    text: str | None,
-    expected: list[str],
+    passed_on: dict[str, Any],
 ) -> None:
     no_execution_yet(sfn)
-    stubbed.add_response(
-        "search",
-        {"items": [search_asset("s1", GLUE), search_asset("s2", REDSHIFT)], "nextToken": "t2"},
-        search_params(text),
-    )
-    stubbed.add_response(
-        "search",
-        {"items": [search_asset("s3", GLUE), search_asset("s1", GLUE)], "nextToken": "t3"},
-        search_params(text, "t2"),
-    )
-    stubbed.add_response("search", {"items": [search_asset("s4", REDSHIFT)]}, search_params(text, "t3"))
-    expect_items_written(s3, expected)
-    expect_start(sfn, expected_input(SELECTED_ITEMS))
+    expected = expected_input(selection=passed_on)
+    assert "items" not in expected
+    expect_start(sfn, expected)
     assert batch.is_complete(batch_poll_event(batch_props(Selection=selection)), context) == {"IsComplete": False}
 
 
-# ---------------------------------------------------------------------------------------------
-# Errors while selecting
-
-
-@pytest.mark.parametrize(("code", "http_status"), [("ThrottlingException", 429), ("InternalServerException", 500)])
-def test_transient_selection_error_is_not_complete(
-    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, code: str, http_status: int
+@pytest.mark.parametrize(
+    ("overrides", "changes"),
+    [
+        ({"FailureTolerancePercent": "24.9"}, {"failure_tolerance": 24.9}),
+        ({"FailureTolerancePercent": "100"}, {"failure_tolerance": 100.0}),
+        # The selection may wait for a data source's run as long as the deploy waits.
+        ({"TimeoutSeconds": "600"}, {"selection_wait_seconds": 600}),
+        ({"TimeoutSeconds": "3000", "WaitForCompletion": "true"}, {"selection_wait_seconds": 3000}),
+    ],
+)
+def test_failure_tolerance_and_the_selections_wait_reach_the_workflow(
+    sfn: Stubber, clock: list[float], context: FakeContext, overrides: dict[str, Any], changes: dict[str, Any]
 ) -> None:
     no_execution_yet(sfn)
-    stubbed.add_client_error(
-        "list_data_source_runs",
-        service_error_code=code,
-        http_status_code=http_status,
-        expected_params=list_runs_params(),
-    )
-    assert batch.is_complete(batch_poll_event(batch_props(Selection=DATA_SOURCE)), context) == {"IsComplete": False}
+    expect_start(sfn, expected_input(**changes))
+    assert batch.is_complete(batch_poll_event(batch_props(**overrides)), context) == {"IsComplete": False}
 
 
-def test_selection_access_denied_fails(
-    stubbed: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+def test_the_inputs_numbers_have_the_contracts_json_types(
+    sfn: Stubber, clock: list[float], context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # JsonOf compares 24 with 24.0 as equal; the workflow's Choice states do not care, the
+    # worker's f-strings do ("24 %" either way through :g, but the type is the contract's).
+    sent: list[dict[str, Any]] = []
     no_execution_yet(sfn)
-    stubbed.add_client_error(
-        "search",
-        service_error_code="AccessDeniedException",
-        service_message="not a member of the project",
-        http_status_code=403,
-        expected_params=search_params(),
-    )
-    with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(batch_props(Selection={"Kind": "SEARCH"})), context)
-    assert str(caught.value) == (
-        f"Metadata-generation batch {EXECUTION_NAME}: AccessDeniedException: not a member of the project"
-    )
+
+    def start(**params: Any) -> dict[str, Any]:
+        sent.append(json.loads(params["input"]))
+        return {"executionArn": execution_arn_of(), "startDate": CREATED_AT}
+
+    monkeypatch.setattr(sfn.client, "start_execution", start)
+    props = batch_props(FailureTolerancePercent="24", TimeoutSeconds="900")
+    assert batch.is_complete(batch_poll_event(props), context) == {"IsComplete": False}
+    [given] = sent
+    assert (type(given["failureTolerance"]), given["failureTolerance"]) == (float, 24.0)
+    assert (type(given["selectionWaitSeconds"]), given["selectionWaitSeconds"]) == (int, 900)
+    assert (type(given["maxPolls"]), given["maxPolls"]) == (int, 180)
 
 
-def test_items_that_cannot_be_written_fail_before_starting(
-    stubbed: Stubber, s3: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+def test_a_non_ids_batch_that_does_not_wait_completes_at_once_with_its_summary_location(
+    sfn: Stubber, stubbed: Stubber, s3: Stubber, clock: list[float], context: FakeContext
 ) -> None:
+    props = batch_props(Selection=DATA_SOURCE, WaitForCompletion="false")
     no_execution_yet(sfn)
-    stubbed.add_response("search", {"items": [search_asset("s1")]}, search_params())
-    s3.add_client_error(
-        "put_object", service_error_code="AccessDenied", service_message="Access Denied", http_status_code=403
-    )
-    with pytest.raises(index.RunError, match=r"AccessDenied: Access Denied$"):
-        batch.is_complete(batch_poll_event(batch_props(Selection={"Kind": "SEARCH"})), context)
+    expect_start(sfn, expected_input(selection=DATA_SOURCE))
+    assert batch.is_complete(batch_poll_event(props), context) == {
+        "IsComplete": True,
+        "PhysicalResourceId": batch_pid(props, status="RUNNING"),
+        "Data": RUNNING_WITHOUT_COUNTS,
+    }
