@@ -1,11 +1,13 @@
 """MetadataGenerationBatch, isComplete phase 2: waiting for the execution and its summary.
 
 RUNNING: not complete, until the deadline (then the execution is stopped, its runs in flight
-cancelled, and the resource fails). SUCCEEDED: the Distributed Map's ResultWriter manifest and
-result files are read, summary.json is written next to the batch's items, the counts go into
-Data and the physical id, and failures above failure_tolerance fail the resource with the first
-few failures and their reasons. An execution that ended otherwise fails naming status, error and
-cause. Transient errors only mean "ask again"; any other error fails.
+cancelled, and the resource fails). SUCCEEDED: the counts come from the execution's output (the
+workflow's worker wrote summary.json and left the counts there: nothing is read from S3), and go
+into Data and the physical id; Summary is the execution's summary.json. FAILED with
+FailureToleranceExceeded: the resource fails with the worker's own words (the counts and the first
+failures). An execution that ended otherwise fails naming status, error and cause (a Lambda
+error's JSON cause as its type and message). Transient errors only mean "ask again"; any other
+error fails.
 """
 
 from __future__ import annotations
@@ -23,11 +25,8 @@ from tests.handler.helpers import (
     BATCH_LOGICAL_ID,
     CREATED_AT,
     EXECUTION_NAME,
-    PROJECT_ID,
     RESULTS_BUCKET,
-    STATE_MACHINE_ARN,
     FakeContext,
-    JsonOf,
     batch_pid,
     batch_poll_event,
     batch_props,
@@ -36,7 +35,6 @@ from tests.handler.helpers import (
     execution_arn_of,
     expect_stop,
     run_item,
-    s3_body,
 )
 
 TIMEOUT = 1800
@@ -64,67 +62,30 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return current
 
 
-def child(record: dict[str, Any] | None, *, status: str = "SUCCEEDED", **extra: str) -> dict[str, Any]:
-    """One entry of a ResultWriter result file: a child execution of the map, for one asset."""
-    asset = (record or {}).get("assetId", extra.pop("asset", "a?"))
-    entry: dict[str, Any] = {
-        "ExecutionArn": f"{execution_arn_of()}/{asset}",
-        "Input": json.dumps({"assetId": asset, "domainId": "dzd_abc123", "projectId": PROJECT_ID}),
-        "InputDetails": {"Included": True},
-        "Name": asset,
-        "Status": status,
-        "StateMachineArn": STATE_MACHINE_ARN,
-        **extra,
+def summary_output(total: int, succeeded: int, failed: int, location: str = SUMMARY_URL) -> dict[str, Any]:
+    """The execution's output as the workflow's Done state writes it."""
+    return {
+        "mapRunArn": MAP_RUN,
+        "results": {"Bucket": RESULTS_BUCKET, "Key": MANIFEST_KEY},
+        "summary": {"total": total, "succeeded": succeeded, "failed": failed, "location": location},
     }
-    if record is not None:
-        entry["Output"] = json.dumps(record)
-    return entry
 
 
-def ok(asset: str, status: str = "SUCCEEDED") -> dict[str, Any]:
-    return {"assetId": asset, "runId": f"run_{asset}", "status": status}
-
-
-def run_failed(asset: str, message: str, status: str = "FAILED") -> dict[str, Any]:
-    """What the workflow's RunEnded state records: the Get answer in the SDK's PascalCase."""
-    stats = [{"Type": "BUSINESS_DESCRIPTIONS", "Status": status, "ErrorMessage": message}]
-    return {"assetId": asset, "runId": f"run_{asset}", "status": status, "run": {"Status": status, "TypeStats": stats}}
-
-
-def succeeded_execution(sfn: Stubber, s3: Stubber, files: dict[str, list[dict[str, Any]]]) -> None:
-    """Describe answers SUCCEEDED; the manifest lists one file per kind, read in manifest order."""
+def succeeded_execution(sfn: Stubber, output: dict[str, Any] | None) -> None:
     sfn.add_response(
         "describe_execution",
-        describe_execution_response("SUCCEEDED", output=OUTPUT, stop=CREATED_AT + timedelta(minutes=5)),
+        describe_execution_response("SUCCEEDED", output=output, stop=CREATED_AT + timedelta(minutes=5)),
         describe_execution_params(),
     )
-    keys = {kind: f"results/m1/{kind}_0.json" for kind in files}
-    manifest = {
-        "DestinationBucket": RESULTS_BUCKET,
-        "MapRunArn": MAP_RUN,
-        "ResultFiles": {kind: [{"Key": key, "Size": 100}] for kind, key in keys.items()},
-    }
-    s3.add_response("get_object", s3_body(manifest), {"Bucket": RESULTS_BUCKET, "Key": MANIFEST_KEY})
-    for kind, entries in files.items():
-        s3.add_response("get_object", s3_body(entries), {"Bucket": RESULTS_BUCKET, "Key": keys[kind]})
 
 
-def expect_summary(s3: Stubber, summary: dict[str, Any]) -> None:
-    s3.add_response(
-        "put_object",
-        {},
-        {"Bucket": RESULTS_BUCKET, "Key": SUMMARY_KEY, "Body": JsonOf(summary), "ContentType": "application/json"},
-    )
-
-
-def summary_of(total: int, succeeded: int, counts: dict[str, int], failures: list[dict[str, Any]]) -> dict[str, Any]:
+def finished_data(succeeded: int, failed: int) -> dict[str, str]:
     return {
-        "executionArn": execution_arn_of(),
-        "total": total,
-        "succeeded": succeeded,
-        "failed": total - succeeded,
-        "counts": counts,
-        "failures": failures,
+        "ExecutionArn": execution_arn_of(),
+        "Status": "SUCCEEDED",
+        "SucceededCount": str(succeeded),
+        "FailedCount": str(failed),
+        "Summary": SUMMARY_URL,
     }
 
 
@@ -192,167 +153,118 @@ def test_transient_error_at_the_deadline_fails_naming_it(
 
 
 # ---------------------------------------------------------------------------------------------
-# SUCCEEDED: the summary
+# SUCCEEDED: the counts from the output
 
 
 def test_all_assets_succeeded_completes_with_counts_in_data_and_physical_id(
     sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
 ) -> None:
-    records = [ok("a1"), ok("a2", "PARTIALLY_SUCCEEDED"), {**ok("a3"), "revision": "4"}]
-    succeeded_execution(sfn, s3, {"SUCCEEDED": [child(r) for r in records]})
-    expect_summary(
-        s3,
-        summary_of(
-            3,
-            3,
-            {"PARTIALLY_SUCCEEDED": 1, "SUCCEEDED": 2},
-            [],
-        ),
-    )
+    succeeded_execution(sfn, summary_output(3, 3, 0))
     assert batch.is_complete(batch_poll_event(), context) == {
         "IsComplete": True,
         "PhysicalResourceId": batch_pid(status="SUCCEEDED", counts="3.0"),
-        "Data": {
-            "ExecutionArn": execution_arn_of(),
-            "Status": "SUCCEEDED",
-            "SucceededCount": "3",
-            "FailedCount": "0",
-            "Summary": SUMMARY_URL,
-        },
+        "Data": finished_data(3, 0),
     }
 
 
-def test_summary_counts_every_status_and_gives_each_failures_reason(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
+@pytest.mark.parametrize(("succeeded", "failed"), [(2, 5), (0, 7), (41, 1), (100000, 0)])
+def test_failures_within_the_tolerance_are_counted_as_the_output_says(
+    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext, succeeded: int, failed: int
 ) -> None:
-    records = [
-        ok("a1"),
-        ok("a2", "PARTIALLY_SUCCEEDED"),
-        run_failed("a3", "the model refused"),
-        {"assetId": "a4", "runId": "run_a4", "lastStatus": "IN_PROGRESS", "status": "TIMED_OUT"},
-        {"assetId": "a5", "error": "DataZone.AccessDeniedException", "cause": "not a member", "status": "START_FAILED"},
-        {"assetId": "a6", "runId": "run_a6", "status": "CANCELED", "run": {"Status": "CANCELED"}},
-    ]
-    crashed = child(None, status="FAILED", asset="a7", Error="States.Runtime", Cause="boom")
-    succeeded_execution(sfn, s3, {"FAILED": [crashed], "SUCCEEDED": [child(r) for r in records]})
-    failures = [
-        {"assetId": "a7", "status": "EXECUTION_FAILED", "reason": "States.Runtime: boom"},
-        {**records[2], "reason": "BUSINESS_DESCRIPTIONS: the model refused"},
-        {**records[3], "reason": "last status IN_PROGRESS"},
-        {**records[4], "reason": "DataZone.AccessDeniedException: not a member"},
-        {**records[5], "reason": "the service gave no error message"},
-    ]
-    counts = {
-        "CANCELED": 1,
-        "EXECUTION_FAILED": 1,
-        "FAILED": 1,
-        "PARTIALLY_SUCCEEDED": 1,
-        "START_FAILED": 1,
-        "SUCCEEDED": 1,
-        "TIMED_OUT": 1,
+    # The workflow ended SUCCEEDED: within the tolerance by its own verdict; the handler does not
+    # judge again (its tolerance 0 here would fail any of these).
+    succeeded_execution(sfn, summary_output(succeeded + failed, succeeded, failed))
+    assert batch.is_complete(batch_poll_event(), context) == {
+        "IsComplete": True,
+        "PhysicalResourceId": batch_pid(status="SUCCEEDED", counts=f"{succeeded}.{failed}"),
+        "Data": finished_data(succeeded, failed),
     }
-    expect_summary(s3, summary_of(7, 2, counts, failures))
-    result = batch.is_complete(batch_poll_event(batch_props(FailureTolerancePercent="100")), context)
-    assert result["PhysicalResourceId"] == batch_pid(
-        batch_props(FailureTolerancePercent="100"), status="SUCCEEDED", counts="2.5"
-    )
-    assert result.get("Data", {})["FailedCount"] == "5"
 
 
 def test_an_empty_batch_succeeds_with_zero_counts(
     sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
 ) -> None:
-    sfn.add_response(
-        "describe_execution", describe_execution_response("SUCCEEDED", output=OUTPUT), describe_execution_params()
-    )
-    s3.add_response("get_object", s3_body({"ResultFiles": {"FAILED": [], "PENDING": [], "SUCCEEDED": []}}), None)
-    expect_summary(s3, summary_of(0, 0, {}, []))
-    assert batch.is_complete(batch_poll_event(), context)["PhysicalResourceId"] == batch_pid(
-        status="SUCCEEDED", counts="0.0"
+    succeeded_execution(sfn, summary_output(0, 0, 0))
+    assert batch.is_complete(batch_poll_event(), context) == {
+        "IsComplete": True,
+        "PhysicalResourceId": batch_pid(status="SUCCEEDED", counts="0.0"),
+        "Data": finished_data(0, 0),
+    }
+
+
+def test_the_summary_attribute_is_the_executions_own_location(
+    sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    # Known before the execution starts (the same for a batch that does not wait); the output's
+    # location is the worker's account of the same file.
+    succeeded_execution(sfn, summary_output(1, 1, 0, location="s3://elsewhere/summary.json"))
+    result = batch.is_complete(batch_poll_event(), context)
+    assert result.get("Data", {})["Summary"] == (
+        f"s3://{RESULTS_BUCKET}/batches/{BATCH_LOGICAL_ID}/{EXECUTION_NAME}/summary.json"
     )
 
 
 @pytest.mark.parametrize(
-    ("tolerance", "failed", "total", "passes"),
+    "output",
     [
-        ("25", 1, 4, True),  # exactly at the tolerance
-        ("24.9", 1, 4, False),
-        ("10", 1, 10, True),
-        ("0", 1, 10, False),
-        ("0", 0, 10, True),
-        ("50", 2, 4, True),
-        ("50", 3, 4, False),
-        ("100", 4, 4, True),
+        None,
+        "[]",
+        "not json",
+        json.dumps({"mapRunArn": MAP_RUN, "results": {"Bucket": RESULTS_BUCKET, "Key": MANIFEST_KEY}}),
+        json.dumps({"summary": None}),
+        json.dumps({"summary": [3, 0]}),
+        json.dumps({"summary": {"total": 3, "succeeded": 3}}),
+        json.dumps({"summary": {"total": 3, "failed": 0}}),
     ],
 )
-def test_failure_tolerance_boundary(
-    sfn: Stubber,
-    s3: Stubber,
-    clock: list[float],
-    context: FakeContext,
-    tolerance: str,
-    failed: int,
-    total: int,
-    passes: bool,
+def test_an_output_without_summary_counts_fails_saying_what_it_was(
+    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext, output: str | None
 ) -> None:
-    records = [run_failed(f"f{n}", "no luck") for n in range(failed)] + [ok(f"s{n}") for n in range(total - failed)]
-    succeeded_execution(sfn, s3, {"SUCCEEDED": [child(r) for r in records]})
-    counts = {k: v for k, v in (("FAILED", failed), ("SUCCEEDED", total - failed)) if v}
-    failures = [{**r, "reason": "BUSINESS_DESCRIPTIONS: no luck"} for r in records[:failed]]
-    expect_summary(s3, summary_of(total, total - failed, counts, failures))
-    props = batch_props(FailureTolerancePercent=tolerance)
-    if passes:
-        result = batch.is_complete(batch_poll_event(props), context)
-        assert result["PhysicalResourceId"] == batch_pid(props, status="SUCCEEDED", counts=f"{total - failed}.{failed}")
-        return
+    execution = describe_execution_response("SUCCEEDED")
+    if output is not None:
+        execution["output"] = output
+    sfn.add_response("describe_execution", execution, describe_execution_params())
     with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(props), context)
-    assert str(caught.value).startswith(
-        f"Metadata-generation batch {EXECUTION_NAME}: {failed} of {total} assets failed "
-        f"(failure_tolerance {float(tolerance):g} %; summary {SUMMARY_URL}): f0 FAILED: BUSINESS_DESCRIPTIONS: no luck"
-    )
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value) == f"the execution's output has no summary counts: {output!r}"
 
 
-def test_failures_above_tolerance_name_the_first_five_with_their_reasons(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
+# ---------------------------------------------------------------------------------------------
+# FAILED: FailureToleranceExceeded, the workflow's own verdict
+
+TOLERANCE_CAUSE = (
+    f"6 of 7 assets failed (failure_tolerance 50 %; summary {SUMMARY_URL}): a1 FAILED: BUSINESS_DESCRIPTIONS: "
+    "model refused; a2 TIMED_OUT: last status SUBMITTED; a3 START_FAILED: DataZone.ValidationException: bad asset; "
+    "a4 POLL_FAILED: States.Timeout: poll; a5 CANCELED: BUSINESS_DESCRIPTIONS: quota"
+)
+
+
+def test_failure_tolerance_exceeded_fails_with_the_workers_message(
+    sfn: Stubber, s3: Stubber, stubbed: Stubber, clock: list[float], context: FakeContext
 ) -> None:
-    records = [
-        run_failed("a1", "model refused"),
-        {"assetId": "a2", "runId": "run_a2", "lastStatus": "SUBMITTED", "status": "TIMED_OUT"},
-        {"assetId": "a3", "error": "DataZone.ValidationException", "cause": "bad asset", "status": "START_FAILED"},
-        {"assetId": "a4", "runId": "r4", "error": "States.Timeout", "cause": "poll", "status": "POLL_FAILED"},
-        run_failed("a5", "quota", status="CANCELED"),
-        run_failed("a6", "sixth is not shown"),
-        ok("a7"),
-    ]
-    succeeded_execution(sfn, s3, {"SUCCEEDED": [child(r) for r in records]})
-    reasons = [
-        "BUSINESS_DESCRIPTIONS: model refused",
-        "last status SUBMITTED",
-        "DataZone.ValidationException: bad asset",
-        "States.Timeout: poll",
-        "BUSINESS_DESCRIPTIONS: quota",
-        "BUSINESS_DESCRIPTIONS: sixth is not shown",
-    ]
-    failures = [{**r, "reason": reason} for r, reason in zip(records[:6], reasons, strict=True)]
-    expect_summary(
-        s3,
-        summary_of(
-            7,
-            1,
-            {"CANCELED": 1, "FAILED": 2, "POLL_FAILED": 1, "START_FAILED": 1, "SUCCEEDED": 1, "TIMED_OUT": 1},
-            failures,
-        ),
+    sfn.add_response(
+        "describe_execution",
+        describe_execution_response("FAILED", error="FailureToleranceExceeded", cause=TOLERANCE_CAUSE),
+        describe_execution_params(),
     )
-    props = batch_props(FailureTolerancePercent="50")
     with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(props), context)
-    assert str(caught.value) == (
-        f"Metadata-generation batch {EXECUTION_NAME}: 6 of 7 assets failed (failure_tolerance 50 %; summary "
-        f"{SUMMARY_URL}): a1 FAILED: BUSINESS_DESCRIPTIONS: model refused; a2 TIMED_OUT: last status SUBMITTED; "
-        "a3 START_FAILED: DataZone.ValidationException: bad asset; a4 POLL_FAILED: States.Timeout: poll; "
-        "a5 CANCELED: BUSINESS_DESCRIPTIONS: quota"
+        batch.is_complete(batch_poll_event(batch_props(FailureTolerancePercent="50")), context)
+    # No "execution ended FAILED: FailureToleranceExceeded": the cause says it all.
+    assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: {TOLERANCE_CAUSE}"
+
+
+def test_failure_tolerance_exceeded_fails_even_for_a_batch_that_does_not_wait(
+    sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    # A redelivered poll of a batch that did not wait finds it already ended: the verdict stands.
+    sfn.add_response(
+        "describe_execution",
+        describe_execution_response("FAILED", error="FailureToleranceExceeded", cause="1 of 1 assets failed"),
+        describe_execution_params(),
     )
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(batch_props(WaitForCompletion="false")), context)
+    assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: 1 of 1 assets failed"
 
 
 def test_failure_reason_fits_the_response_limit(
@@ -360,18 +272,21 @@ def test_failure_reason_fits_the_response_limit(
 ) -> None:
     # Reasons the service wrote: long, with control characters, quotes and characters outside the BMP.
     huge = ('\u0001"\\ \U0001f600 \u2028 ' * 2000)[:9000]
-    records = [run_failed(f"asset-{n:03d}", huge) for n in range(8)]
-    succeeded_execution(sfn, s3, {"SUCCEEDED": [child(r) for r in records]})
-    s3.add_response("put_object", {}, None)
+    sfn.add_response(
+        "describe_execution",
+        describe_execution_response("FAILED", error="FailureToleranceExceeded", cause=f"8 of 8 assets failed: {huge}"),
+        describe_execution_params(),
+    )
     with pytest.raises(index.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     reason = str(caught.value)
-    assert reason.startswith(f"Metadata-generation batch {EXECUTION_NAME}: 8 of 8 assets failed")
+    assert reason.startswith(f"Metadata-generation batch {EXECUTION_NAME}: 8 of 8 assets failed: ")
     assert index.json_size(reason) <= index.REASON_LIMIT
     # CloudFormation's limit is on the whole JSON response body, ASCII-escaped or not.
     for ensure_ascii in (True, False):
         assert len(json.dumps({"Reason": reason}, ensure_ascii=ensure_ascii).encode()) < 4096
     assert reason.endswith("...")
+    assert "\u0001" not in reason
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,6 +316,61 @@ def test_execution_stopped_without_error_or_cause_says_so(
     sfn.add_response("describe_execution", describe_execution_response("ABORTED"), describe_execution_params())
     with pytest.raises(index.RunError, match=r"execution ended ABORTED: no error: no cause$"):
         batch.is_complete(batch_poll_event(), context)
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "said"),
+    [
+        # A worker step that raised: Step Functions names the error type and puts Lambda's JSON
+        # payload in the cause; a person reads its type and message.
+        (
+            "SelectionError",
+            json.dumps(
+                {
+                    "errorMessage": "data source ds_0123456789 has no run yet after 1800 s",
+                    "errorType": "SelectionError",
+                    "requestId": "0f1e2d3c-0000-0000-0000-000000000000",
+                    "stackTrace": ['  File "/var/task/worker.py", line 120, in select\n'],
+                }
+            ),
+            "SelectionError: SelectionError: data source ds_0123456789 has no run yet after 1800 s",
+        ),
+        ("Lambda.Unknown", json.dumps({"errorMessage": "out of memory"}), "Lambda.Unknown: Error: out of memory"),
+        # JSON that is not a Lambda error payload is shown as it is.
+        ("States.Runtime", json.dumps({"errorType": "X"}), 'States.Runtime: {"errorType": "X"}'),
+        ("States.Runtime", json.dumps({"errorMessage": ""}), 'States.Runtime: {"errorMessage": ""}'),
+        ("States.Runtime", "[1, 2]", "States.Runtime: [1, 2]"),
+        ("States.Runtime", '"quoted"', 'States.Runtime: "quoted"'),
+        ("", "", "no error: no cause"),
+    ],
+)
+def test_a_lambda_errors_cause_is_shown_as_its_type_and_message(
+    sfn: Stubber, clock: list[float], context: FakeContext, error: str, cause: str, said: str
+) -> None:
+    sfn.add_response(
+        "describe_execution",
+        describe_execution_response("FAILED", error=error, cause=cause),
+        describe_execution_params(),
+    )
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: execution ended FAILED: {said}"
+
+
+def test_a_failure_tolerance_verdict_with_a_lambda_payload_cause_is_shown_as_its_message(
+    sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    cause = json.dumps({"errorType": "FailureToleranceExceeded", "errorMessage": "2 of 2 assets failed"})
+    sfn.add_response(
+        "describe_execution",
+        describe_execution_response("FAILED", error="FailureToleranceExceeded", cause=cause),
+        describe_execution_params(),
+    )
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value) == (
+        f"Metadata-generation batch {EXECUTION_NAME}: FailureToleranceExceeded: 2 of 2 assets failed"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,23 +412,6 @@ def test_connection_error_is_not_complete(
     assert calls == [describe_execution_params()]
 
 
-@pytest.mark.parametrize(("code", "http_status", "message"), TRANSIENT)
-def test_transient_error_reading_results_is_not_complete(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext, code: str, http_status: int, message: str
-) -> None:
-    sfn.add_response(
-        "describe_execution", describe_execution_response("SUCCEEDED", output=OUTPUT), describe_execution_params()
-    )
-    s3.add_client_error(
-        "get_object",
-        service_error_code=code,
-        service_message=message,
-        http_status_code=http_status,
-        expected_params={"Bucket": RESULTS_BUCKET, "Key": MANIFEST_KEY},
-    )
-    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
-
-
 def test_transient_start_error_is_not_complete(sfn: Stubber, clock: list[float], context: FakeContext) -> None:
     sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
     sfn.add_client_error("start_execution", service_error_code="ThrottlingException", http_status_code=400)
@@ -483,21 +436,3 @@ def test_other_step_functions_errors_fail(
     with pytest.raises(index.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: {code}: {message}"
-
-
-def test_missing_result_file_fails(sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext) -> None:
-    sfn.add_response(
-        "describe_execution", describe_execution_response("SUCCEEDED", output=OUTPUT), describe_execution_params()
-    )
-    s3.add_client_error(
-        "get_object",
-        service_error_code="NoSuchKey",
-        service_message="The specified key does not exist.",
-        http_status_code=404,
-        expected_params={"Bucket": RESULTS_BUCKET, "Key": MANIFEST_KEY},
-    )
-    with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(), context)
-    assert str(caught.value) == (
-        f"Metadata-generation batch {EXECUTION_NAME}: NoSuchKey: The specified key does not exist."
-    )
