@@ -1,5 +1,7 @@
 """What the batch reports per asset: a ResultWriter entry (one child execution of the map) becomes
-an asset record, and a failed record's reason is the service's own words."""
+an asset record, and a failed record's reason is the service's own words (the workflow's worker
+does this while it summarizes: worker.asset_record, worker.reason). And the handler's translation
+of a predictions policy into the workflow's input."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src.metadata_generation_run import batch, index
+from lambda_src.metadata_generation_run import batch, index, worker
 
 
 def _child(status: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -20,13 +22,13 @@ def _child(status: str | None = None, **fields: Any) -> dict[str, Any]:
 
 def test_a_succeeded_child_yields_its_own_record_with_an_empty_reason() -> None:
     record = {"assetId": "a1", "status": "SUCCEEDED", "runId": "r1"}
-    out = batch._asset_record("SUCCEEDED", _child("SUCCEEDED", Output=json.dumps(record)))
+    out = worker.asset_record("SUCCEEDED", _child("SUCCEEDED", Output=json.dumps(record)))
     assert out == {**record, "reason": ""}
 
 
 def test_a_failed_asset_keeps_a_reason_it_already_has() -> None:
     record = {"assetId": "a1", "status": "FAILED", "reason": "given"}
-    assert batch._asset_record("SUCCEEDED", _child("SUCCEEDED", Output=json.dumps(record)))["reason"] == "given"
+    assert worker.asset_record("SUCCEEDED", _child("SUCCEEDED", Output=json.dumps(record)))["reason"] == "given"
 
 
 @pytest.mark.parametrize(
@@ -58,12 +60,24 @@ def test_a_failed_asset_keeps_a_reason_it_already_has() -> None:
             _child("FAILED", Input="{", Cause="C"),
             {"assetId": None, "status": "EXECUTION_FAILED", "reason": ": C"},
         ),
+        # A succeeded child whose output is not an asset record (JSON, but not an object).
+        (
+            "SUCCEEDED",
+            _child("SUCCEEDED", Input='{"assetId": "a9"}', Output="[1]"),
+            {"assetId": "a9", "status": "EXECUTION_SUCCEEDED", "reason": ": "},
+        ),
+        # Without a Status of its own, the manifest's kind names it.
+        (
+            "PENDING",
+            _child(Input='{"assetId": "a8"}', Error="E", Cause="C"),
+            {"assetId": "a8", "status": "EXECUTION_PENDING", "reason": "E: C"},
+        ),
     ],
 )
 def test_a_child_execution_that_failed_itself_is_reported_as_such(
     kind: str, child: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    assert batch._asset_record(kind, child) == expected
+    assert worker.asset_record(kind, child) == expected
 
 
 @pytest.mark.parametrize(
@@ -95,7 +109,7 @@ def test_a_child_execution_that_failed_itself_is_reported_as_such(
     ],
 )
 def test_reason_is_the_services_own_words(record: dict[str, Any], reason: str) -> None:
-    assert batch._reason(record) == reason
+    assert worker.reason(record) == reason
 
 
 @pytest.mark.parametrize(

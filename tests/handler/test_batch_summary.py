@@ -1,5 +1,9 @@
-"""Where the batch finds its results: the execution's output names the manifest; a missing one is
-a clear failure, and a manifest without a bucket is read from the batch's results bucket."""
+"""Where the batch's summary is, and the counts the handler takes from the execution's output.
+
+The workflow's worker writes ``summary.json`` (tests/handler/test_worker_summary.py); the
+handler only names it, ``s3://<results bucket>/batches/<LogicalResourceId>/<execution>/summary.json``,
+known before the execution starts, and reads the counts the workflow's Done state left in the
+output."""
 
 from __future__ import annotations
 
@@ -7,36 +11,73 @@ import json
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
 
 from lambda_src.metadata_generation_run import batch, index
-from tests.handler.helpers import RESULTS_BUCKET, JsonOf, batch_props, s3_body
+from tests.handler.helpers import (
+    BATCH_LOGICAL_ID,
+    EXECUTION_NAME,
+    RESULTS_BUCKET,
+    FakeContext,
+    batch_event,
+    batch_pid,
+    batch_props,
+    execution_arn_of,
+    summary_url,
+)
 
 
-@pytest.mark.parametrize("output", [None, "[]", json.dumps({"results": {"Bucket": "b"}}), json.dumps({"other": 1})])
-def test_an_output_without_a_results_manifest_fails_saying_what_it_was(output: str | None) -> None:
+@pytest.mark.parametrize(
+    ("logical_id", "name"),
+    [(BATCH_LOGICAL_ID, EXECUTION_NAME), ("Other1234", "mgb-" + "0" * 32)],
+)
+def test_the_summary_location_is_the_executions_prefix_in_the_results_bucket(logical_id: str, name: str) -> None:
+    spec = batch.parse_properties(batch_props(ResultsBucket="bucket-x"))
+    event: Any = {**batch_event(), "LogicalResourceId": logical_id}
+    assert batch.summary_location(spec, event, name) == f"s3://bucket-x/batches/{logical_id}/{name}/summary.json"
+    assert batch.results_prefix(event, name) == f"batches/{logical_id}/{name}"
+
+
+def test_the_helpers_summary_url_is_the_handlers() -> None:
     spec = batch.parse_properties(batch_props())
+    assert batch.summary_location(spec, batch_event(), EXECUTION_NAME) == summary_url()
+    assert summary_url() == f"s3://{RESULTS_BUCKET}/batches/{BATCH_LOGICAL_ID}/{EXECUTION_NAME}/summary.json"
+
+
+@pytest.mark.parametrize(
+    ("physical_id", "status", "succeeded", "failed"),
+    [
+        (batch_pid(status="SUCCEEDED", counts="7.1"), "SUCCEEDED", "7", "1"),
+        (batch_pid(status="RUNNING"), "RUNNING", "UNKNOWN", "UNKNOWN"),
+        (batch_pid(), "UNKNOWN", "UNKNOWN", "UNKNOWN"),
+    ],
+)
+def test_a_kept_batch_names_its_own_summary(
+    context: FakeContext, physical_id: str, status: str, succeeded: str, failed: str
+) -> None:
+    # A settings-only Update or a rollback keeps the batch: its summary is where its execution
+    # wrote it, named from the kept id (not from this request).
+    event = batch_event("Update", physical_id=physical_id, data={}, request_id="later-request")
+    assert batch.is_complete(event, context) == {
+        "IsComplete": True,
+        "Data": {
+            "ExecutionArn": execution_arn_of(),
+            "Status": status,
+            "SucceededCount": succeeded,
+            "FailedCount": failed,
+            "Summary": summary_url(),
+        },
+    }
+
+
+def test_the_outputs_summary_is_returned_as_it_is() -> None:
+    summary = {"total": 3, "succeeded": 2, "failed": 1, "location": summary_url()}
+    execution = {"output": json.dumps({"mapRunArn": "m", "summary": summary})}
+    assert batch._output_summary(execution) == summary
+
+
+@pytest.mark.parametrize("output", [None, "", "[]", "{", json.dumps({"summary": {"succeeded": 1}})])
+def test_an_output_without_counts_fails_saying_what_it_was(output: str | None) -> None:
     execution: dict[str, Any] = {} if output is None else {"output": output}
     with pytest.raises(index.RunError) as caught:
-        batch._summarize(spec, execution, "batches/x")
-    assert str(caught.value) == f"the execution's output names no results manifest: {output!r}"
-
-
-def test_a_manifest_without_a_bucket_is_read_from_the_results_bucket(s3: Stubber) -> None:
-    spec = batch.parse_properties(batch_props())
-    s3.add_response(
-        "get_object", s3_body({"ResultFiles": {}}), {"Bucket": RESULTS_BUCKET, "Key": "results/m1/manifest.json"}
-    )
-    summary = {"executionArn": "arn:x", "total": 0, "succeeded": 0, "failed": 0, "counts": {}, "failures": []}
-    s3.add_response(
-        "put_object",
-        {},
-        {
-            "Bucket": RESULTS_BUCKET,
-            "Key": "batches/x/summary.json",
-            "Body": JsonOf(summary),
-            "ContentType": "application/json",
-        },
-    )
-    execution = {"executionArn": "arn:x", "output": json.dumps({"results": {"Key": "results/m1/manifest.json"}})}
-    assert batch._summarize(spec, execution, "batches/x") == (summary, f"s3://{RESULTS_BUCKET}/batches/x/summary.json")
+        batch._output_summary(execution)
+    assert str(caught.value) == f"the execution's output has no summary counts: {output!r}"

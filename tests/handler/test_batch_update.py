@@ -20,16 +20,14 @@ from tests.handler.helpers import (
     CREATED_AT,
     DATA_SOURCE_ID,
     DESCRIPTIONS,
-    DOMAIN_ID,
     EXECUTION_NAME,
     ITEMS_BUCKET,
     NAMES,
-    PROJECT_ID,
-    STACK_ID,
     STATE_MACHINE_ARN,
     FakeContext,
     JsonOf,
     batch_event,
+    batch_input,
     batch_inputs,
     batch_pid,
     batch_props,
@@ -38,6 +36,7 @@ from tests.handler.helpers import (
     execution_name_for,
     stack_params,
     stack_response,
+    summary_url,
 )
 
 OLD = batch_props(Types=[NAMES, DESCRIPTIONS])
@@ -47,7 +46,8 @@ OLD_DATA = {
     "Status": "SUCCEEDED",
     "SucceededCount": "3",
     "FailedCount": "0",
-    "Summary": "",
+    # The kept batch's own summary (its execution's name, not the request's).
+    "Summary": summary_url(),
 }
 UPDATE_REQUEST = "44444444-aaaa-bbbb-cccc-000000000004"
 NEW_NAME = execution_name_for(UPDATE_REQUEST)
@@ -148,18 +148,11 @@ def test_the_new_execution_is_started_by_the_first_poll_under_the_new_name(
         http_status_code=400,
         expected_params=describe_execution_params(NEW_NAME),
     )
-    execution_input = {
-        "domainId": DOMAIN_ID,
-        "projectId": PROJECT_ID,
-        "types": [NAMES, DESCRIPTIONS],
-        "items": {"bucket": OLD["Selection"]["Bucket"], "key": OLD["Selection"]["Key"]},
-        "maxConcurrency": 10,
-        "pollSeconds": 10,
-        "maxPolls": 180,
-        "tokenSeed": NEW_NAME,  # new runs: DataZone does not deduplicate them with the old batch's
-        "predictions": {"mode": "NONE", "rule": {}, "choices": []},
-        "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
-    }
+    # Everything under the new name: its prefix, its ARN, and new runs (DataZone does not
+    # deduplicate them with the old batch's: tokenSeed).
+    execution_input = batch_input(name=NEW_NAME, types=[NAMES, DESCRIPTIONS])
+    assert execution_input["prefix"] == f"batches/{BATCH_LOGICAL_ID}/{NEW_NAME}"
+    assert execution_input["tokenSeed"] == NEW_NAME
     sfn.add_response(
         "start_execution",
         {"executionArn": execution_arn_of(NEW_NAME), "startDate": CREATED_AT},
