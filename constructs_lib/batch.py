@@ -455,6 +455,7 @@ class MetadataGenerationBatch(Construct):
             ("ExecutionArnOutput", self.execution_arn, "execution ARN"),
             ("SucceededCountOutput", self.succeeded_count, "assets whose run succeeded"),
             ("FailedCountOutput", self.failed_count, "assets whose run failed"),
+            ("SummaryOutput", self.summary_location, "summary.json (counts and every failure)"),
         ):
             description = f"DataZone metadata-generation batch {what} ({path})"
             cdk.CfnOutput(self, output_id, value=value, description=description)
@@ -477,7 +478,8 @@ class MetadataGenerationBatch(Construct):
 
     @property
     def summary_location(self) -> str:
-        """``s3://…/summary.json``: counts per status and every failure with its reason, a token."""
+        """``s3://…/summary.json``: counts per status and every failure with its reason, a token.
+        Known when the execution starts: the workflow writes it whether or not the deploy waits."""
         return self.resource.get_att_string(BatchAttr.SUMMARY)
 
 

@@ -1,6 +1,7 @@
 """The batch workflow's Amazon States Language definition, as ``_batch_definition`` builds it and as
-the template ships it: the same document, and a structure in which throttling and quota answers are
-retried with jitter, every other error becomes a record, and every path ends in a record."""
+the template ships it: the same document; per asset, a structure in which throttling and quota
+answers are retried with jitter, every other error becomes a record, and every path ends in a
+record; around the map, the worker's bounded steps (selection, summary) and the tolerance's end."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ from typing import Any
 import pytest
 
 from constructs_lib import _batch_definition
+from constructs_lib._handler import contract
 from tests.construct.conftest import BATCHES_STACK, Synthesized
 
-#: Stands in for the results bucket's ``Ref`` when the shipped definition is compared.
+#: Stand in for the results bucket's ``Ref`` and the worker's ARN when the shipped definition is compared.
 BUCKET = "RESULTS-BUCKET-REF"
+WORKER = "WORKER-FUNCTION-ARN"
 THROTTLED = {"DataZone.ThrottlingException", "DataZone.ServiceQuotaExceededException"}
 #: The per-asset record every path ends in must say which asset it is about.
 ASSET_FIELD = ("assetId.$", "$.assetId")
 
 
-def _shipped(template: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The template's batch DefinitionString with the bucket's Ref replaced by BUCKET, and that Ref's target."""
+def _shipped(template: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The template's batch DefinitionString with the bucket's Ref replaced by BUCKET and the
+    worker's ARN by WORKER, and the logical ids those tokens name."""
     machines = [
         v
         for v in template["Resources"].values()
@@ -30,9 +34,17 @@ def _shipped(template: dict[str, Any]) -> tuple[dict[str, Any], str]:
     ]
     (machine,) = machines
     separator, parts = machine["Properties"]["DefinitionString"]["Fn::Join"]
-    tokens = [p for p in parts if not isinstance(p, str)]
-    (bucket_ref,) = tokens
-    return json.loads(separator.join(p if isinstance(p, str) else BUCKET for p in parts)), bucket_ref["Ref"]
+
+    def stand_in(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        if "Ref" in part:
+            return BUCKET
+        assert part["Fn::GetAtt"][1] == "Arn", part
+        return WORKER
+
+    named = {p["Ref"] if "Ref" in p else p["Fn::GetAtt"][0] for p in parts if not isinstance(p, str)}
+    return json.loads(separator.join(stand_in(p) for p in parts)), named
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +54,7 @@ def shipped_definition(batches: Synthesized) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def module_definition() -> dict[str, Any]:
-    return _batch_definition.definition(BUCKET)
+    return _batch_definition.definition(BUCKET, WORKER)
 
 
 @pytest.fixture(params=["module", "shipped"])
@@ -52,11 +64,14 @@ def definition(request: pytest.FixtureRequest) -> dict[str, Any]:
     return found
 
 
-def test_the_only_token_is_the_results_bucket(batches: Synthesized) -> None:
+def test_the_only_tokens_are_the_results_bucket_and_the_worker(batches: Synthesized) -> None:
     for name, template in batches.templates.items():
-        _, bucket = _shipped(template)
-        (bucket_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::S3::Bucket"]
-        assert bucket == bucket_id, name
+        _, named = _shipped(template)
+        resources = template["Resources"]
+        types = {resources[logical]["Type"] for logical in named}
+        assert types == {"AWS::S3::Bucket", "AWS::Lambda::Function"}, name
+        (worker,) = [logical for logical in named if resources[logical]["Type"] == "AWS::Lambda::Function"]
+        assert resources[worker]["Properties"]["Handler"] == "entry.batch_worker", name
 
 
 def test_every_stack_ships_the_same_definition(batches: Synthesized) -> None:
@@ -79,7 +94,7 @@ def test_shipped_definition_keeps_nulls_and_the_decimal_tolerance(batches: Synth
 
 
 def _map(definition: dict[str, Any]) -> dict[str, Any]:
-    state: dict[str, Any] = definition["States"][definition["StartAt"]]
+    state: dict[str, Any] = definition["States"]["ForEachAsset"]
     return state
 
 
@@ -121,13 +136,74 @@ def _all_states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any
 
 
 def _tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: state for name, state in _all_states(definition) if state["Type"] == "Task"}
+    """The per-asset tasks (inside the map)."""
+    processor = _map(definition)["ItemProcessor"]
+    return {name: state for name, state in _all_states(processor) if state["Type"] == "Task"}
 
 
-def test_no_fail_or_succeed_state_anywhere(definition: dict[str, Any]) -> None:
-    types = {state["Type"] for _, state in _all_states(definition)}
-    assert types <= {"Map", "Task", "Wait", "Pass", "Choice"}
+def test_no_asset_can_fail_the_map_and_only_the_tolerance_fails_the_workflow(definition: dict[str, Any]) -> None:
+    types = {state["Type"] for _, state in _all_states(_map(definition)["ItemProcessor"])}
+    assert types <= {"Task", "Wait", "Pass", "Choice"}
     assert len(_tasks(definition)) == 7  # start, poll, cancel, accept/reject by rule/choices
+    top = definition["States"]
+    assert [name for name, state in top.items() if state["Type"] in ("Fail", "Succeed")] == ["ToleranceExceeded"]
+    assert top["ToleranceExceeded"] == {
+        "Type": "Fail",
+        "Error": contract.FAILURE_TOLERANCE_EXCEEDED,
+        "CausePath": "$.summarize.state.message",
+    }
+    exceeded = top["Summarized?"]["Choices"][0]
+    assert exceeded["Next"] == "ToleranceExceeded"
+    assert {"Variable": "$.summarize.state.exceeded", "BooleanEquals": True} in exceeded["And"]
+
+
+def _worker_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: s for name, s in definition["States"].items() if s.get("Resource") == "arn:aws:states:::lambda:invoke"
+    }
+
+
+def test_worker_steps_hand_their_state_to_the_next_and_retry_transient_answers(definition: dict[str, Any]) -> None:
+    steps = _worker_tasks(definition)
+    assert set(steps) == {"Select", "Summarize"}
+    for name, step in steps.items():
+        path = step["ResultPath"]
+        assert path in ("$.select", "$.summarize"), name
+        assert step["Parameters"]["FunctionName"] == WORKER, name
+        payload = step["Parameters"]["Payload"]
+        assert payload["batch.$"] == "$$.Execution.Input", name
+        assert payload["state.$"] == f"{path}.state", name
+        assert step["ResultSelector"] == {"state.$": "$.Payload"}, name
+        # The state starts empty, from a Pass that sets it.
+        starts = [s for s in definition["States"].values() if s.get("Next") == name and s["Type"] == "Pass"]
+        assert starts == [{"Type": "Pass", "Result": {"state": {}}, "ResultPath": path, "Next": name}], name
+        transient = step["Retry"][0]
+        assert set(transient["ErrorEquals"]) == {
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+            "TransientError",
+        }, name
+        assert _retry_budget_seconds(transient) >= 3600, name
+        # A real error of the worker (a failed data source run) fails the workflow, not retried.
+        assert not any({"States.ALL", "States.TaskFailed"} & set(r["ErrorEquals"]) for r in step["Retry"]), name
+    assert steps["Summarize"]["Parameters"]["Payload"]["results.$"] == "$.map.ResultWriterDetails"
+
+
+def test_ids_go_straight_to_the_map_and_other_selections_through_the_worker(definition: dict[str, Any]) -> None:
+    top = definition["States"]
+    assert definition["StartAt"] == "Selection?"
+    choice = top["Selection?"]
+    assert choice["Choices"] == [{"Variable": "$.selection.Kind", "StringEquals": "IDS", "Next": "ForEachAsset"}]
+    assert choice["Default"] == "StartSelection"
+    selected = top["Selected?"]
+    assert [c["Next"] for c in selected["Choices"]] == ["UseSelection", "WaitForDataSource"]
+    assert selected["Default"] == "Select"  # more pages: another bounded step
+    assert top["WaitForDataSource"] == {"Type": "Wait", "SecondsPath": "$.select.state.waitSeconds", "Next": "Select"}
+    assert top["UseSelection"]["ResultPath"] == "$.items"
+    assert top["UseSelection"]["Next"] == "ForEachAsset"
+    assert _map(definition)["Next"] == "StartSummary"
 
 
 def test_every_task_retries_throttling_and_quota_with_full_jitter(definition: dict[str, Any]) -> None:
@@ -227,7 +303,7 @@ def test_every_path_ends_in_a_pass_record_of_the_asset(definition: dict[str, Any
         parameters = record["Parameters"]
         assert parameters[ASSET_FIELD[0]] == ASSET_FIELD[1], name
         assert "status" in parameters or "status.$" in parameters, name
-    # And the map's own path ends in a Pass too.
+    # And the workflow's own path ends in a Pass too (or the tolerance's Fail).
     top = definition["States"]
     assert [s["Type"] for s in top.values() if s.get("End") is True] == ["Pass"]
 

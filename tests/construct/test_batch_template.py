@@ -15,6 +15,7 @@ import aws_cdk as cdk
 import pytest
 
 from constructs_lib import AssetSelection, MetadataGenerationBatch
+from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BATCH_RESOURCE_TYPE, SERVICE_TIMEOUT_SECONDS
 from constructs_lib.metadata_generation_run import DATAZONE_ACTIONS, RESOURCE_TYPE
 from tests.construct.conftest import (
@@ -101,7 +102,16 @@ def test_three_batches_and_a_run_share_one_workflow_bucket_and_executions_policy
     assert executions_id.startswith(f"{WORKFLOW}Executions")
     # One provider: its waiter and the batch workflow are the only state machines.
     assert len(_resources(batches_template, "AWS::StepFunctions::StateMachine")) == 2
-    assert len(_resources(batches_template, "AWS::Lambda::Function")) == 5
+    # The provider's onEvent/isComplete, the framework's three, and the workflow's worker.
+    assert len(_resources(batches_template, "AWS::Lambda::Function")) == 6
+    (worker_id,) = [
+        k for k in _resources(batches_template, "AWS::Lambda::Function") if k.startswith(f"{WORKFLOW}Worker")
+    ]
+    worker = batches_template["Resources"][worker_id]["Properties"]
+    assert worker["Handler"] == "entry.batch_worker"
+    assert worker["Timeout"] == contract.WORKER_TIMEOUT_SECONDS
+    assert worker["MemorySize"] == contract.WORKER_MEMORY_MB
+    assert worker["Role"]["Fn::GetAtt"][0].startswith(HANDLER_ROLE)
 
 
 def test_every_batch_stack_has_exactly_one_workflow(batches: Synthesized) -> None:
@@ -258,9 +268,15 @@ def test_executions_policy_names_only_this_workflow(batches_template: dict[str, 
             "states:DescribeMapRun",
             "states:UpdateMapRun",
             "states:ListMapRuns",
+            "lambda:InvokeFunction",
         ]
     )
     for statement in statements:
+        if statement["Action"] == "lambda:InvokeFunction":
+            # The workflow's own worker, and no other function.
+            (worker_id,) = [k for k in batches_template["Resources"] if k.startswith(f"{WORKFLOW}Worker")]
+            assert statement["Resource"] == {"Fn::GetAtt": [worker_id, "Arn"]}
+            continue
         # Every resource is the machine itself or an ARN built from its name: no other machine.
         assert machine_id in json.dumps(statement["Resource"])
 
@@ -277,8 +293,8 @@ def test_outputs_expose_execution_arn_and_counts(batches_template: dict[str, Any
     # Ids and Source create outputs; Search passed create_outputs=False.
     assert sorted(by_batch) == sorted(k for k in batch_ids if not k.startswith("Search"))
     for attributes in by_batch.values():
-        assert attributes == {"ExecutionArn", "SucceededCount", "FailedCount"}
-    assert len(outputs) == 2 * 3 + 2  # and the run's two
+        assert attributes == {"ExecutionArn", "SucceededCount", "FailedCount", "Summary"}
+    assert len(outputs) == 2 * 4 + 2  # and the run's two
 
 
 def test_no_outputs_with_create_outputs_false(batches: Synthesized) -> None:
