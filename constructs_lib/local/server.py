@@ -235,6 +235,9 @@ _CONTROL_ROUTES: dict[tuple[str, str], _ControlRoute] = {
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver listens with a backlog of 5: a batch's children (up to 1,000 in flight, each
+    # with its own connection) overflowed it and saw connections reset, a failure AWS never gives.
+    request_queue_size = 4096
     backend: DataZoneBackend
     url: str
 
