@@ -149,7 +149,8 @@ def test_a_batch_that_does_not_wait_still_writes_its_summary_and_fails_beyond_to
         data = result.requests[-1].response.data
         assert data["SucceededCount"] == "UNKNOWN"
         location = str(data["Summary"])
-        assert location.startswith("s3://") and location.endswith("/summary.json")
+        assert location.startswith("s3://")
+        assert location.endswith("/summary.json")
         sfn = steps.client("stepfunctions", REGION)
         arn = str(data["ExecutionArn"])
         deadline = time.monotonic() + 30
