@@ -170,7 +170,12 @@ class _BatchWorkflow(Construct):
             enforce_ssl=True,
             # Results outlive the stack (a report of what was done to the catalog); they expire.
             removal_policy=cdk.RemovalPolicy.RETAIN,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
+            # A worker step that fails mid-upload (it is retried from its state) leaves parts behind.
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=cdk.Duration.days(90), abort_incomplete_multipart_upload_after=cdk.Duration.days(1)
+                )
+            ],
         )
         # Writes the selected ids and the summary; the map reads items and writes its results.
         self.bucket.grant_read_write(self.role)

@@ -427,7 +427,8 @@ def _follow(
         _check_deadline(spec, current, started_at, "the execution is still running", running=True)
         return {"IsComplete": False}
     if status != "SUCCEEDED":
-        error, cause = str(execution.get("error", "")), _cause_text(execution.get("cause"))
+        error = str(execution.get("error", ""))
+        cause = _cause_text(execution.get("cause"), error)
         if error == contract.FAILURE_TOLERANCE_EXCEEDED:
             # The workflow's own verdict, worded by its worker with the first failures.
             raise RunError(index.fit(f"Metadata-generation batch {current.run_id}: {cause}"))
@@ -437,15 +438,17 @@ def _follow(
     return _finish(event, spec, current, status, (int(summary["succeeded"]), int(summary["failed"])))
 
 
-def _cause_text(cause: Any) -> str:
-    """A Lambda error's cause is its JSON payload: its message is what a person reads."""
+def _cause_text(cause: Any, error: str) -> str:
+    """A Lambda error's cause is its JSON payload: its message is what a person reads (with its
+    type, unless the error already names it)."""
     text = str(cause or "")
     try:
         payload = json.loads(text)
     except ValueError:
         return text
     if isinstance(payload, dict) and payload.get("errorMessage"):
-        return f"{payload.get('errorType', 'Error')}: {payload['errorMessage']}"
+        kind = str(payload.get("errorType", "Error"))
+        return str(payload["errorMessage"]) if kind == error else f"{kind}: {payload['errorMessage']}"
     return text
 
 
@@ -562,7 +565,9 @@ def _stop(spec: BatchSpec, name: str, why: str) -> None:
     given = _input_of(execution)
     # Ids known at synth time are in the input; the workflow writes any other selection's ids
     # to <prefix>/items.json (absent when it stopped before choosing them: nothing started).
-    items = given.get("items") or {"bucket": given.get("resultsBucket"), "key": f"{given.get('prefix')}/items.json"}
+    items = given.get("items")
+    if items is None and given.get("resultsBucket") and given.get("prefix"):
+        items = {"bucket": given["resultsBucket"], "key": f"{given['prefix']}/items.json"}
     try:
         assert isinstance(items, dict)
         assets = set(_read_json(str(items["bucket"]), str(items["key"])))

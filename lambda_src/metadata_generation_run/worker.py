@@ -24,6 +24,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
 import boto3
@@ -153,7 +154,7 @@ def _data_source_run(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, 
     )
     runs = page.get("items") or []
     waited = int(state.get("waitedSeconds", 0))
-    latest = max(runs, key=lambda run: str(run.get("createdAt") or "")) if runs else None
+    latest = max(runs, key=_created) if runs else None
     status = str(latest.get("status")) if latest else None
     if latest is None or status in DATA_SOURCE_RUN_WAITING:
         limit = int(batch.get("selectionWaitSeconds", contract.DEFAULT_TIMEOUT_SECONDS))
@@ -181,6 +182,11 @@ def _data_source_run(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, 
     state["runId"] = str(latest["id"])
     index._log(logging.INFO, "batch data source run", dataSourceId=source, runId=state["runId"], status=status)
     return None
+
+
+def _created(run: dict[str, Any]) -> float:
+    created = run.get("createdAt")
+    return created.timestamp() if isinstance(created, datetime) else float("-inf")
 
 
 def _selection_pages(batch: dict[str, Any], state: dict[str, Any]) -> Iterator[tuple[list[str], str | None]]:
@@ -432,9 +438,16 @@ class _ArrayReader:
                     raise
                 self.fill()
                 continue
-            if end == len(self.buffer) and not self.ended:  # a number may go on in the next chunk
-                self.fill()
-                continue
+            # A value is whole only when what follows it is a separator: a number cut after its
+            # point or exponent ("1." then "5") decodes as 1 otherwise.
+            rest = self.buffer[end:].lstrip(" \t\r\n")
+            if not rest or rest[0] not in ",]":
+                if not self.ended:
+                    self.fill()
+                    continue
+                if not rest:
+                    raise ValueError(f"{self.name} ends before its JSON array does")
+                raise ValueError(f"{self.name}: unexpected {rest[:20]!r} after an element of its JSON array")
             self.position = end
             yield value
 

@@ -516,11 +516,6 @@ def test_delete_before_the_workflow_wrote_items_leaves_the_runs_alone(
     assert_logged(caplog, "could not read the batch's assets; runs left alone")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch._stop builds s3://None/None/items.json from an input with neither items nor "
-    "resultsBucket/prefix (str(None)) and calls GetObject on bucket 'None' instead of reading nothing",
-)
 def test_execution_input_without_items_leaves_the_runs_alone(
     clients: Clients, sfn: Stubber, context: FakeContext, caplog: pytest.LogCaptureFixture
 ) -> None:

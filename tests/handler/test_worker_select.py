@@ -253,11 +253,6 @@ def test_the_run_chosen_is_the_newest_by_created_at_on_the_first_page(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker._data_source_run compares str(createdAt): datetimes with different UTC offsets are "
-    "ordered by their wall-clock text, not by time",
-)
 def test_the_newest_run_is_chosen_by_time_whatever_the_offsets(stubbed: Stubber, s3: Stubber) -> None:
     newer = data_source_run("dsr_newer", "RUNNING", created_at=datetime(2026, 1, 2, 3, 0, tzinfo=UTC))
     # 04:30+02:00 is 02:30 UTC: older, though its text sorts after "03:00".
