@@ -14,7 +14,6 @@ import app as example_app
 from constructs_lib.metadata_generation_run import _lambda_code_dir
 from tests.construct.conftest import BATCHES_STACK, EXAMPLE_STACK, Synthesized
 
-
 _ASSET_KEY = re.compile(r"[0-9a-f]{64}\.zip")
 
 
