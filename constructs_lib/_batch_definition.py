@@ -64,10 +64,74 @@ def _token(purpose: str) -> str:
 
 
 def _record(status: str | None, **fields: str) -> dict[str, Any]:
+    """The asset's outcome, kept at ``$.record`` while its in-flight marker is removed; the
+    child's output (what ResultWriter writes) is that record alone."""
     parameters: dict[str, Any] = {"assetId.$": "$.assetId", **fields}
     if status is not None:
         parameters["status"] = status
-    return {"Type": "Pass", "Parameters": parameters, "End": True}
+    return {"Type": "Pass", "Parameters": parameters, "ResultPath": "$.record", "Next": "Unmark"}
+
+
+#: S3's answers worth asking again, as Step Functions names them for ``aws-sdk:s3:*`` (an
+#: unmodeled error such as 503 SlowDown is ``S3.S3Exception``, a dropped connection
+#: ``S3.SdkClientException``): retried for minutes, not hours, since ``S3.S3Exception`` may also be
+#: a 4xx that retrying does not cure.
+S3_RETRY: list[dict[str, Any]] = [
+    {
+        "ErrorEquals": [
+            "S3.S3Exception",
+            "S3.SdkClientException",
+            "S3.SlowDownException",
+            "S3.InternalErrorException",
+            "S3.ServiceUnavailableException",
+        ],
+        "IntervalSeconds": 1,
+        "BackoffRate": 2,
+        "MaxDelaySeconds": 60,
+        "MaxAttempts": 8,
+        "JitterStrategy": "FULL",
+    }
+]
+_MARKER_KEY = f"States.Format('{{}}/{contract.INFLIGHT_FOLDER}/{{}}', $.prefix, $.assetId)"
+
+
+def _marker_states() -> dict[str, Any]:
+    """The asset's in-flight marker (``<prefix>/inflight/<asset id>``): written before Start (empty),
+    given the run id once Start answered, removed when the asset's record is made. A stopped
+    execution's cancel reads exactly these (``worker.cancel``)."""
+    location = {"Bucket.$": "$.resultsBucket", "Key.$": _MARKER_KEY}
+    return {
+        "Mark": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Parameters": {**location, "Body": ""},
+            "ResultPath": None,
+            "Retry": S3_RETRY,
+            "Catch": _catch("MarkFailed"),
+            "Next": "Start",
+        },
+        "MarkFailed": _record("START_FAILED", **{"error.$": "$.error.Error", "cause.$": "$.error.Cause"}),
+        "MarkRun": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Parameters": {**location, "Body.$": "$.run.id"},
+            "ResultPath": None,
+            "Retry": S3_RETRY,
+            # Without the id, a cancel still finds the run: it asks Start again with its token.
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Wait"}],
+            "Next": "Wait",
+        },
+        "Unmark": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:deleteObject",
+            "Parameters": location,
+            "ResultPath": None,
+            "Retry": S3_RETRY,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Emit"}],
+            "Next": "Emit",
+        },
+        "Emit": {"Type": "Pass", "InputPath": "$.record", "End": True},
+    }
 
 
 def _predictions_task(verb: str, with_choices: bool) -> dict[str, Any]:
@@ -95,6 +159,7 @@ def _predictions_task(verb: str, with_choices: bool) -> dict[str, Any]:
 
 def _asset_states() -> dict[str, Any]:
     return {
+        **_marker_states(),
         "Start": {
             "Type": "Task",
             "Resource": f"{SDK}startMetadataGenerationRun",
@@ -109,7 +174,7 @@ def _asset_states() -> dict[str, Any]:
             "ResultPath": "$.run",
             "Retry": _retry(RETRYABLE),
             "Catch": _catch("StartFailed"),
-            "Next": "Wait",
+            "Next": "MarkRun",
         },
         "Wait": {"Type": "Wait", "SecondsPath": "$.pollSeconds", "Next": "Poll"},
         "Poll": {
@@ -298,13 +363,42 @@ def _summary_states(worker_arn: str) -> dict[str, Any]:
     }
 
 
+def _cancel_states(worker_arn: str) -> dict[str, Any]:
+    """An execution started in ``CANCEL`` mode cancels the runs another (stopped) execution left
+    in flight: the worker reads that execution's markers, a bounded step at a time."""
+    return {
+        "StartCancel": {"Type": "Pass", "Result": {"state": {}}, "ResultPath": "$.cancel", "Next": "CancelRuns"},
+        "CancelRuns": _worker_task(worker_arn, "cancel", "$.cancel", "Cancelled?"),
+        "Cancelled?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.cancel.state.done", "BooleanEquals": True, "Next": "CancelDone"},
+                {"Variable": "$.cancel.state.waitSeconds", "NumericGreaterThan": 0, "Next": "CancelWait"},
+            ],
+            "Default": "CancelRuns",
+        },
+        "CancelWait": {"Type": "Wait", "SecondsPath": "$.cancel.state.waitSeconds", "Next": "CancelRuns"},
+        "CancelDone": {
+            "Type": "Pass",
+            "Parameters": {"target.$": "$.target", "counts.$": "$.cancel.state.counts"},
+            "End": True,
+        },
+    }
+
+
 def definition(results_bucket: str, worker_arn: str) -> dict[str, Any]:
     """The workflow's ASL definition; ``results_bucket`` receives the map's result files and
     ``worker_arn`` is the function that selects the assets and summarizes the results."""
     return {
         "Comment": "DataZone metadata generation for every asset of a batch (constructs_lib.MetadataGenerationBatch)",
-        "StartAt": "Selection?",
+        "StartAt": "Mode?",
         "States": {
+            "Mode?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}],
+                "Default": "Selection?",
+            },
+            **_cancel_states(worker_arn),
             **_selection_states(worker_arn),
             "ForEachAsset": {
                 "Type": "Map",
@@ -322,6 +416,8 @@ def definition(results_bucket: str, worker_arn: str) -> dict[str, Any]:
                     "pollSeconds.$": "$.pollSeconds",
                     "maxPolls.$": "$.maxPolls",
                     "predictions.$": "$.predictions",
+                    "resultsBucket.$": "$.resultsBucket",
+                    "prefix.$": "$.prefix",
                 },
                 "MaxConcurrencyPath": "$.maxConcurrency",
                 # Assets never fail their child execution (see the module docstring); anything
@@ -330,7 +426,7 @@ def definition(results_bucket: str, worker_arn: str) -> dict[str, Any]:
                 "ToleratedFailurePercentage": 100.0,
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                    "StartAt": "Start",
+                    "StartAt": "Mark",
                     "States": _asset_states(),
                 },
                 "ResultWriter": {

@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import boto3
@@ -42,8 +42,6 @@ EXECUTION_RUNNING = "RUNNING"
 ASSET_OK = frozenset({"SUCCEEDED", "PARTIALLY_SUCCEEDED"})
 DATA_SOURCE_RUN_WAITING = frozenset({"REQUESTED", "RUNNING"})
 DATA_SOURCE_RUN_OK = frozenset({"SUCCESS", "PARTIALLY_SUCCEEDED"})
-#: Runs listed per status when a Delete cancels what an execution left in flight (1,000 runs).
-LIST_RUNS_PAGES_MAX = 20
 LIST_EXECUTIONS_PAGES_MAX = 10
 FAILURES_IN_REASON = 5
 
@@ -205,6 +203,10 @@ def batch_identity(props: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()[:16]
 
 
+#: The names :func:`execution_name` makes (a cancel execution adds ``-cancel``).
+EXECUTION_NAME_RE = re.compile(r"mgb-[0-9a-f]{32}")
+
+
 def execution_name(event: index.CloudFormationEvent) -> str:
     """Same request -> same name: Step Functions refuses a second execution of that name, so a
     redelivered request never starts two."""
@@ -349,7 +351,17 @@ def _prepare_and_start(
     # Bounded work only: the workflow chooses the assets (a data source's import or a search may
     # be a million assets), this call just starts it.
     selection = spec.selection
+    status = index.read_stack_status(event, execution=current.run_id)
+    if isinstance(status, Exception):
+        last = f"the stack's status could not be read: {index._describe(status)}"
+        _check_deadline(spec, current, started_at, last, running=False)
+        return {"IsComplete": False}
+    if status not in index.APPLY_STACK_STATES:
+        # CloudFormation is undoing this request (a rollback, or deleting a Create it gave up on):
+        # nothing may start, and predictions must not land.
+        raise RunError(index.fit(f"Metadata-generation batch {current.run_id} not started: the stack is {status}"))
     execution_input: contract.BatchInput = {
+        "mode": "RUN",
         "domainId": spec.domain_id,
         "projectId": spec.project_id,
         "types": list(spec.types),
@@ -402,15 +414,6 @@ def _pascal(value: Any) -> Any:
     if isinstance(value, list):
         return [_pascal(item) for item in value]
     return value
-
-
-def _pages(call: Any, params: dict[str, Any], pages: int) -> Iterator[dict[str, Any]]:
-    for _ in range(pages):
-        page: dict[str, Any] = call(**params)
-        yield page
-        if not page.get("nextToken"):
-            return
-        params = {**params, "nextToken": page["nextToken"]}
 
 
 def _follow(
@@ -493,6 +496,10 @@ def _delete(event: index.CloudFormationEvent, props: dict[str, Any]) -> index.On
         index._log(logging.INFO, "cancel_on_delete is off; execution left alone", physicalResourceId=physical_id)
         return response
     current = PhysicalId.parse(physical_id)
+    if current is not None and not EXECUTION_NAME_RE.fullmatch(current.run_id):
+        # A short invented id (`<stack>-<logical>-<random>`, up to 36 characters) parses as a
+        # bare name: only the handler's own names are executions of this resource.
+        current = None
     if current is not None and current.status == "SUCCEEDED":
         index._log(logging.INFO, "batch finished; nothing to stop", execution=current.run_id)
         return response
@@ -544,16 +551,17 @@ def _input_of(execution: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stop(spec: BatchSpec, name: str, why: str) -> None:
-    """Stop the execution (if it runs), then cancel the runs its assets left in flight."""
+    """Stop the execution (if it runs), then start the workflow's cancel of the runs it left in
+    flight: bounded work here (three calls), whatever the number of assets."""
     arn = execution_arn(spec.state_machine_arn, name)
     execution = _describe_execution(arn)
     if execution is None:
         index._log(logging.INFO, "no execution to stop", execution=name, why=why)
         return
     status = execution.get("status")
-    if status == "SUCCEEDED":
-        # The workflow waits for (or cancels) every run it starts: none is left, and any run of
-        # these assets now is someone else's (e.g. the batch that replaces this one).
+    if status == "SUCCEEDED" or execution.get("error") == contract.FAILURE_TOLERANCE_EXCEEDED:
+        # The map ended: every child waited for (or cancelled) its run. Any run of these assets
+        # now is someone else's (e.g. the batch that replaces this one).
         index._log(logging.INFO, "execution finished; nothing to stop", execution=name, why=why)
         return
     if status == EXECUTION_RUNNING:
@@ -563,40 +571,24 @@ def _stop(spec: BatchSpec, name: str, why: str) -> None:
         except (ClientError, BotoCoreError) as error:
             index._log(logging.WARNING, "could not stop the execution", execution=name, error=index._describe(error))
     given = _input_of(execution)
-    # Ids known at synth time are in the input; the workflow writes any other selection's ids
-    # to <prefix>/items.json (absent when it stopped before choosing them: nothing started).
-    items = given.get("items")
-    if items is None and given.get("resultsBucket") and given.get("prefix"):
-        items = {"bucket": given["resultsBucket"], "key": f"{given['prefix']}/items.json"}
-    try:
-        assert isinstance(items, dict)
-        assets = set(_read_json(str(items["bucket"]), str(items["key"])))
-    except (AssertionError, KeyError, TypeError, ClientError, BotoCoreError, ValueError) as error:
-        index._log(logging.WARNING, "could not read the batch's assets; runs left alone", error=str(error))
+    if given.get("mode") != "RUN" or not given.get("prefix") or not given.get("resultsBucket"):
+        # Started by hand, or by a handler before in-flight markers: nothing exact to cancel.
+        index._log(logging.WARNING, "the execution marks no runs in flight; runs left alone", execution=name)
         return
-    window = (_timestamp(execution.get("startDate"), 0.0), _timestamp(execution.get("stopDate"), float("inf")))
-    for run_id in _active_runs(spec, assets, window):
-        index.cancel_quietly(spec.domain_id, run_id, why)
-
-
-def _read_json(bucket: str, key: str) -> Any:
-    return json.loads(s3().get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-def _timestamp(value: Any, default: float) -> float:
-    return value.timestamp() if isinstance(value, datetime) else default
-
-
-def _active_runs(spec: BatchSpec, assets: set[str], window: tuple[float, float]) -> Iterator[str]:
-    """SUBMITTED/IN_PROGRESS runs of the project's batch assets started while the execution ran."""
-    for status in sorted(index.RUNNING):
-        params = {"domainIdentifier": spec.domain_id, "status": status, "maxResults": 50}
-        for page in _pages(index.datazone().list_metadata_generation_runs, params, pages=LIST_RUNS_PAGES_MAX):
-            for run in page.get("items") or []:
-                created = run.get("createdAt")
-                if (
-                    run.get("owningProjectId", spec.project_id) == spec.project_id
-                    and (run.get("target") or {}).get("identifier") in assets
-                    and (not isinstance(created, datetime) or window[0] <= created.timestamp() <= window[1])
-                ):
-                    yield str(run["id"])
+    cancel_input: contract.CancelInput = {
+        "mode": "CANCEL",
+        "target": arn,
+        "domainId": str(given.get("domainId")),
+        "projectId": str(given.get("projectId")),
+        "types": list(given.get("types") or []),
+        "tokenSeed": str(given.get("tokenSeed")),
+        "resultsBucket": str(given["resultsBucket"]),
+        "prefix": str(given["prefix"]),
+    }
+    canceller = f"{name}-cancel"
+    try:
+        sfn().start_execution(stateMachineArn=spec.state_machine_arn, name=canceller, input=json.dumps(cancel_input))
+    except ClientError as error:
+        if index._error_code(error) != "ExecutionAlreadyExists":
+            raise
+    index._log(logging.INFO, "cancelling the runs the execution left in flight", execution=name, canceller=canceller)

@@ -111,6 +111,12 @@ WORKER_MEMORY_MB: Final = 512
 BATCH_FAILURE_MESSAGE_MAX: Final = 900
 #: The error name of the workflow's end when more assets failed than the tolerance allows.
 FAILURE_TOLERANCE_EXCEEDED: Final = "FailureToleranceExceeded"
+#: Under an execution's prefix: one marker per run in flight (``<asset id>``: empty before its
+#: Start, the run id after), written and deleted by the asset's child execution. Cancelling
+#: reads exactly these: never another batch's, resource's or person's run.
+INFLIGHT_FOLDER: Final = "inflight"
+#: An execution's ``mode``: generate metadata, or cancel what a stopped execution left in flight.
+BatchMode = Literal["RUN", "CANCEL"]
 
 
 class BatchProp:
@@ -166,6 +172,7 @@ class BatchPredictions(TypedDict):
 class BatchInput(TypedDict):
     """The execution input the handler writes and the workflow definition reads."""
 
+    mode: BatchMode
     domainId: str
     projectId: str
     types: list[str]
@@ -187,3 +194,17 @@ class BatchInput(TypedDict):
     predictions: BatchPredictions
     #: Which resource started it: lets a Delete with an invented physical id find its execution.
     resource: dict[str, str]
+
+
+class CancelInput(TypedDict):
+    """The input of an execution that cancels the runs a stopped one (``target``) left in flight;
+    named ``<target's name>-cancel``, so a redelivered Delete starts it once."""
+
+    mode: BatchMode
+    target: str
+    domainId: str
+    projectId: str
+    types: list[str]
+    tokenSeed: str
+    resultsBucket: str
+    prefix: str

@@ -590,6 +590,22 @@ def stack_status(event: CloudFormationEvent) -> str:
     return str(stacks[0].get("StackStatus", UNKNOWN))
 
 
+def read_stack_status(event: CloudFormationEvent, **fields: Any) -> str | Exception:
+    """The stack's status before work CloudFormation may no longer want (a rollback, or the delete
+    of a Create it stopped waiting for, must not start or apply anything). The error when it
+    cannot be read for now (logged with ``fields``: ask again at the next poll); raises when it
+    cannot be read at all."""
+    try:
+        return stack_status(event)
+    except (ClientError, BotoCoreError) as error:
+        if not is_transient(error):
+            if isinstance(error, ClientError):
+                raise _client_error("DescribeStacks", error, None) from error
+            raise RunError(fit(f"DescribeStacks failed: {_describe(error)}")) from error
+        _log(logging.WARNING, "could not read the stack's status; trying again", error=_describe(error), **fields)
+        return error
+
+
 def cancel_quietly(domain_id: str, run_id: str, why: str) -> bool:
     """Cancel a run, best effort: whatever happens is logged, nothing is raised. Returns False
     when DataZone says there is no such run (not found, or not a valid run id)."""
@@ -973,15 +989,9 @@ def _may_apply(event: IsCompleteEvent, spec: RunSpec, run_id: str, elapsed: floa
     """Whether CloudFormation still wants this request done: predictions rewrite the asset, and
     must not land once the stack rolls back or is deleted (an in-flight Create is deleted with an
     invented physical id while its waiter still polls)."""
-    try:
-        status = stack_status(event)
-    except (ClientError, BotoCoreError) as error:
-        if not is_transient(error):
-            if isinstance(error, ClientError):
-                raise _client_error("DescribeStacks", error, None) from error
-            raise RunError(fit(f"DescribeStacks failed: {_describe(error)}")) from error
-        _log(logging.WARNING, "could not read the stack's status; trying again", runId=run_id, error=_describe(error))
-        _check_timeout(spec, run_id, elapsed, f"the stack's status could not be read: {_describe(error)}")
+    status = read_stack_status(event, runId=run_id)
+    if isinstance(status, Exception):
+        _check_timeout(spec, run_id, elapsed, f"the stack's status could not be read: {_describe(status)}")
         return False
     if status not in APPLY_STACK_STATES:
         raise RunError(

@@ -20,6 +20,7 @@ Each call takes the state the previous one returned and returns the next; the st
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -55,11 +56,25 @@ FAILURES_SHOWN = 5
 #: Failures buffered before they are written to a part file.
 FAILURES_PER_PART = 10_000
 
+#: How long a cancel waits for the stopped execution to end before it cancels anyway, and how
+#: many passes it makes over the markers (a minute apart).
+STOP_WAIT_SECONDS = 300
+CANCEL_PASSES = 2
+
 ASSET_OK = frozenset({"SUCCEEDED", "PARTIALLY_SUCCEEDED"})
 DATA_SOURCE_RUN_WAITING = frozenset({"REQUESTED", "RUNNING"})
 DATA_SOURCE_RUN_OK = frozenset({"SUCCESS", "PARTIALLY_SUCCEEDED"})
 
 _s3_client: Any = None
+_sfn_client: Any = None
+
+
+def sfn() -> Any:
+    """The module's Step Functions client (tests replace ``_sfn_client``)."""
+    global _sfn_client  # noqa: PLW0603 - one lazily built client per Lambda container, by design
+    if _sfn_client is None:
+        _sfn_client = boto3.client("stepfunctions", config=index.CLIENT_CONFIG)
+    return _sfn_client
 
 
 def s3() -> Any:
@@ -76,7 +91,7 @@ class SelectionError(RuntimeError):
 
 
 class WorkerEvent(TypedDict):
-    action: Literal["select", "summarize"]
+    action: Literal["select", "summarize", "cancel"]
     #: The execution's input (``contract.BatchInput``), as the workflow was started with it.
     batch: dict[str, Any]
     state: dict[str, Any]
@@ -98,11 +113,13 @@ def handler(event: WorkerEvent, context: Any) -> dict[str, Any]:
             return select(batch, state, context)
         if action == "summarize":
             return summarize(batch, dict(event.get("results") or {}), state, context)
+        if action == "cancel":
+            return cancel(batch, state, context)
     except (ClientError, BotoCoreError) as error:
         if index.is_transient(error):
             raise TransientError(index._describe(error)) from error
         raise
-    raise ValueError(f"unknown worker action {action!r}: must be select or summarize")
+    raise ValueError(f"unknown worker action {action!r}: must be select, summarize or cancel")
 
 
 def _time_left(context: Any) -> float:
@@ -383,6 +400,83 @@ def reason(record: dict[str, Any]) -> str:
     if record.get("lastStatus"):
         return f"last status {record['lastStatus']}"
     return "the service gave no error message"
+
+
+# ---------------------------------------------------------------------------------------------
+# cancel
+
+
+def cancel(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One step of cancelling the runs a stopped execution left in flight: exactly those its
+    children marked (``<prefix>/inflight/<asset id>``: empty before Start, the run id after),
+    never another batch's, resource's or person's run. At most ``max_concurrency`` markers exist.
+
+    Waits for the stopped execution to end first, then makes two passes a minute apart: a child
+    being aborted may still finish a Start it had sent.
+    """
+    if not state.get("stopped"):
+        status = sfn().describe_execution(executionArn=batch["target"])["status"]
+        waited = int(state.get("waitedSeconds", 0))
+        if status == "RUNNING" and waited < STOP_WAIT_SECONDS:
+            return {**state, "waitedSeconds": waited + 10, "waitSeconds": 10, "done": False}
+        state = {**state, "stopped": True, "pass": 1}
+    bucket, prefix = _location(batch, contract.INFLIGHT_FOLDER + "/")
+    listing: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
+    if state.get("token"):
+        listing["ContinuationToken"] = state["token"]
+    counts: Counter[str] = Counter(state.get("counts") or {})
+    while True:
+        page = s3().list_objects_v2(**listing)
+        for entry in page.get("Contents") or []:
+            counts[_cancel_marked(batch, bucket, str(entry["Key"]))] += 1
+            if _time_left(context) < RESERVE_SECONDS:
+                # The marker is deleted once handled: listing again from the start loses nothing.
+                return {**state, "token": None, "counts": dict(counts), "waitSeconds": 0, "done": False}
+        if not page.get("IsTruncated"):
+            break
+        listing["ContinuationToken"] = page["NextContinuationToken"]
+    index._log(
+        logging.INFO, "batch runs cancelled", execution=batch["target"], counts=dict(counts), **{"pass": state["pass"]}
+    )
+    if state["pass"] < CANCEL_PASSES:
+        return {
+            **state,
+            "pass": state["pass"] + 1,
+            "token": None,
+            "counts": dict(counts),
+            "waitSeconds": 60,
+            "done": False,
+        }
+    return {"done": True, "waitSeconds": 0, "counts": dict(counts)}
+
+
+def _cancel_marked(batch: dict[str, Any], bucket: str, key: str) -> str:
+    """Cancel the run one marker stands for; the marker is deleted after. What happened."""
+    asset_id = key.rsplit("/", 1)[-1]
+    run_id = s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode().strip()
+    outcome = "cancelled"
+    if not run_id:
+        # Start was sent (or about to be) when the child was stopped: the same client token
+        # returns that run if it exists (DataZone deduplicates), so it can be cancelled too.
+        token = run_token(str(batch["tokenSeed"]), asset_id)
+        started = index.datazone().start_metadata_generation_run(
+            domainIdentifier=batch["domainId"],
+            owningProjectIdentifier=batch["projectId"],
+            target={"type": "ASSET", "identifier": asset_id},
+            types=list(batch["types"]),
+            clientToken=token,
+        )
+        run_id, outcome = str(started["id"]), "recovered"
+    if not index.cancel_quietly(str(batch["domainId"]), run_id, "the batch's execution was stopped"):
+        outcome = "unknown"
+    s3().delete_object(Bucket=bucket, Key=key)
+    return outcome
+
+
+def run_token(token_seed: str, asset_id: str, purpose: str = "start") -> str:
+    """The client token the workflow's child sends for ``purpose`` (its ``_token`` in the
+    definition: ``States.Hash(States.Format('{}|{}|<purpose>', tokenSeed, assetId), 'SHA-256')``)."""
+    return hashlib.sha256(f"{token_seed}|{asset_id}|{purpose}".encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
