@@ -135,16 +135,27 @@ def _all_states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any
             yield from _all_states(branch)
 
 
-def _tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The per-asset tasks (inside the map)."""
+def _asset_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every per-asset task (inside the map)."""
     processor = _map(definition)["ItemProcessor"]
     return {name: state for name, state in _all_states(processor) if state["Type"] == "Task"}
+
+
+def _tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The per-asset DataZone tasks."""
+    return {n: t for n, t in _asset_tasks(definition).items() if t["Resource"].startswith(_batch_definition.SDK)}
+
+
+def _marker_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: t for n, t in _asset_tasks(definition).items() if ":aws-sdk:s3:" in t["Resource"]}
 
 
 def test_no_asset_can_fail_the_map_and_only_the_tolerance_fails_the_workflow(definition: dict[str, Any]) -> None:
     types = {state["Type"] for _, state in _all_states(_map(definition)["ItemProcessor"])}
     assert types <= {"Task", "Wait", "Pass", "Choice"}
     assert len(_tasks(definition)) == 7  # start, poll, cancel, accept/reject by rule/choices
+    assert set(_marker_tasks(definition)) == {"Mark", "MarkRun", "Unmark"}
+    assert set(_asset_tasks(definition)) == set(_tasks(definition)) | set(_marker_tasks(definition))
     top = definition["States"]
     assert [name for name, state in top.items() if state["Type"] in ("Fail", "Succeed")] == ["ToleranceExceeded"]
     assert top["ToleranceExceeded"] == {
@@ -165,10 +176,10 @@ def _worker_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_worker_steps_hand_their_state_to_the_next_and_retry_transient_answers(definition: dict[str, Any]) -> None:
     steps = _worker_tasks(definition)
-    assert set(steps) == {"Select", "Summarize"}
+    assert set(steps) == {"Select", "Summarize", "CancelRuns"}
     for name, step in steps.items():
         path = step["ResultPath"]
-        assert path in ("$.select", "$.summarize"), name
+        assert path in ("$.select", "$.summarize", "$.cancel"), name
         assert step["Parameters"]["FunctionName"] == WORKER, name
         payload = step["Parameters"]["Payload"]
         assert payload["batch.$"] == "$$.Execution.Input", name
@@ -193,7 +204,8 @@ def test_worker_steps_hand_their_state_to_the_next_and_retry_transient_answers(d
 
 def test_ids_go_straight_to_the_map_and_other_selections_through_the_worker(definition: dict[str, Any]) -> None:
     top = definition["States"]
-    assert definition["StartAt"] == "Selection?"
+    assert definition["StartAt"] == "Mode?"
+    assert top["Mode?"]["Default"] == "Selection?"
     choice = top["Selection?"]
     assert choice["Choices"] == [{"Variable": "$.selection.Kind", "StringEquals": "IDS", "Next": "ForEachAsset"}]
     assert choice["Default"] == "StartSelection"
@@ -232,12 +244,54 @@ def _retry_budget_seconds(retry: dict[str, Any]) -> float:
 
 def test_every_task_catches_everything_into_a_record(definition: dict[str, Any]) -> None:
     states = _map(definition)["ItemProcessor"]["States"]
-    for name, task in _tasks(definition).items():
+    for name, task in {**_tasks(definition), "Mark": states["Mark"]}.items():
         catches = task.get("Catch", [])
         assert [c["ErrorEquals"] for c in catches] == [["States.ALL"]], name
         target = states[catches[0]["Next"]]
         assert target["Type"] == "Pass", name
-        assert target.get("End") is True, name
+        assert target["ResultPath"] == "$.record", name
+        assert target["Next"] == "Unmark", name
+    # The marker's own writes never fail the asset: without the run id a cancel finds the run by
+    # its client token, and a marker left behind only costs a cancel a Conflict.
+    assert states["MarkRun"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Wait"}]
+    assert states["Unmark"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Emit"}]
+
+
+def test_each_asset_marks_its_run_in_flight_from_before_start_until_its_record(definition: dict[str, Any]) -> None:
+    processor = _map(definition)["ItemProcessor"]
+    states = processor["States"]
+    assert processor["StartAt"] == "Mark"
+    assert states["Mark"]["Next"] == "Start"
+    assert states["Start"]["Next"] == "MarkRun"
+    assert states["MarkRun"]["Next"] == "Wait"
+    key = f"States.Format('{{}}/{contract.INFLIGHT_FOLDER}/{{}}', $.prefix, $.assetId)"
+    for name in ("Mark", "MarkRun", "Unmark"):
+        assert states[name]["Parameters"]["Bucket.$"] == "$.resultsBucket", name
+        assert states[name]["Parameters"]["Key.$"] == key, name
+        assert states[name]["ResultPath"] is None, name
+        # S3's transient answers, retried for minutes (S3.S3Exception may be a 4xx too).
+        (retry,) = states[name]["Retry"]
+        assert {"S3.S3Exception", "S3.SdkClientException"} <= set(retry["ErrorEquals"]), name
+        assert 60 <= _retry_budget_seconds(retry) <= 900, name
+    assert states["Mark"]["Resource"] == "arn:aws:states:::aws-sdk:s3:putObject"
+    assert states["Mark"]["Parameters"]["Body"] == ""
+    assert states["MarkRun"]["Parameters"]["Body.$"] == "$.run.id"
+    assert states["Unmark"]["Resource"] == "arn:aws:states:::aws-sdk:s3:deleteObject"
+    assert states["Emit"] == {"Type": "Pass", "InputPath": "$.record", "End": True}
+    selector = _map(definition)["ItemSelector"]
+    assert selector["resultsBucket.$"] == "$.resultsBucket"
+    assert selector["prefix.$"] == "$.prefix"
+
+
+def test_cancel_mode_runs_the_workers_cancel_until_done(definition: dict[str, Any]) -> None:
+    top = definition["States"]
+    assert top["Mode?"]["Choices"] == [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}]
+    done, wait = top["Cancelled?"]["Choices"]
+    assert done == {"Variable": "$.cancel.state.done", "BooleanEquals": True, "Next": "CancelDone"}
+    assert wait == {"Variable": "$.cancel.state.waitSeconds", "NumericGreaterThan": 0, "Next": "CancelWait"}
+    assert top["Cancelled?"]["Default"] == "CancelRuns"
+    assert top["CancelWait"] == {"Type": "Wait", "SecondsPath": "$.cancel.state.waitSeconds", "Next": "CancelRuns"}
+    assert top["CancelDone"]["End"] is True
 
 
 def _record_paths(state: dict[str, Any]) -> set[str]:
@@ -272,7 +326,7 @@ def _successors(state: dict[str, Any]) -> list[str]:
     return found
 
 
-def test_every_path_ends_in_a_pass_record_of_the_asset(definition: dict[str, Any]) -> None:
+def test_every_path_ends_in_a_record_of_the_asset_after_its_marker_is_removed(definition: dict[str, Any]) -> None:
     processor = _map(definition)["ItemProcessor"]
     states: dict[str, dict[str, Any]] = processor["States"]
     graph = {name: _successors(state) for name, state in states.items()}
@@ -288,24 +342,29 @@ def test_every_path_ends_in_a_pass_record_of_the_asset(definition: dict[str, Any
                 reachable.add(target)
                 frontier.append(target)
     assert reachable == set(states)
-    # ... and can reach an end: no loop without a way out (the poll loop exits by polls count).
+    # ... and can reach the end: no loop without a way out.
     ending = {name for name, state in states.items() if state.get("End") is True}
+    assert ending == {"Emit"}
     changed = True
     while changed:
         before = len(ending)
         ending |= {name for name, targets in graph.items() if set(targets) & ending}
         changed = len(ending) != before
     assert ending == set(states)
-    # The ends are Pass records naming the asset and a status.
-    for name in (n for n, s in states.items() if s.get("End") is True):
-        record = states[name]
+    # Every way to Emit passes a record and then Unmark: the records are the Passes that keep
+    # their result at $.record, naming the asset and a status.
+    records = {n: s for n, s in states.items() if s.get("ResultPath") == "$.record"}
+    assert records
+    assert {n for n, targets in graph.items() if "Unmark" in targets} == set(records)
+    assert {n for n, targets in graph.items() if "Emit" in targets} == {"Unmark"}
+    for name, record in records.items():
         assert record["Type"] == "Pass", name
         parameters = record["Parameters"]
         assert parameters[ASSET_FIELD[0]] == ASSET_FIELD[1], name
         assert "status" in parameters or "status.$" in parameters, name
-    # And the workflow's own path ends in a Pass too (or the tolerance's Fail).
+    # And the workflow's own paths end in a Pass.
     top = definition["States"]
-    assert [s["Type"] for s in top.values() if s.get("End") is True] == ["Pass"]
+    assert [s["Type"] for s in top.values() if s.get("End") is True] == ["Pass", "Pass"]
 
 
 def test_poll_loop_waits_by_input_and_gives_up_after_max_polls(definition: dict[str, Any]) -> None:
