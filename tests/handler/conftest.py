@@ -3,7 +3,8 @@ clients that never reach AWS.
 
 The module clients (``index._client``, ``index._cfn_client``, the batch handler's
 ``batch._sfn_client`` and ``batch._s3_client``, and the batch workflow worker's
-``worker._s3_client``, which shares the S3 stubber) are replaced by stubbed ones for *every* test,
+``worker._s3_client`` and ``worker._sfn_client``, which share the S3 and Step Functions
+stubbers) are replaced by stubbed ones for *every* test,
 and name resolution of anything but the loopback address is refused, so no test can reach the
 network even if it forgets a fixture. The handler swallows some errors on purpose (a
 Delete logs every failure, a rollback falls back when DescribeStacks fails), so a call the stubber
@@ -161,6 +162,7 @@ def clients(
     monkeypatch.setattr(batch, "_sfn_client", stubbers.stepfunctions.client)
     monkeypatch.setattr(batch, "_s3_client", stubbers.s3.client)
     monkeypatch.setattr(worker, "_s3_client", stubbers.s3.client)
+    monkeypatch.setattr(worker, "_sfn_client", stubbers.stepfunctions.client)
     with stubbers.datazone, stubbers.cloudformation, stubbers.stepfunctions, stubbers.s3:
         yield stubbers
     for stubber in stubbers.all():
@@ -182,7 +184,7 @@ def cfn(clients: Clients) -> Stubber:
 
 @pytest.fixture
 def sfn(clients: Clients) -> Stubber:
-    """The batch handler's Step Functions client, stubbed (Describe/Start/Stop/ListExecutions)."""
+    """The batch handler's and the worker's Step Functions client, stubbed (Describe/Start/Stop/ListExecutions)."""
     return clients.stepfunctions
 
 

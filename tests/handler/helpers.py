@@ -515,6 +515,7 @@ def batch_input(
     (``items`` only for an IDS selection: the workflow writes any other selection's ids)."""
     chosen = IDS_SELECTION_PROP if selection is None else selection
     value: dict[str, Any] = {
+        "mode": "RUN",
         "domainId": DOMAIN_ID,
         "projectId": PROJECT_ID,
         "types": [DESCRIPTIONS] if types is None else types,
@@ -536,57 +537,58 @@ def batch_input(
     return value
 
 
-#: What the handler started an IDS batch's execution with (the parts a Delete reads: items and resource).
+#: What the handler started an IDS batch's execution with (what a Delete reads: mode, the results
+#: location, the run parameters and resource).
 BATCH_INPUT: dict[str, Any] = batch_input()
 
 
-def list_active_runs_params(status: str, next_token: str | None = None) -> dict[str, Any]:
-    """ListMetadataGenerationRuns as the batch's Delete asks it: one status at a time."""
-    params: dict[str, Any] = {"domainIdentifier": DOMAIN_ID, "status": status, "maxResults": 50}
-    if next_token is not None:
-        params["nextToken"] = next_token
-    return params
+def cancel_input(name: str = EXECUTION_NAME, *, types: list[str] | None = None) -> dict[str, Any]:
+    """contract.CancelInput, written out by hand: what stopping the execution ``name`` starts its
+    ``<name>-cancel`` execution with."""
+    return {
+        "mode": "CANCEL",
+        "target": execution_arn_of(name),
+        "domainId": DOMAIN_ID,
+        "projectId": PROJECT_ID,
+        "types": [DESCRIPTIONS] if types is None else types,
+        "tokenSeed": name,
+        "resultsBucket": RESULTS_BUCKET,
+        "prefix": batch_prefix(name),
+    }
+
+
+def start_cancel_params(name: str = EXECUTION_NAME, execution_input: dict[str, Any] | None = None) -> dict[str, Any]:
+    """StartExecution of the cancel execution for ``name``: same state machine, ``<name>-cancel``."""
+    return {
+        "stateMachineArn": STATE_MACHINE_ARN,
+        "name": f"{name}-cancel",
+        "input": JsonOf(cancel_input(name) if execution_input is None else execution_input),
+    }
 
 
 def expect_stop(
     sfn: Any,
-    s3: Any,
-    datazone: Any,
     *,
     why: str,
     name: str = EXECUTION_NAME,
     status: str = "RUNNING",
-    assets: list[str] | None = None,
-    in_progress: list[dict[str, Any]] | None = None,
-    submitted: list[dict[str, Any]] | None = None,
-    cancelled: list[str] | None = None,
-    start: datetime = CREATED_AT,
     execution_input: dict[str, Any] | None = None,
+    cancel: dict[str, Any] | None = None,
 ) -> None:
-    """Queue, in order, what stopping a batch asks: DescribeExecution, StopExecution (when it
-    runs), the batch's items from S3 (an IDS batch's own file; any other selection's
-    ``<prefix>/items.json`` in the results bucket), the project's active runs (IN_PROGRESS, then SUBMITTED) and
-    a Cancel for each listed run whose id is in ``cancelled``. ``sfn``, ``s3`` and ``datazone`` are the stubbers."""
-    given = BATCH_INPUT if execution_input is None else execution_input
-    execution = describe_execution_response(status, name=name, execution_input=given, start=start)
+    """Queue, in order, what stopping a batch asks Step Functions: DescribeExecution,
+    StopExecution (when it runs) and StartExecution of ``<name>-cancel`` with ``cancel``
+    (contract.CancelInput; by default the one for ``name``'s BATCH_INPUT). ``sfn`` is the stubber."""
+    given = batch_input(name=name) if execution_input is None else execution_input
+    execution = describe_execution_response(status, name=name, execution_input=given)
     sfn.add_response("describe_execution", execution, describe_execution_params(name))
     if status == "RUNNING":
         sfn.add_response(
             "stop_execution",
-            {"stopDate": start},
+            {"stopDate": CREATED_AT},
             {"executionArn": execution_arn_of(name), "cause": f"CloudFormation: {why}"},
         )
-    items = given.get("items") or {"bucket": given["resultsBucket"], "key": f"{given['prefix']}/items.json"}
-    s3.add_response(
-        "get_object",
-        s3_body(["a1", "a2", "a3"] if assets is None else assets),
-        {"Bucket": items["bucket"], "Key": items["key"]},
+    sfn.add_response(
+        "start_execution",
+        {"executionArn": execution_arn_of(f"{name}-cancel"), "startDate": CREATED_AT},
+        start_cancel_params(name, cancel),
     )
-    # Runs are cancelled as they are listed: each page's before the next status is asked.
-    for run_status, runs in (("IN_PROGRESS", in_progress or []), ("SUBMITTED", submitted or [])):
-        datazone.add_response("list_metadata_generation_runs", {"items": runs}, list_active_runs_params(run_status))
-        for run in runs:
-            if run["id"] in (cancelled or []):
-                datazone.add_response(
-                    "cancel_metadata_generation_run", {}, {"domainIdentifier": DOMAIN_ID, "identifier": run["id"]}
-                )

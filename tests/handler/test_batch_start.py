@@ -16,9 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import ANY, Stubber
 
 from lambda_src.metadata_generation_run import batch, contract, entry, index
+from tests.handler.conftest import Clients
 from tests.handler.helpers import (
     BATCH_LOGICAL_ID,
     CREATED_AT,
@@ -42,12 +44,15 @@ from tests.handler.helpers import (
     batch_pid,
     batch_poll_event,
     batch_props,
+    batch_started_data,
     describe_execution_params,
     describe_execution_response,
     execution_arn_of,
     execution_name_for,
     make_event,
     make_props,
+    stack_params,
+    stack_response,
     start_params,
     start_response,
     summary_url,
@@ -71,7 +76,13 @@ def expected_input(**changes: Any) -> dict[str, Any]:
     return batch_input(**changes)
 
 
-def no_execution_yet(sfn: Stubber) -> None:
+def take_refused(clients: Clients) -> list[str]:
+    """The calls the stubbers refused so far (checked in the test, with the exception raised)."""
+    return [message for stubber in clients.all() for message in stubber.refused]
+
+
+def no_execution_yet(sfn: Stubber, cfn: Stubber, stack_status: str = "CREATE_IN_PROGRESS") -> None:
+    """The first poll: no execution of the name yet, and the stack still wants it (DescribeStacks)."""
     sfn.add_client_error(
         "describe_execution",
         service_error_code="ExecutionDoesNotExist",
@@ -79,6 +90,7 @@ def no_execution_yet(sfn: Stubber) -> None:
         http_status_code=400,
         expected_params=describe_execution_params(),
     )
+    cfn.add_response("describe_stacks", stack_response(stack_status), stack_params())
 
 
 def expect_start(sfn: Stubber, execution_input: dict[str, Any]) -> None:
@@ -188,10 +200,16 @@ def test_entry_runs_each_resource_types_real_handler(stubbed: Stubber, sfn: Stub
     ],
 )
 def test_first_poll_starts_the_execution_with_the_exact_input(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext, overrides: dict[str, Any], changes: Any
+    cfn: Stubber,
+    sfn: Stubber,
+    s3: Stubber,
+    clock: list[float],
+    context: FakeContext,
+    overrides: dict[str, Any],
+    changes: Any,
 ) -> None:
     props = batch_props(**overrides)
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     expect_start(sfn, expected_input(**changes))
     # IDS: the workflow reads the construct's own S3 object; nothing is written.
     assert batch.is_complete(batch_poll_event(props), context) == {"IsComplete": False}
@@ -237,16 +255,23 @@ def test_first_poll_starts_the_execution_with_the_exact_input(
     ],
 )
 def test_predictions_policy_reaches_the_workflow_in_pascal_case(
-    sfn: Stubber, clock: list[float], context: FakeContext, policy: dict[str, Any], predictions: dict[str, Any]
+    cfn: Stubber,
+    sfn: Stubber,
+    clock: list[float],
+    context: FakeContext,
+    policy: dict[str, Any],
+    predictions: dict[str, Any],
 ) -> None:
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     expect_start(sfn, expected_input(predictions=predictions))
     assert batch.is_complete(batch_poll_event(batch_props(Predictions=policy)), context) == {"IsComplete": False}
 
 
-def test_execution_already_exists_counts_as_started(sfn: Stubber, clock: list[float], context: FakeContext) -> None:
+def test_execution_already_exists_counts_as_started(
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
     # A redelivered poll raced the first one: Step Functions refuses a second execution of the name.
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     sfn.add_client_error(
         "start_execution",
         service_error_code="ExecutionAlreadyExists",
@@ -262,10 +287,10 @@ def test_execution_already_exists_counts_as_started(sfn: Stubber, clock: list[fl
 
 
 def test_execution_already_exists_without_waiting_completes_as_running(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
 ) -> None:
     props = batch_props(WaitForCompletion="false")
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     sfn.add_client_error("start_execution", service_error_code="ExecutionAlreadyExists", http_status_code=400)
     assert batch.is_complete(batch_poll_event(props), context)["PhysicalResourceId"] == batch_pid(
         props, status="RUNNING"
@@ -290,10 +315,10 @@ RUNNING_WITHOUT_COUNTS = {
 
 
 def test_without_waiting_completes_once_started_with_unknown_counts(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
 ) -> None:
     props = batch_props(WaitForCompletion="false")
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     expect_start(sfn, expected_input())
     assert batch.is_complete(batch_poll_event(props), context) == {
         "IsComplete": True,
@@ -347,13 +372,17 @@ def test_delete_is_complete_at_once(context: FakeContext) -> None:
 # The selection and the workflow's own settings, as the input carries them
 
 
-def test_the_input_written_out_in_full(sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext) -> None:
+def test_the_input_written_out_in_full(
+    cfn: Stubber, sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
+) -> None:
     # Literal, not helpers.batch_input: the helper itself is checked against the contract here.
     prefix = f"batches/{BATCH_LOGICAL_ID}/{EXECUTION_NAME}"
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     expect_start(
         sfn,
         {
+            # The workflow's first Choice: generate metadata (a Delete's cancel execution says CANCEL).
+            "mode": "RUN",
             "domainId": DOMAIN_ID,
             "projectId": PROJECT_ID,
             "types": [DESCRIPTIONS],
@@ -393,6 +422,7 @@ def test_the_input_written_out_in_full(sfn: Stubber, s3: Stubber, clock: list[fl
     ],
 )
 def test_a_data_source_or_search_selection_is_passed_on_without_items(
+    cfn: Stubber,
     stubbed: Stubber,
     sfn: Stubber,
     s3: Stubber,
@@ -401,7 +431,7 @@ def test_a_data_source_or_search_selection_is_passed_on_without_items(
     selection: dict[str, Any],
     passed_on: dict[str, Any],
 ) -> None:
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     expected = expected_input(selection=passed_on)
     assert "items" not in expected
     expect_start(sfn, expected)
@@ -419,20 +449,25 @@ def test_a_data_source_or_search_selection_is_passed_on_without_items(
     ],
 )
 def test_failure_tolerance_and_the_selections_wait_reach_the_workflow(
-    sfn: Stubber, clock: list[float], context: FakeContext, overrides: dict[str, Any], changes: dict[str, Any]
+    cfn: Stubber,
+    sfn: Stubber,
+    clock: list[float],
+    context: FakeContext,
+    overrides: dict[str, Any],
+    changes: dict[str, Any],
 ) -> None:
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     expect_start(sfn, expected_input(**changes))
     assert batch.is_complete(batch_poll_event(batch_props(**overrides)), context) == {"IsComplete": False}
 
 
 def test_the_inputs_numbers_have_the_contracts_json_types(
-    sfn: Stubber, clock: list[float], context: FakeContext, monkeypatch: pytest.MonkeyPatch
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # JsonOf compares 24 with 24.0 as equal; the workflow's Choice states do not care, the
     # worker's f-strings do ("24 %" either way through :g, but the type is the contract's).
     sent: list[dict[str, Any]] = []
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
 
     def start(**params: Any) -> dict[str, Any]:
         sent.append(json.loads(params["input"]))
@@ -448,13 +483,220 @@ def test_the_inputs_numbers_have_the_contracts_json_types(
 
 
 def test_a_non_ids_batch_that_does_not_wait_completes_at_once_with_its_summary_location(
-    sfn: Stubber, stubbed: Stubber, s3: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, stubbed: Stubber, s3: Stubber, clock: list[float], context: FakeContext
 ) -> None:
     props = batch_props(Selection=DATA_SOURCE, WaitForCompletion="false")
-    no_execution_yet(sfn)
+    no_execution_yet(sfn, cfn)
     expect_start(sfn, expected_input(selection=DATA_SOURCE))
     assert batch.is_complete(batch_poll_event(props), context) == {
         "IsComplete": True,
         "PhysicalResourceId": batch_pid(props, status="RUNNING"),
         "Data": RUNNING_WITHOUT_COUNTS,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The stack's status, read before anything starts
+
+
+@pytest.mark.parametrize("stack_status", sorted(index.APPLY_STACK_STATES))
+def test_the_stack_applying_this_request_lets_the_execution_start(
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, stack_status: str
+) -> None:
+    no_execution_yet(sfn, cfn, stack_status)
+    expect_start(sfn, expected_input())
+    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize(
+    "stack_status",
+    [
+        "ROLLBACK_IN_PROGRESS",
+        "DELETE_IN_PROGRESS",
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "IMPORT_ROLLBACK_IN_PROGRESS",
+        "CREATE_COMPLETE",
+        "UPDATE_COMPLETE",
+        "ROLLBACK_COMPLETE",
+    ],
+)
+@pytest.mark.parametrize("wait", ["true", "false"])
+def test_a_stack_no_longer_applying_this_request_starts_nothing(
+    clients: Clients,
+    cfn: Stubber,
+    sfn: Stubber,
+    s3: Stubber,
+    stubbed: Stubber,
+    clock: list[float],
+    context: FakeContext,
+    stack_status: str,
+    wait: str,
+) -> None:
+    # CloudFormation is undoing the request: no StartExecution (the strict stubbers refuse any
+    # call not queued here), whether or not the batch waits.
+    no_execution_yet(sfn, cfn, stack_status)
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(batch_props(WaitForCompletion=wait)), context)
+    assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME} not started: the stack is {stack_status}"
+    assert take_refused(clients) == []
+
+
+def test_a_stack_without_a_status_starts_nothing(
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
+    cfn.add_response("describe_stacks", {"Stacks": []}, stack_params())
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME} not started: the stack is UNKNOWN"
+
+
+def test_an_update_rolling_back_starts_nothing_under_the_new_name(
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    # A redelivered Update poll after the stack began rolling back: the old batch stays.
+    new_name = execution_name_for("33333333-aaaa-bbbb-cccc-000000000003")
+    event = batch_event(
+        "Update",
+        physical_id=batch_pid(name=new_name, previous=batch_pid(status="SUCCEEDED", counts="3.0")),
+        data=batch_started_data(new_name),
+        request_id="33333333-aaaa-bbbb-cccc-000000000003",
+    )
+    sfn.add_client_error(
+        "describe_execution",
+        service_error_code="ExecutionDoesNotExist",
+        http_status_code=400,
+        expected_params=describe_execution_params(new_name),
+    )
+    cfn.add_response("describe_stacks", stack_response("UPDATE_ROLLBACK_IN_PROGRESS"), stack_params())
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(event, context)
+    assert str(caught.value) == (
+        f"Metadata-generation batch {new_name} not started: the stack is UPDATE_ROLLBACK_IN_PROGRESS"
+    )
+
+
+def unreadable_stack(cfn: Stubber, code: str = "ThrottlingException", status: int = 400) -> None:
+    cfn.add_client_error(
+        "describe_stacks",
+        service_error_code=code,
+        service_message="Rate exceeded",
+        http_status_code=status,
+        expected_params=stack_params(),
+    )
+
+
+def no_execution(sfn: Stubber) -> None:
+    sfn.add_client_error(
+        "describe_execution",
+        service_error_code="ExecutionDoesNotExist",
+        http_status_code=400,
+        expected_params=describe_execution_params(),
+    )
+
+
+@pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("InternalFailure", 500)])
+def test_a_transient_stack_status_error_is_not_complete_and_the_next_poll_starts(
+    cfn: Stubber,
+    sfn: Stubber,
+    clock: list[float],
+    context: FakeContext,
+    log_lines: list[dict[str, Any]],
+    code: str,
+    status: int,
+) -> None:
+    no_execution(sfn)
+    unreadable_stack(cfn, code, status)
+    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
+    assert log_lines[-1] == {
+        "level": "WARNING",
+        "message": "could not read the stack's status; trying again",
+        "execution": EXECUTION_NAME,
+        "error": f"{code}: Rate exceeded",
+    }
+    # Nothing started yet; the next poll reads the status again and starts.
+    clock[0] += 30
+    no_execution_yet(sfn, cfn)
+    expect_start(sfn, expected_input())
+    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
+
+
+def test_a_connection_error_reading_the_stack_is_not_complete(
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(**_: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com")
+
+    no_execution(sfn)
+    monkeypatch.setattr(cfn.client, "describe_stacks", unreachable)
+    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
+
+
+def test_a_stack_status_unreadable_at_the_deadline_fails_naming_it(
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    clock[0] = CREATED_AT.timestamp() + 1800
+    no_execution(sfn)
+    unreadable_stack(cfn)
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value) == (
+        f"Metadata-generation batch {EXECUTION_NAME} did not finish within 1800 s (use wait_for_completion=False "
+        "for batches longer than the deploy may wait); the stack's status could not be read: "
+        "ThrottlingException: Rate exceeded"
+    )
+
+
+def test_a_stack_status_unreadable_just_before_the_deadline_is_not_complete(
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    clock[0] = CREATED_AT.timestamp() + 1800 - 0.001
+    no_execution(sfn)
+    unreadable_stack(cfn)
+    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message"),
+    [
+        ("AccessDenied", 403, "not authorized to perform: cloudformation:DescribeStacks"),
+        ("ValidationError", 400, "Stack with id Demo does not exist"),
+    ],
+)
+def test_a_stack_status_that_cannot_be_read_at_all_fails_at_once(
+    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, code: str, status: int, message: str
+) -> None:
+    no_execution(sfn)
+    cfn.add_client_error(
+        "describe_stacks",
+        service_error_code=code,
+        service_message=message,
+        http_status_code=status,
+        expected_params=stack_params(),
+    )
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value) == f"DescribeStacks failed: {code}: {message}"
+
+
+def test_a_stack_status_read_fails_whole_for_a_reason_other_than_the_service(
+    sfn: Stubber, clock: list[float], context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_credentials(event: Any) -> str:
+        raise NoCredentialsError
+
+    no_execution(sfn)
+    monkeypatch.setattr(index, "stack_status", no_credentials)
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value) == "DescribeStacks failed: NoCredentialsError: Unable to locate credentials"
+
+
+def test_a_redelivered_poll_of_a_started_execution_does_not_read_the_stack(
+    sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    # Once started, the execution is followed (a Delete or a rollback's own request stops it).
+    sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
+    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}

@@ -153,6 +153,8 @@ def test_the_new_execution_is_started_by_the_first_poll_under_the_new_name(
     execution_input = batch_input(name=NEW_NAME, types=[NAMES, DESCRIPTIONS])
     assert execution_input["prefix"] == f"batches/{BATCH_LOGICAL_ID}/{NEW_NAME}"
     assert execution_input["tokenSeed"] == NEW_NAME
+    # The stack still wants this Update: the poll reads its status before it starts anything.
+    cfn.add_response("describe_stacks", stack_response("UPDATE_IN_PROGRESS"), stack_params())
     sfn.add_response(
         "start_execution",
         {"executionArn": execution_arn_of(NEW_NAME), "startDate": CREATED_AT},

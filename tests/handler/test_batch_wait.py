@@ -1,13 +1,13 @@
 """MetadataGenerationBatch, isComplete phase 2: waiting for the execution and its summary.
 
-RUNNING: not complete, until the deadline (then the execution is stopped, its runs in flight
-cancelled, and the resource fails). SUCCEEDED: the counts come from the execution's output (the
-workflow's worker wrote summary.json and left the counts there: nothing is read from S3), and go
-into Data and the physical id; Summary is the execution's summary.json. FAILED with
-FailureToleranceExceeded: the resource fails with the worker's own words (the counts and the first
-failures). An execution that ended otherwise fails naming status, error and cause (a Lambda
-error's JSON cause as its type and message). Transient errors only mean "ask again"; any other
-error fails.
+RUNNING: not complete, until the deadline (then the execution is stopped, the cancel of its runs in
+flight started as a `<name>-cancel` execution, and the resource fails). SUCCEEDED: the counts come
+from the execution's output (the workflow's worker wrote summary.json and left the counts there:
+nothing is read from S3), and go into Data and the physical id; Summary is the execution's
+summary.json. FAILED with FailureToleranceExceeded: the resource fails with the worker's own words
+(the counts and the first failures). An execution that ended otherwise fails naming status, error
+and cause (a Lambda error's JSON cause as its type and message). Transient errors only mean "ask
+again"; any other error fails.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from tests.handler.helpers import (
     describe_execution_response,
     execution_arn_of,
     expect_stop,
-    run_item,
+    stack_params,
+    stack_response,
 )
 
 TIMEOUT = 1800
@@ -106,23 +107,13 @@ def test_running_execution_just_before_the_deadline_is_not_complete(
     assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
 
 
-def test_deadline_stops_the_execution_cancels_its_runs_and_fails(
+def test_deadline_stops_the_execution_starts_its_cancel_and_fails(
     sfn: Stubber, s3: Stubber, stubbed: Stubber, clock: list[float], context: FakeContext
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
-    expect_stop(
-        sfn,
-        s3,
-        stubbed,
-        why="timeout",
-        in_progress=[run_item("run_a1", asset_id="a1", created_at=CREATED_AT + timedelta(seconds=30))],
-        submitted=[
-            run_item("run_a3", "SUBMITTED", asset_id="a3", created_at=CREATED_AT + timedelta(seconds=50)),
-            run_item("run_other", "SUBMITTED", asset_id="z9", created_at=CREATED_AT + timedelta(seconds=50)),
-        ],
-        cancelled=["run_a1", "run_a3"],
-    )
+    # Stopped, then <name>-cancel started on the same state machine: no DataZone or S3 call here.
+    expect_stop(sfn, why="timeout")
     with pytest.raises(index.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == (
@@ -411,8 +402,11 @@ def test_connection_error_is_not_complete(
     assert calls == [describe_execution_params()]
 
 
-def test_transient_start_error_is_not_complete(sfn: Stubber, clock: list[float], context: FakeContext) -> None:
+def test_transient_start_error_is_not_complete(
+    sfn: Stubber, cfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
     sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
+    cfn.add_response("describe_stacks", stack_response("CREATE_IN_PROGRESS"), stack_params())
     sfn.add_client_error("start_execution", service_error_code="ThrottlingException", http_status_code=400)
     assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
 
@@ -427,10 +421,11 @@ def test_transient_start_error_is_not_complete(sfn: Stubber, clock: list[float],
     ],
 )
 def test_other_step_functions_errors_fail(
-    sfn: Stubber, clock: list[float], context: FakeContext, operation: str, code: str, message: str
+    sfn: Stubber, cfn: Stubber, clock: list[float], context: FakeContext, operation: str, code: str, message: str
 ) -> None:
     if operation == "start_execution":
         sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
+        cfn.add_response("describe_stacks", stack_response("CREATE_IN_PROGRESS"), stack_params())
     sfn.add_client_error(operation, service_error_code=code, service_message=message, http_status_code=400)
     with pytest.raises(index.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
