@@ -27,6 +27,7 @@ from tests.handler.helpers import (
     EXECUTION_NAME,
     RESULTS_BUCKET,
     FakeContext,
+    batch_input,
     batch_pid,
     batch_poll_event,
     batch_props,
@@ -36,6 +37,7 @@ from tests.handler.helpers import (
     expect_stop,
     stack_params,
     stack_response,
+    start_cancel_params,
 )
 
 TIMEOUT = 1800
@@ -430,3 +432,61 @@ def test_other_step_functions_errors_fail(
     with pytest.raises(index.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: {code}: {message}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The deadline, when the cancel cannot be started
+
+
+def expect_stop_then_cancel_error(sfn: Stubber, code: str, http_status: int) -> None:
+    sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
+    sfn.add_response(
+        "describe_execution",
+        describe_execution_response("RUNNING", execution_input=batch_input()),
+        describe_execution_params(),
+    )
+    sfn.add_response(
+        "stop_execution",
+        {"stopDate": CREATED_AT},
+        {"executionArn": execution_arn_of(), "cause": "CloudFormation: timeout"},
+    )
+    sfn.add_client_error(
+        "start_execution",
+        service_error_code=code,
+        service_message="no",
+        http_status_code=http_status,
+        expected_params=start_cancel_params(),
+    )
+
+
+def test_a_throttled_cancel_at_the_deadline_still_fails_the_resource_with_the_timeout(
+    sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    # The execution is stopped; its cancel is started again by the Delete that follows the failure.
+    clock[0] = CREATED_AT.timestamp() + TIMEOUT
+    expect_stop_then_cancel_error(sfn, "ThrottlingException", 400)
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value) == (
+        f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s (use wait_for_completion=False "
+        "for batches longer than the deploy may wait); last poll failed: ThrottlingException: no"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "batch._check_deadline calls _stop inside is_complete's error handling: a non-transient error "
+        "starting the <name>-cancel execution fails the resource as a poll error "
+        "('Metadata-generation batch <name>: AccessDeniedException: no'), so the reason no longer says "
+        "the batch timed out (nor that the execution was stopped)"
+    ),
+)
+def test_a_cancel_refused_at_the_deadline_still_fails_naming_the_timeout(
+    sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    clock[0] = CREATED_AT.timestamp() + TIMEOUT
+    expect_stop_then_cancel_error(sfn, "AccessDeniedException", 400)
+    with pytest.raises(index.RunError) as caught:
+        batch.is_complete(batch_poll_event(), context)
+    assert str(caught.value).startswith(f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s")
