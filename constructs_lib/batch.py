@@ -232,9 +232,13 @@ class _BatchWorkflow(Construct):
             "Read-only access to the CDK bootstrap assets bucket's objects, where each batch's list of "
             "asset ids is uploaded; the key is a content hash only known at deploy time."
         )
+        # The provider acknowledged Resource::* for its DataZone actions already: this reason is
+        # added to that one (see _nag.acknowledge), for the actions the workflow brings.
         services_reason = (
-            "CloudWatch Logs delivery and X-Ray for the batch workflow: these actions take no resource "
-            "(aws-cdk-lib's StateMachine grants them this way)."
+            "The batch workflow adds CloudWatch Logs delivery and X-Ray actions, which take no resource "
+            "(aws-cdk-lib's StateMachine grants them this way), and the DataZone actions its selections "
+            "use (ListDataSourceRuns, ListDataSourceRunActivities, Search), granted in the same DataZone "
+            "statement and authorized by DataZone inside the project like the runs."
         )
         executions_reason = (
             "Executions of this one state machine (a Distributed Map's child executions are named by Step "
