@@ -30,6 +30,7 @@ from constructs_lib import _nag
 from constructs_lib._batch_definition import definition
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
+from constructs_lib._signature import show_init_signature
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 from constructs_lib.metadata_generation_run import (
@@ -469,6 +470,9 @@ class MetadataGenerationBatch(Construct):
     def summary_location(self) -> str:
         """``s3://…/summary.json``: counts per status and every failure with its reason, a token."""
         return self.resource.get_att_string(BatchAttr.SUMMARY)
+
+
+show_init_signature(MetadataGenerationBatch)
 
 
 def _definition_string(results_bucket: str) -> str:

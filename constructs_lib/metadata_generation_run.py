@@ -25,6 +25,7 @@ from constructs import Construct, IConstruct, IValidation
 from constructs_lib import _nag
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import Attr, Prop
+from constructs_lib._signature import show_init_signature
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 from constructs_lib.predictions import AcceptPredictions, RejectPredictions
@@ -383,6 +384,19 @@ class MetadataGenerationRun(Construct):
     with DataZone's own error messages when the run fails.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> MetadataGenerationRun:
+        # client_token is out of the typed signature, so a type checker flags it; a caller that
+        # is not type-checked (or passes **props) still learns why, not Python's bare TypeError.
+        if "client_token" in kwargs:
+            raise _invalid(
+                "client_token",
+                kwargs["client_token"],
+                "the prop was removed in 0.2.0: a fixed token made DataZone return runs started for earlier "
+                "requests, so the token is now always derived from the CloudFormation request; drop the "
+                "argument (use rerun_token to ask for a new run)",
+            )
+        return super().__new__(cls)
+
     def __init__(
         self,
         scope: Construct,
@@ -398,7 +412,6 @@ class MetadataGenerationRun(Construct):
         fail_on_partial_success: bool = False,
         cancel_on_delete: bool = True,
         rerun_token: str | None = None,
-        client_token: str | None = None,
         grant_project_access: bool = True,
         project_designation: str = "PROJECT_CONTRIBUTOR",
         create_outputs: bool = True,
@@ -425,10 +438,6 @@ class MetadataGenerationRun(Construct):
         :param rerun_token: any change of this value starts a new run on the next deploy (e.g. a
             hash of the asset's schema). Default: no token; a new run starts only when domain,
             project, asset, revision or types change.
-        :param client_token: removed in 0.2.0 (passing it raises an error that says why). The
-            DataZone idempotency token is always derived from the stack id, logical id and
-            CloudFormation request id, so a retried request never starts a second run and no
-            request gets a run started for an earlier one.
         :param grant_project_access: add the handler's role to the owning project as
             ``project_designation`` with ``AWS::DataZone::ProjectMembership`` and make the run
             depend on it. Default: True. With False the role must already be a project member.
@@ -443,14 +452,6 @@ class MetadataGenerationRun(Construct):
             Default: None. At most one of ``accept_predictions`` and ``reject_predictions``.
         """
         super().__init__(scope, construct_id)
-        if client_token is not None:
-            raise _invalid(
-                "client_token",
-                client_token,
-                "the prop was removed in 0.2.0: a fixed token made DataZone return runs started for earlier "
-                "requests, so the token is now always derived from the CloudFormation request; drop the "
-                "argument (use rerun_token to ask for a new run)",
-            )
         predictions = _predictions_policy(accept_predictions, reject_predictions, wait_for_completion)
         properties = _run_properties(
             domain_id=domain_id,
@@ -531,6 +532,9 @@ class MetadataGenerationRun(Construct):
         or ``reject_predictions`` is set. Not to be confused with the ``asset_revision`` prop,
         the revision the run reads."""
         return self._attribute(Attr.ASSET_REVISION) if self._has_revision else None
+
+
+show_init_signature(MetadataGenerationRun)
 
 
 def _run_properties(

@@ -1,0 +1,68 @@
+"""Issue 17, "the first hour as a user": the construct-side rough edges, each pinned."""
+
+from __future__ import annotations
+
+import inspect
+import pydoc
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from mypy import api as mypy_api
+
+from constructs_lib import MetadataGenerationBatch, MetadataGenerationRun
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_PROPS = {"domain_id": "dzd_abc123", "project_id": "proj1", "asset_id": "asset1"}
+
+
+# -- item 7: client_token is out of the typed signature ------------------------------------------
+
+
+def test_a_type_checker_flags_client_token(tmp_path: Path) -> None:
+    snippet = tmp_path / "user_app.py"
+    snippet.write_text(
+        "import aws_cdk as cdk\n"
+        "from constructs_lib import MetadataGenerationRun\n"
+        "stack = cdk.Stack(cdk.App(), 'S')\n"
+        "MetadataGenerationRun(stack, 'R', domain_id='dzd_abc123', project_id='p', asset_id='a', client_token='t')\n"
+    )
+    # aws-cdk-lib's stubs take a minute to analyse and say nothing about our signature: skipped.
+    config = tmp_path / "mypy.ini"
+    config.write_text("[mypy]\n[mypy-aws_cdk.*,constructs.*,jsii.*]\nfollow_imports = skip\n")
+    out, _, _ = mypy_api.run(
+        ["--config-file", str(config), "--cache-dir", str(tmp_path / "cache"), "--no-error-summary", str(snippet)]
+    )
+    assert f'{snippet}:4: error: Unexpected keyword argument "client_token" for "MetadataGenerationRun"' in out
+    assert "client_token" not in inspect.signature(MetadataGenerationRun).parameters
+
+
+def test_an_untyped_caller_passing_client_token_still_gets_the_reason() -> None:
+    stack = cdk.Stack(cdk.App(), "Untyped")
+    props: dict[str, object] = {**RUN_PROPS, "client_token": "t"}
+    with pytest.raises(ValueError, match=r"^MetadataGenerationRun: client_token='t' is invalid: the prop was removed"):
+        MetadataGenerationRun(stack, "Run", **props)  # type: ignore[arg-type]
+    assert stack.node.try_find_child("Run") is None  # refused before anything was added
+
+
+# -- item 12: help() shows the constructs' real signatures ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("construct", "first_props"),
+    [
+        (MetadataGenerationRun, "domain_id: str, project_id: str, asset_id: str"),
+        (MetadataGenerationBatch, "domain_id: str, project_id: str, assets: constructs_lib.batch.AssetSelection"),
+    ],
+)
+def test_help_opens_with_the_real_signature(construct: type, first_props: str) -> None:
+    text = pydoc.render_doc(construct, renderer=pydoc.plaintext)
+    assert f"{construct.__name__}(scope: constructs.Construct, construct_id: str, *, {first_props}" in text
+    assert "*args: Any" not in text
+    assert list(inspect.signature(construct).parameters)[:2] == ["scope", "construct_id"]
+
+
+def test_the_signature_is_only_for_help_python_still_binds_init() -> None:
+    stack = cdk.Stack(cdk.App(), "Binding")
+    with pytest.raises(TypeError, match="asset_id"):
+        MetadataGenerationRun(stack, "Run", domain_id="dzd_abc123", project_id="proj1")  # type: ignore[call-arg]
