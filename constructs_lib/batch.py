@@ -9,6 +9,7 @@ deploy starts it through the same custom-resource provider as ``MetadataGenerati
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -56,11 +57,31 @@ def _invalid(prop: str, value: object, allowed: str) -> ValueError:
 
 
 class AssetSelection:
-    """Which assets a :class:`MetadataGenerationBatch` covers."""
+    """Which assets a :class:`MetadataGenerationBatch` covers: make one with
+    ``AssetSelection.ids([...])``, ``AssetSelection.data_source(id)`` or ``AssetSelection.search(...)``."""
 
-    def __init__(self, prop: dict[str, Any], ids: tuple[str, ...] = ()) -> None:
-        self._prop = prop
-        self._ids = ids
+    _prop: dict[str, Any]
+    _ids: tuple[str, ...]
+
+    # help() and inspect show no constructor arguments (inspect would otherwise show __new__'s).
+    __signature__ = inspect.Signature()
+
+    def __new__(cls, *args: object, **kwargs: object) -> AssetSelection:
+        # The factories are the API: they validate, and the property they build is internal.
+        raise TypeError(
+            "AssetSelection() is not public: use AssetSelection.ids([...]), AssetSelection.data_source(id) "
+            "or AssetSelection.search(text=..., asset_types=[...])"
+        )
+
+    def __init__(self) -> None:
+        """Never runs (``__new__`` refuses): its empty signature is what type checkers hold a call to."""
+
+    @classmethod
+    def _of(cls, prop: dict[str, Any], ids: tuple[str, ...] = ()) -> AssetSelection:
+        selection = object.__new__(cls)
+        selection._prop = prop
+        selection._ids = ids
+        return selection
 
     @classmethod
     def ids(cls, asset_ids: Sequence[str]) -> AssetSelection:
@@ -83,7 +104,7 @@ class AssetSelection:
         duplicates = sorted(asset for asset, count in Counter(asset_ids).items() if count > 1)
         if duplicates:
             raise _invalid("assets", duplicates[:5], "each asset id may appear once: remove the duplicates")
-        return cls({"Kind": "IDS", "Count": len(asset_ids)}, tuple(asset_ids))
+        return cls._of({"Kind": "IDS", "Count": len(asset_ids)}, tuple(asset_ids))
 
     @classmethod
     def data_source(cls, data_source_id: str) -> AssetSelection:
@@ -99,7 +120,7 @@ class AssetSelection:
                 f"AssetSelection.data_source needs a data source id matching {contract.DATA_SOURCE_ID_RE.pattern} "
                 "(e.g. CfnDataSource.attr_id)",
             )
-        return cls({"Kind": "DATA_SOURCE", "DataSourceId": data_source_id})
+        return cls._of({"Kind": "DATA_SOURCE", "DataSourceId": data_source_id})
 
     @classmethod
     def search(cls, *, text: str | None = None, asset_types: Sequence[str] | None = None) -> AssetSelection:
@@ -116,7 +137,7 @@ class AssetSelection:
             if isinstance(asset_types, str) or not all(isinstance(t, str) and t for t in asset_types):
                 raise _invalid("assets", asset_types, "AssetSelection.search asset_types must be a list of type ids")
             prop["AssetTypes"] = list(asset_types)
-        return cls(prop)
+        return cls._of(prop)
 
     @property
     def kind(self) -> str:

@@ -10,7 +10,7 @@ import aws_cdk as cdk
 import pytest
 from mypy import api as mypy_api
 
-from constructs_lib import MetadataGenerationBatch, MetadataGenerationRun
+from constructs_lib import AssetSelection, MetadataGenerationBatch, MetadataGenerationRun
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_PROPS = {"domain_id": "dzd_abc123", "project_id": "proj1", "asset_id": "asset1"}
@@ -56,7 +56,7 @@ def test_an_untyped_caller_passing_client_token_still_gets_the_reason() -> None:
     ],
 )
 def test_help_opens_with_the_real_signature(construct: type, first_props: str) -> None:
-    text = pydoc.render_doc(construct, renderer=pydoc.plaintext)
+    text = pydoc.plain(pydoc.render_doc(construct))
     assert f"{construct.__name__}(scope: constructs.Construct, construct_id: str, *, {first_props}" in text
     assert "*args: Any" not in text
     assert list(inspect.signature(construct).parameters)[:2] == ["scope", "construct_id"]
@@ -66,3 +66,18 @@ def test_the_signature_is_only_for_help_python_still_binds_init() -> None:
     stack = cdk.Stack(cdk.App(), "Binding")
     with pytest.raises(TypeError, match="asset_id"):
         MetadataGenerationRun(stack, "Run", domain_id="dzd_abc123", project_id="proj1")  # type: ignore[call-arg]
+
+
+# -- item 8: only AssetSelection's factories are its API ------------------------------------------
+
+
+def test_asset_selection_has_no_public_constructor() -> None:
+    assert list(inspect.signature(AssetSelection).parameters) == []
+    assert "prop: dict" not in pydoc.plain(pydoc.render_doc(AssetSelection))
+    with pytest.raises(TypeError, match=r"use AssetSelection\.ids\(\[\.\.\.\]\), AssetSelection\.data_source\(id\)"):
+        AssetSelection({"Kind": "IDS", "Count": 1}, ("a",))  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="is not public"):
+        AssetSelection()
+    assert AssetSelection.ids(["a"]).kind == "IDS"
+    assert AssetSelection.data_source("source1").kind == "DATA_SOURCE"
+    assert AssetSelection.search(text="orders").kind == "SEARCH"
