@@ -35,15 +35,18 @@ from constructs_lib._signature import show_init_signature
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 from constructs_lib.metadata_generation_run import (
+    DOMAIN_ID_ALLOWED,
     DOMAIN_ID_PATTERN,
     MAX_TIMEOUT_SECONDS,
     PROJECT_DESIGNATIONS,
+    PROJECT_ID_ALLOWED,
     PROJECT_ID_PATTERN,
     SERVICE_TIMEOUT,
     MetadataGenerationType,
     _MetadataGenerationRunProvider,
     _normalize_types,
     _predictions_policy,
+    timeout_allowed,
 )
 from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 
@@ -423,12 +426,12 @@ class MetadataGenerationBatch(Construct):
         timeout: cdk.Duration | None,
         run_timeout: cdk.Duration | None,
     ) -> dict[str, Any]:
-        for prop, value, pattern in (
-            ("domain_id", domain_id, DOMAIN_ID_PATTERN),
-            ("project_id", project_id, PROJECT_ID_PATTERN),
+        for prop, value, pattern, allowed in (
+            ("domain_id", domain_id, DOMAIN_ID_PATTERN, DOMAIN_ID_ALLOWED),
+            ("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_ALLOWED),
         ):
             if not isinstance(value, str) or (not is_token(value) and not pattern.fullmatch(value)):
-                raise _invalid(prop, value, f"use a DataZone id matching {pattern.pattern}")
+                raise _invalid(prop, value, allowed)
         if not isinstance(assets, AssetSelection):
             raise _invalid("assets", assets, "use AssetSelection.ids([...]), .data_source(id) or .search(...)")
         if (
@@ -451,14 +454,19 @@ class MetadataGenerationBatch(Construct):
             BatchProp.MAX_CONCURRENCY: max_concurrency,
             BatchProp.FAILURE_TOLERANCE: failure_tolerance,
             Prop.TIMEOUT_SECONDS: _seconds(
-                "timeout", timeout, contract.DEFAULT_TIMEOUT_SECONDS, 60, MAX_TIMEOUT_SECONDS
+                "timeout",
+                timeout,
+                contract.DEFAULT_TIMEOUT_SECONDS,
+                (60, MAX_TIMEOUT_SECONDS),
+                timeout_allowed("60 s", "stop the execution") + "; a longer batch needs wait_for_completion=False",
             ),
             BatchProp.RUN_TIMEOUT_SECONDS: _seconds(
                 "run_timeout",
                 run_timeout,
                 contract.DEFAULT_RUN_TIMEOUT_SECONDS,
-                contract.POLL_INTERVAL_SECONDS,
-                contract.MAX_RUN_TIMEOUT_SECONDS,
+                (contract.POLL_INTERVAL_SECONDS, contract.MAX_RUN_TIMEOUT_SECONDS),
+                f"must be a whole number of seconds from {contract.POLL_INTERVAL_SECONDS} s (the poll interval) "
+                f"to {contract.MAX_RUN_TIMEOUT_SECONDS} s ({contract.MAX_RUN_TIMEOUT_SECONDS // 3600} hours)",
             ),
         }
 
@@ -513,12 +521,13 @@ _SELECTION_ACTIONS = {
 }
 
 
-def _seconds(prop: str, value: cdk.Duration | None, default: int, low: int, high: int) -> int:
+def _seconds(prop: str, value: cdk.Duration | None, default: int, bounds: tuple[int, int], allowed: str) -> int:
     if value is None:
         return default
     if not isinstance(value, cdk.Duration):
         raise _invalid(prop, value, "must be an aws_cdk.Duration, e.g. Duration.minutes(30)")
     seconds = value.to_seconds(integral=False)
+    low, high = bounds
     if not low <= seconds <= high or seconds != int(seconds):
-        raise _invalid(prop, f"{seconds:g} s", f"must be a whole number of seconds from {low} to {high}")
+        raise _invalid(prop, f"{seconds:g} s", allowed)
     return int(seconds)

@@ -83,6 +83,20 @@ class MetadataGenerationType(enum.StrEnum):
 
 _invalid = invalid
 
+# Shared with MetadataGenerationBatch, so both constructs explain a bad id or timeout alike.
+DOMAIN_ID_ALLOWED = f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'"
+PROJECT_ID_ALLOWED = f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}"
+
+
+def timeout_allowed(low: str, stop: str) -> str:
+    """What a deploy-time ``timeout`` may be, and why the upper bound is below an hour."""
+    high = MAX_TIMEOUT_SECONDS
+    return (
+        f"must be a whole number of seconds from {low} to {high} s ({high // 60} minutes: CloudFormation gives a "
+        f"custom resource {contract.SERVICE_TIMEOUT_SECONDS // 60} minutes, and the handler needs the rest to "
+        f"notice the timeout, {stop} and report it)"
+    )
+
 
 def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], allowed: str) -> None:
     if not isinstance(value, str):
@@ -117,13 +131,7 @@ def _timeout_seconds(timeout: cdk.Duration | None) -> int:
     seconds = timeout.to_seconds(integral=False)
     low, high = POLL_INTERVAL_SECONDS, MAX_TIMEOUT_SECONDS
     if not low <= seconds <= high or seconds != int(seconds):
-        raise _invalid(
-            "timeout",
-            f"{seconds:g} s",
-            f"must be a whole number of seconds from {low} s (the poll interval) to {high} s "
-            f"({high // 60} minutes: CloudFormation gives a custom resource {contract.SERVICE_TIMEOUT_SECONDS // 60} "
-            "minutes, and the handler needs the rest to notice the timeout, cancel the run and report it)",
-        )
+        raise _invalid("timeout", f"{seconds:g} s", timeout_allowed(f"{low} s (the poll interval)", "cancel the run"))
     return int(seconds)
 
 
@@ -551,15 +559,8 @@ def _run_properties(
     rerun_token: str | None,
 ) -> dict[str, Any]:
     """The validated ResourceProperties of one run (all but Predictions)."""
-    _check_pattern(
-        "domain_id",
-        domain_id,
-        DOMAIN_ID_PATTERN,
-        f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'",
-    )
-    _check_pattern(
-        "project_id", project_id, PROJECT_ID_PATTERN, f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}"
-    )
+    _check_pattern("domain_id", domain_id, DOMAIN_ID_PATTERN, DOMAIN_ID_ALLOWED)
+    _check_pattern("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_ALLOWED)
     if not isinstance(asset_id, str) or not asset_id:
         raise _invalid("asset_id", asset_id, "use the non-empty id of a DataZone asset")
     if asset_revision is not None and (

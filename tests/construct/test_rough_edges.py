@@ -10,7 +10,13 @@ import aws_cdk as cdk
 import pytest
 from mypy import api as mypy_api
 
-from constructs_lib import AssetSelection, MetadataGenerationBatch, MetadataGenerationRun
+from constructs_lib import (
+    AcceptPredictions,
+    AssetSelection,
+    MetadataGenerationBatch,
+    MetadataGenerationRun,
+    RejectPredictions,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_PROPS = {"domain_id": "dzd_abc123", "project_id": "proj1", "asset_id": "asset1"}
@@ -81,3 +87,33 @@ def test_asset_selection_has_no_public_constructor() -> None:
     assert AssetSelection.ids(["a"]).kind == "IDS"
     assert AssetSelection.data_source("source1").kind == "DATA_SOURCE"
     assert AssetSelection.search(text="orders").kind == "SEARCH"
+
+
+# -- item 5: even messages -------------------------------------------------------------------------
+
+
+def test_a_predictions_error_names_the_class_used_not_a_construct_it_may_never_reach() -> None:
+    # Made before it is handed to a batch: "MetadataGenerationRun:" was wrong there.
+    with pytest.raises(ValueError, match=r"^AcceptPredictions: accept_predictions\.threshold=1\.5 is invalid: use a"):
+        AcceptPredictions.all(threshold=1.5)
+    with pytest.raises(ValueError, match=r"^RejectPredictions: reject_predictions\.threshold=1\.5 is invalid: use a"):
+        RejectPredictions.all(threshold=1.5)
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"), [("domain_id", "abc"), ("project_id", "p/1"), ("timeout", cdk.Duration.hours(1))]
+)
+def test_the_batch_explains_a_bad_id_or_timeout_as_the_run_does(prop: str, value: object) -> None:
+    stack = cdk.Stack(cdk.App(), "Even")
+    with pytest.raises(ValueError, match=rf"^MetadataGenerationRun: {prop}=") as run_error:
+        MetadataGenerationRun(stack, "Run", **{**RUN_PROPS, prop: value})  # type: ignore[arg-type]
+    batch_props = {"domain_id": "dzd_abc123", "project_id": "proj1", "assets": AssetSelection.search(), prop: value}
+    with pytest.raises(ValueError, match=rf"^MetadataGenerationBatch: {prop}=") as batch_error:
+        MetadataGenerationBatch(stack, "Batch", **batch_props)  # type: ignore[arg-type]
+    run_text = str(run_error.value).removeprefix("MetadataGenerationRun: ")
+    batch_text = str(batch_error.value).removeprefix("MetadataGenerationBatch: ")
+    if prop == "timeout":  # the reason is the same; the lower bound and what is stopped differ
+        assert "(55 minutes: CloudFormation gives a custom resource 60 minutes" in run_text
+        assert "(55 minutes: CloudFormation gives a custom resource 60 minutes" in batch_text
+    else:
+        assert batch_text == run_text
