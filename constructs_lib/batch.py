@@ -153,11 +153,15 @@ class AssetSelection:
         body = json.dumps(list(self._ids)).encode()
         digest = hashlib.sha256(body).hexdigest()
         # Staged from a file named by its content, so the asset (and the template) only change
-        # when the ids do.
-        path = Path(tempfile.gettempdir()) / "datazone-metadata-generation-batch" / f"{digest}.json"
+        # when the ids do. It is written inside the cloud assembly (cdk.out), where the asset is
+        # staged too: a synth leaves nothing behind elsewhere (it used to fill $TMPDIR).
+        stage = cdk.Stage.of(scope)
+        if stage is None:  # a Stack is always in an App (a Stage); a bare construct tree is not
+            raise _invalid("assets", "AssetSelection.ids", "a MetadataGenerationBatch must be inside a cdk.App's stack")
+        path = Path(stage.asset_outdir) / "datazone-batch-ids" / f"{digest}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Whatever is there (a synth killed mid-write, another user's /tmp) is checked, and
-        # replaced whole: the asset is exactly these ids.
+        # Whatever is there (a synth killed mid-write) is checked, and replaced whole: the asset
+        # is exactly these ids.
         if not path.is_file() or path.read_bytes() != body:
             with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as staging:
                 staging.write(body)

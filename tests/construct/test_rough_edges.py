@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
 import pydoc
+import tempfile
+import uuid
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -117,3 +121,22 @@ def test_the_batch_explains_a_bad_id_or_timeout_as_the_run_does(prop: str, value
         assert "(55 minutes: CloudFormation gives a custom resource 60 minutes" in batch_text
     else:
         assert batch_text == run_text
+
+
+# -- item 9: a synth writes nothing outside the cloud assembly -------------------------------------
+
+
+def test_the_ids_file_is_written_inside_the_assembly_not_the_temp_dir(tmp_path: Path) -> None:
+    ids = [f"roughedge{uuid.uuid4().hex[:12]}{i}" for i in range(3)]  # a digest no other synth made
+    digest = hashlib.sha256(json.dumps(ids).encode()).hexdigest()
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    stack = cdk.Stack(app, "Ids")
+    MetadataGenerationBatch(stack, "Batch", domain_id="dzd_abc123", project_id="proj1", assets=AssetSelection.ids(ids))
+    app.synth()
+
+    assert not (Path(tempfile.gettempdir()) / "datazone-metadata-generation-batch" / f"{digest}.json").exists()
+    written = [p for p in (tmp_path / "cdk.out").rglob("*.json") if p.read_text() == json.dumps(ids)]
+    assert written, "the ids are staged in the assembly"
+    assert {p.parent.parent if p.parent.name == "datazone-batch-ids" else p.parent for p in written} == {
+        tmp_path / "cdk.out"
+    }
