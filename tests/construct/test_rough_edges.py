@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import inspect
 import json
 import pydoc
+import re
 import tempfile
+import tomllib
 import uuid
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from mypy import api as mypy_api
+from packaging.version import Version
 
+import constructs_lib
 from constructs_lib import (
     AcceptPredictions,
     AssetSelection,
@@ -140,3 +145,29 @@ def test_the_ids_file_is_written_inside_the_assembly_not_the_temp_dir(tmp_path: 
     assert {p.parent.parent if p.parent.name == "datazone-batch-ids" else p.parent for p in written} == {
         tmp_path / "cdk.out"
     }
+
+
+# -- item 6: one version, defined once, agreeing with the CHANGELOG ---------------------------------
+
+
+def test_the_version_is_defined_once_and_agrees_with_the_changelog_and_the_errors() -> None:
+    version = Version(constructs_lib.__version__)
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "constructs_lib.__version__"}
+    # What pip show reports (the installed metadata) is that same version.
+    assert importlib.metadata.version("datazone-metadata-generation-constructs") == str(version)
+
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    released = [Version(v) for v in re.findall(r"^## \[(\d[^\]]*)\]", changelog, re.MULTILINE)]
+    assert released, "the CHANGELOG names its releases"
+    # Unreleased work is a development release of the next version, after every released one.
+    assert all(version > r for r in released)
+    assert Version(version.base_version) not in released
+    assert version.is_prerelease or version in released
+    # "removed in X" (errors, README) never names a version past the one installed.
+    texts = [(REPO / "README.md").read_text(), *(p.read_text() for p in (REPO / "constructs_lib").glob("*.py"))]
+    removed = {Version(v) for text in texts for v in re.findall(r"removed in (\d+\.\d+\.\d+)", text)}
+    assert removed
+    assert all(Version(version.base_version) >= r for r in removed)
