@@ -9,6 +9,7 @@ deploy starts it through the same custom-resource provider as ``MetadataGenerati
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -30,18 +31,22 @@ from constructs_lib import _nag
 from constructs_lib._batch_definition import definition
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
+from constructs_lib._signature import show_init_signature
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 from constructs_lib.metadata_generation_run import (
+    DOMAIN_ID_ALLOWED,
     DOMAIN_ID_PATTERN,
     MAX_TIMEOUT_SECONDS,
     PROJECT_DESIGNATIONS,
+    PROJECT_ID_ALLOWED,
     PROJECT_ID_PATTERN,
     SERVICE_TIMEOUT,
     MetadataGenerationType,
     _MetadataGenerationRunProvider,
     _normalize_types,
     _predictions_policy,
+    timeout_allowed,
 )
 from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 
@@ -55,11 +60,31 @@ def _invalid(prop: str, value: object, allowed: str) -> ValueError:
 
 
 class AssetSelection:
-    """Which assets a :class:`MetadataGenerationBatch` covers."""
+    """Which assets a :class:`MetadataGenerationBatch` covers: make one with
+    ``AssetSelection.ids([...])``, ``AssetSelection.data_source(id)`` or ``AssetSelection.search(...)``."""
 
-    def __init__(self, prop: dict[str, Any], ids: tuple[str, ...] = ()) -> None:
-        self._prop = prop
-        self._ids = ids
+    _prop: dict[str, Any]
+    _ids: tuple[str, ...]
+
+    # help() and inspect show no constructor arguments (inspect would otherwise show __new__'s).
+    __signature__ = inspect.Signature()
+
+    def __new__(cls, *args: object, **kwargs: object) -> AssetSelection:
+        # The factories are the API: they validate, and the property they build is internal.
+        raise TypeError(
+            "AssetSelection() is not public: use AssetSelection.ids([...]), AssetSelection.data_source(id) "
+            "or AssetSelection.search(text=..., asset_types=[...])"
+        )
+
+    def __init__(self) -> None:
+        """Never runs (``__new__`` refuses): its empty signature is what type checkers hold a call to."""
+
+    @classmethod
+    def _of(cls, prop: dict[str, Any], ids: tuple[str, ...] = ()) -> AssetSelection:
+        selection = object.__new__(cls)
+        selection._prop = prop
+        selection._ids = ids
+        return selection
 
     @classmethod
     def ids(cls, asset_ids: Sequence[str]) -> AssetSelection:
@@ -82,7 +107,7 @@ class AssetSelection:
         duplicates = sorted(asset for asset, count in Counter(asset_ids).items() if count > 1)
         if duplicates:
             raise _invalid("assets", duplicates[:5], "each asset id may appear once: remove the duplicates")
-        return cls({"Kind": "IDS", "Count": len(asset_ids)}, tuple(asset_ids))
+        return cls._of({"Kind": "IDS", "Count": len(asset_ids)}, tuple(asset_ids))
 
     @classmethod
     def data_source(cls, data_source_id: str) -> AssetSelection:
@@ -98,7 +123,7 @@ class AssetSelection:
                 f"AssetSelection.data_source needs a data source id matching {contract.DATA_SOURCE_ID_RE.pattern} "
                 "(e.g. CfnDataSource.attr_id)",
             )
-        return cls({"Kind": "DATA_SOURCE", "DataSourceId": data_source_id})
+        return cls._of({"Kind": "DATA_SOURCE", "DataSourceId": data_source_id})
 
     @classmethod
     def search(cls, *, text: str | None = None, asset_types: Sequence[str] | None = None) -> AssetSelection:
@@ -115,7 +140,7 @@ class AssetSelection:
             if isinstance(asset_types, str) or not all(isinstance(t, str) and t for t in asset_types):
                 raise _invalid("assets", asset_types, "AssetSelection.search asset_types must be a list of type ids")
             prop["AssetTypes"] = list(asset_types)
-        return cls(prop)
+        return cls._of(prop)
 
     @property
     def kind(self) -> str:
@@ -128,11 +153,15 @@ class AssetSelection:
         body = json.dumps(list(self._ids)).encode()
         digest = hashlib.sha256(body).hexdigest()
         # Staged from a file named by its content, so the asset (and the template) only change
-        # when the ids do.
-        path = Path(tempfile.gettempdir()) / "datazone-metadata-generation-batch" / f"{digest}.json"
+        # when the ids do. It is written inside the cloud assembly (cdk.out), where the asset is
+        # staged too: a synth leaves nothing behind elsewhere (it used to fill $TMPDIR).
+        stage = cdk.Stage.of(scope)
+        if stage is None:  # a Stack is always in an App (a Stage); a bare construct tree is not
+            raise _invalid("assets", "AssetSelection.ids", "a MetadataGenerationBatch must be inside a cdk.App's stack")
+        path = Path(stage.asset_outdir) / "datazone-batch-ids" / f"{digest}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Whatever is there (a synth killed mid-write, another user's /tmp) is checked, and
-        # replaced whole: the asset is exactly these ids.
+        # Whatever is there (a synth killed mid-write) is checked, and replaced whole: the asset
+        # is exactly these ids.
         if not path.is_file() or path.read_bytes() != body:
             with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as staging:
                 staging.write(body)
@@ -251,9 +280,13 @@ class _BatchWorkflow(Construct):
             "Read-only access to the CDK bootstrap assets bucket's objects, where each batch's list of "
             "asset ids is uploaded; the key is a content hash only known at deploy time."
         )
+        # The provider acknowledged Resource::* for its DataZone actions already: this reason is
+        # added to that one (see _nag.acknowledge), for the actions the workflow brings.
         services_reason = (
-            "CloudWatch Logs delivery and X-Ray for the batch workflow: these actions take no resource "
-            "(aws-cdk-lib's StateMachine grants them this way)."
+            "The batch workflow adds CloudWatch Logs delivery and X-Ray actions, which take no resource "
+            "(aws-cdk-lib's StateMachine grants them this way), and the DataZone actions its selections "
+            "use (ListDataSourceRuns, ListDataSourceRunActivities, Search), granted in the same DataZone "
+            "statement and authorized by DataZone inside the project like the runs."
         )
         executions_reason = (
             "Executions of this one state machine (a Distributed Map's child executions are named by Step "
@@ -416,12 +449,12 @@ class MetadataGenerationBatch(Construct):
         timeout: cdk.Duration | None,
         run_timeout: cdk.Duration | None,
     ) -> dict[str, Any]:
-        for prop, value, pattern in (
-            ("domain_id", domain_id, DOMAIN_ID_PATTERN),
-            ("project_id", project_id, PROJECT_ID_PATTERN),
+        for prop, value, pattern, allowed in (
+            ("domain_id", domain_id, DOMAIN_ID_PATTERN, DOMAIN_ID_ALLOWED),
+            ("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_ALLOWED),
         ):
             if not isinstance(value, str) or (not is_token(value) and not pattern.fullmatch(value)):
-                raise _invalid(prop, value, f"use a DataZone id matching {pattern.pattern}")
+                raise _invalid(prop, value, allowed)
         if not isinstance(assets, AssetSelection):
             raise _invalid("assets", assets, "use AssetSelection.ids([...]), .data_source(id) or .search(...)")
         if (
@@ -444,14 +477,19 @@ class MetadataGenerationBatch(Construct):
             BatchProp.MAX_CONCURRENCY: max_concurrency,
             BatchProp.FAILURE_TOLERANCE: failure_tolerance,
             Prop.TIMEOUT_SECONDS: _seconds(
-                "timeout", timeout, contract.DEFAULT_TIMEOUT_SECONDS, 60, MAX_TIMEOUT_SECONDS
+                "timeout",
+                timeout,
+                contract.DEFAULT_TIMEOUT_SECONDS,
+                (60, MAX_TIMEOUT_SECONDS),
+                timeout_allowed("60 s", "stop the execution") + "; a longer batch needs wait_for_completion=False",
             ),
             BatchProp.RUN_TIMEOUT_SECONDS: _seconds(
                 "run_timeout",
                 run_timeout,
                 contract.DEFAULT_RUN_TIMEOUT_SECONDS,
-                contract.POLL_INTERVAL_SECONDS,
-                contract.MAX_RUN_TIMEOUT_SECONDS,
+                (contract.POLL_INTERVAL_SECONDS, contract.MAX_RUN_TIMEOUT_SECONDS),
+                f"must be a whole number of seconds from {contract.POLL_INTERVAL_SECONDS} s (the poll interval) "
+                f"to {contract.MAX_RUN_TIMEOUT_SECONDS} s ({contract.MAX_RUN_TIMEOUT_SECONDS // 3600} hours)",
             ),
         }
 
@@ -488,6 +526,9 @@ class MetadataGenerationBatch(Construct):
         return self.resource.get_att_string(BatchAttr.SUMMARY)
 
 
+show_init_signature(MetadataGenerationBatch)
+
+
 def _definition_string(results_bucket: str, worker_arn: str) -> str:
     """The definition as JSON, with the bucket's and the worker's tokens spliced in.
 
@@ -513,12 +554,13 @@ _SELECTION_ACTIONS = {
 }
 
 
-def _seconds(prop: str, value: cdk.Duration | None, default: int, low: int, high: int) -> int:
+def _seconds(prop: str, value: cdk.Duration | None, default: int, bounds: tuple[int, int], allowed: str) -> int:
     if value is None:
         return default
     if not isinstance(value, cdk.Duration):
         raise _invalid(prop, value, "must be an aws_cdk.Duration, e.g. Duration.minutes(30)")
     seconds = value.to_seconds(integral=False)
+    low, high = bounds
     if not low <= seconds <= high or seconds != int(seconds):
-        raise _invalid(prop, f"{seconds:g} s", f"must be a whole number of seconds from {low} to {high}")
+        raise _invalid(prop, f"{seconds:g} s", allowed)
     return int(seconds)

@@ -62,6 +62,8 @@ import datetime as _dt
 import functools
 import hashlib
 import json
+import logging
+import os
 import threading
 import time
 import types
@@ -71,11 +73,12 @@ from typing import Any
 
 from constructs_lib._batch_definition import definition as batch_definition  # plain data, no CDK
 from constructs_lib._handler import contract  # the wire contract: stdlib only
-from constructs_lib.local._deps import botocore_module
+from constructs_lib.local import _deps
+from constructs_lib.local._deps import MOTO_INTERPRETER, botocore_module, check_local
 from constructs_lib.local.assembly import file_asset_path
 
 #: The moto release the adapter's patches were written against (they reach into its internals).
-MOTO_VERSION = "5.2.5"
+MOTO_VERSION = _deps.MOTO_VERSION
 BATCH_RESOURCE_TYPE = contract.BATCH_RESOURCE_TYPE
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
@@ -84,8 +87,12 @@ FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoi
 _ERROR_SERVICE_NAMES = {"datazone": "DataZone", "sfn": "Sfn", "stepfunctions": "Sfn", "dynamodb": "DynamoDb"}
 _INHERITED = object()
 _MOTO_KEY = "local"
+_MOTO_ACCOUNT_VARIABLE = "MOTO_ACCOUNT_ID"
+_MOTO_LOGGER = logging.getLogger("moto")
+#: The replay's account when a stack names none (constructs_lib.local.replay_session, the seed).
+LOCAL_ACCOUNT = "000000000000"
 _MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
-_SDK = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
+_SDK = MOTO_INTERPRETER
 _RESULT_WRITER = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3"
 )
@@ -348,9 +355,12 @@ class LocalStepFunctions:
     (explicit endpoint URLs, such as the local DataZone and CloudFormation endpoints, pass through).
     """
 
-    def __init__(self, *, datazone_url: str, speed: float = 1.0) -> None:
+    def __init__(self, *, datazone_url: str, speed: float = 1.0, account: str = LOCAL_ACCOUNT) -> None:
         self.adapter = MotoAdapter(datazone_url=datazone_url, speed=speed)
+        self.account = account
         self._mock: Any = None
+        self._saved_account: str | None = None
+        self._saved_log_level = logging.NOTSET
 
     def __enter__(self) -> LocalStepFunctions:
         return self.start()
@@ -359,12 +369,17 @@ class LocalStepFunctions:
         self.stop()
 
     def start(self) -> LocalStepFunctions:
+        check_local(batches=True)
         moto = _module("moto")
-        if moto.__version__ != MOTO_VERSION:
-            raise RuntimeError(
-                f"the local batch needs moto {MOTO_VERSION} (its interpreter is patched), not {moto.__version__}: "
-                f'pip install "moto[stepfunctions,s3]=={MOTO_VERSION}"'
-            )
+        # moto names its own account (123456789012) in every ARN unless told: executions and
+        # state machines then sat in another account than the stack that holds them.
+        self._saved_account = os.environ.get(_MOTO_ACCOUNT_VARIABLE)
+        os.environ[_MOTO_ACCOUNT_VARIABLE] = self.account
+        # moto warns about what its interpreter ignores (each ToleratedFailurePercentage, on every
+        # definition it parses): Python's last-resort handler printed that on every batch dry run.
+        # The replay reports what happened itself; moto's errors still pass.
+        self._saved_log_level = _MOTO_LOGGER.level
+        _MOTO_LOGGER.setLevel(max(_MOTO_LOGGER.getEffectiveLevel(), logging.ERROR))
         self._mock = moto.mock_aws(config=_MOTO_CONFIG)
         self._mock.start()
         self.adapter.install()
@@ -379,6 +394,11 @@ class LocalStepFunctions:
             self.adapter.uninstall()
             self._mock.stop()
             self._mock = None
+            _MOTO_LOGGER.setLevel(self._saved_log_level)
+            if self._saved_account is None:
+                os.environ.pop(_MOTO_ACCOUNT_VARIABLE, None)
+            else:
+                os.environ[_MOTO_ACCOUNT_VARIABLE] = self._saved_account
 
     def client(self, service: str, region: str) -> Any:
         if self._mock is None:
