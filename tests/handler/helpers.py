@@ -493,6 +493,7 @@ BATCH_INPUT: dict[str, Any] = {
     "maxConcurrency": 10,
     "pollSeconds": 10,
     "maxPolls": 180,
+    "runTimeoutSeconds": 1800,
     "tokenSeed": EXECUTION_NAME,
     "predictions": {"mode": "NONE", "rule": {}, "choices": []},
     "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},

@@ -78,6 +78,7 @@ def expected_input(
     max_concurrency: int = 10,
     poll_seconds: int = 10,
     max_polls: int = 180,
+    run_timeout_seconds: int = 1800,
     predictions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """contract.BatchInput, written out by hand."""
@@ -89,6 +90,7 @@ def expected_input(
         "maxConcurrency": max_concurrency,
         "pollSeconds": poll_seconds,
         "maxPolls": max_polls,
+        "runTimeoutSeconds": run_timeout_seconds,
         "tokenSeed": EXECUTION_NAME,
         "predictions": NO_PREDICTIONS if predictions is None else predictions,
         "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
@@ -214,14 +216,27 @@ def test_entry_runs_each_resource_types_real_handler(stubbed: Stubber, sfn: Stub
         ({}, {}),
         (
             {"Types": [NAMES, GLOSSARY], "MaxConcurrency": "250", "PollSeconds": "30", "RunTimeoutSeconds": "3600"},
-            {"types": [NAMES, GLOSSARY], "max_concurrency": 250, "poll_seconds": 30, "max_polls": 120},
+            {
+                "types": [NAMES, GLOSSARY],
+                "max_concurrency": 250,
+                "poll_seconds": 30,
+                "max_polls": 120,
+                "run_timeout_seconds": 3600,
+            },
         ),
-        # maxPolls = ceil(run timeout / poll interval): the workflow cancels a run after that many polls.
-        ({"PollSeconds": "10", "RunTimeoutSeconds": "95"}, {"max_polls": 10}),
-        ({"PollSeconds": "7", "RunTimeoutSeconds": "7"}, {"poll_seconds": 7, "max_polls": 1}),
-        ({"PollSeconds": "3600", "RunTimeoutSeconds": "1"}, {"poll_seconds": 3600, "max_polls": 1}),
+        # maxPolls = ceil(run timeout / poll interval); the workflow cancels a run once the seconds
+        # it waited reach runTimeoutSeconds (its interval backs off, so it does not count polls).
+        ({"PollSeconds": "10", "RunTimeoutSeconds": "95"}, {"max_polls": 10, "run_timeout_seconds": 95}),
+        ({"PollSeconds": "7", "RunTimeoutSeconds": "7"}, {"poll_seconds": 7, "max_polls": 1, "run_timeout_seconds": 7}),
+        (
+            {"PollSeconds": "3600", "RunTimeoutSeconds": "1"},
+            {"poll_seconds": 3600, "max_polls": 1, "run_timeout_seconds": 1},
+        ),
         # A zero interval (local dry runs) counts polls of one second.
-        ({"PollSeconds": "0", "RunTimeoutSeconds": "60"}, {"poll_seconds": 0, "max_polls": 60}),
+        (
+            {"PollSeconds": "0", "RunTimeoutSeconds": "60"},
+            {"poll_seconds": 0, "max_polls": 60, "run_timeout_seconds": 60},
+        ),
     ],
 )
 def test_first_poll_starts_the_execution_with_the_exact_input(

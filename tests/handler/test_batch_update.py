@@ -156,6 +156,7 @@ def test_the_new_execution_is_started_by_the_first_poll_under_the_new_name(
         "maxConcurrency": 10,
         "pollSeconds": 10,
         "maxPolls": 180,
+        "runTimeoutSeconds": 1800,
         "tokenSeed": NEW_NAME,  # new runs: DataZone does not deduplicate them with the old batch's
         "predictions": {"mode": "NONE", "rule": {}, "choices": []},
         "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
