@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from constructs_lib.batch import AssetSelection, MetadataGenerationBatch
+    from constructs_lib.batch import AssetSelection, MetadataGenerationBatch, WorkflowLogging
     from constructs_lib.metadata_generation_run import (
         MetadataGenerationRun,
         MetadataGenerationType,
@@ -26,6 +26,7 @@ _EXPORTS = {
     "AcceptPredictions": "constructs_lib.predictions",
     "RejectChoice": "constructs_lib.predictions",
     "RejectPredictions": "constructs_lib.predictions",
+    "WorkflowLogging": "constructs_lib.batch",
 }
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "MetadataGenerationType",
     "RejectChoice",
     "RejectPredictions",
+    "WorkflowLogging",
 ]
 
 
