@@ -389,7 +389,8 @@ class MetadataGenerationBatch(Construct):
             55 minutes (CloudFormation's limit). The execution is stopped when it runs out; a
             longer batch needs ``wait_for_completion=False``.
         :param run_timeout: how long one asset's run may take before the workflow cancels it.
-            Default: 30 minutes; at most 24 hours.
+            Default: 30 minutes; at most 24 hours. Checked at each poll; polls back off from every
+            10 s to every 2 minutes, so the cancel comes up to 2 minutes after it.
         :param rerun_token: any change starts a new execution on the next deploy. Default: none.
         :param cancel_on_delete: on Delete, stop the execution and cancel the runs it left in
             flight. Default: True.
