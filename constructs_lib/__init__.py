@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.2.0.dev0"
 
 if TYPE_CHECKING:
-    from constructs_lib.batch import AssetSelection, MetadataGenerationBatch
+    from constructs_lib.batch import AssetSelection, MetadataGenerationBatch, WorkflowLogging
     from constructs_lib.metadata_generation_run import (
         MetadataGenerationRun,
         MetadataGenerationType,
@@ -31,6 +31,7 @@ _EXPORTS = {
     "AcceptPredictions": "constructs_lib.predictions",
     "RejectChoice": "constructs_lib.predictions",
     "RejectPredictions": "constructs_lib.predictions",
+    "WorkflowLogging": "constructs_lib.batch",
 }
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "MetadataGenerationType",
     "RejectChoice",
     "RejectPredictions",
+    "WorkflowLogging",
 ]
 
 

@@ -16,6 +16,7 @@ import tempfile
 import weakref
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,30 @@ from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 NAME = "MetadataGenerationBatch"
 WORKFLOW_ID = "DataZoneMetadataGenerationBatchWorkflow"
 MAX_IDS = 100_000
+#: AWS asks that state machines' log groups be named under this prefix: CloudWatch Logs then
+#: authorizes delivery without adding each group to its resource policy, which is limited to
+#: 5,120 characters (Step Functions developer guide, "Logging using CloudWatch Logs").
+VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
+
+
+@dataclass(frozen=True)
+class WorkflowLogging:
+    """What the stack's batch workflow logs to CloudWatch Logs (``MetadataGenerationBatch(workflow_logging=...)``).
+
+    :param level: ``aws_stepfunctions.LogLevel``. Default: ERROR (failed states only).
+    :param include_execution_data: log each state's input and output (asset ids, DataZone's
+        answers). Default: False. At ALL with execution data every child execution of every
+        asset is logged in full: at 10,000 assets the largest part of a batch's bill.
+    """
+
+    level: sfn.LogLevel = sfn.LogLevel.ERROR
+    include_execution_data: bool = False
+
+    def __str__(self) -> str:
+        return f"WorkflowLogging(level={self.level.value}, include_execution_data={self.include_execution_data})"
+
+
+DEFAULT_WORKFLOW_LOGGING = WorkflowLogging()
 
 
 def _invalid(prop: str, value: object, allowed: str) -> ValueError:
@@ -219,8 +244,16 @@ class _BatchWorkflow(Construct):
             description="MetadataGenerationBatch workflow steps: asset selection and summary",
         )
         log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+            self,
+            "Logs",
+            # One workflow per stack, so the stack's name makes it unique in the account and Region.
+            log_group_name=f"{VENDED_LOGS_PREFIX}{cdk.Aws.STACK_NAME}-{NAME}",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        default = DEFAULT_WORKFLOW_LOGGING
+        #: The logging a batch of this stack asked for, and which batch (None: the default).
+        self.logging: tuple[WorkflowLogging, str] | None = None
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -230,8 +263,10 @@ class _BatchWorkflow(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             role=self.role,
             tracing_enabled=True,
-            # The executions carry asset ids and DataZone's answers, nothing secret.
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            # Errors only, without execution data, unless a batch asks for more (use_logging).
+            logs=sfn.LogOptions(
+                destination=log_group, level=default.level, include_execution_data=default.include_execution_data
+            ),
         )
         # The handler starts, follows and stops executions; a Distributed Map runs its items as
         # child executions of this same state machine. A policy of its own: the state machine
@@ -307,6 +342,18 @@ class _BatchWorkflow(Construct):
             _nag.cfn_resource(self.policy.node.default_child), [("AwsSolutions-IAM5", executions, executions_reason)]
         )
         _nag.acknowledge(
+            _nag.cfn_resource(self.state_machine.node.default_child),
+            [
+                (
+                    "AwsSolutions-SF1",
+                    None,
+                    "Errors only by default: at ALL every child execution of every asset is logged, the largest "
+                    "part of a large batch's bill; the failures are also in each batch's summary.json. "
+                    "MetadataGenerationBatch(workflow_logging=...) raises it.",
+                )
+            ],
+        )
+        _nag.acknowledge(
             _nag.cfn_resource(self.bucket.node.default_child),
             [
                 (
@@ -317,6 +364,25 @@ class _BatchWorkflow(Construct):
                 )
             ],
         )
+
+    def use_logging(self, wanted: WorkflowLogging, batch: str) -> None:
+        """Log as ``wanted`` (asked for by the batch at path ``batch``); one setting per stack."""
+        if not isinstance(wanted, WorkflowLogging) or not isinstance(wanted.level, sfn.LogLevel):
+            raise _invalid("workflow_logging", wanted, "use WorkflowLogging(level=aws_stepfunctions.LogLevel.ALL, ...)")
+        if self.logging is not None:
+            chosen, owner = self.logging
+            if chosen != wanted:
+                raise _invalid(
+                    "workflow_logging",
+                    str(wanted),
+                    f"{batch} asks for {wanted} but {owner} asks for {chosen}; the batches of a stack share one "
+                    "workflow and its log group: give them the same workflow_logging, or set it on one batch only",
+                )
+            return
+        self.logging = (wanted, batch)
+        machine = _nag.cfn_resource(self.state_machine.node.default_child)
+        machine.add_property_override("LoggingConfiguration.Level", wanted.level.value)
+        machine.add_property_override("LoggingConfiguration.IncludeExecutionData", wanted.include_execution_data)
 
     def read_items(self, asset: s3_assets.Asset) -> None:
         # The map reads the ids; the handler reads them too on Delete (to cancel runs in flight).
@@ -353,6 +419,7 @@ class MetadataGenerationBatch(Construct):
         grant_project_access: bool = True,
         project_designation: str = "PROJECT_CONTRIBUTOR",
         create_outputs: bool = True,
+        workflow_logging: WorkflowLogging | None = None,
     ) -> None:
         """
         :param domain_id: DataZone domain id (``dzd_...``), or a token such as ``CfnDomain.attr_id``.
@@ -374,7 +441,8 @@ class MetadataGenerationBatch(Construct):
             55 minutes (CloudFormation's limit). The execution is stopped when it runs out; a
             longer batch needs ``wait_for_completion=False``.
         :param run_timeout: how long one asset's run may take before the workflow cancels it.
-            Default: 30 minutes; at most 24 hours.
+            Default: 30 minutes; at most 24 hours. Checked at each poll; polls back off from every
+            10 s to every 2 minutes, so the cancel comes up to 2 minutes after it.
         :param rerun_token: any change starts a new execution on the next deploy. Default: none.
         :param cancel_on_delete: on Delete, stop the execution and cancel the runs it left in
             flight. Default: True.
@@ -383,6 +451,12 @@ class MetadataGenerationBatch(Construct):
             ``MetadataGenerationRun``s). Default: True.
         :param project_designation: the membership's designation. Default: PROJECT_CONTRIBUTOR.
         :param create_outputs: add stack outputs for the execution ARN and the counts. Default: True.
+        :param workflow_logging: what the stack's batch workflow logs, e.g.
+            ``WorkflowLogging(level=aws_stepfunctions.LogLevel.ALL, include_execution_data=True)``
+            while investigating. Default: None, which is level ERROR without execution data
+            (its log group is ``/aws/vendedlogs/states/<stack name>-MetadataGenerationBatch``).
+            The workflow is shared by the stack's batches: batches of one stack that set it must
+            set the same value (synth fails otherwise).
         """
         super().__init__(scope, construct_id)
         properties = self._properties(
@@ -403,6 +477,8 @@ class MetadataGenerationBatch(Construct):
             raise _invalid("project_designation", project_designation, f"use one of {', '.join(PROJECT_DESIGNATIONS)}")
 
         workflow = _BatchWorkflow.of(self)
+        if workflow_logging is not None:
+            workflow.use_logging(workflow_logging, self.node.path)
         provider = workflow.provider
         properties[BatchProp.SELECTION] = assets._bind(self)
         properties.update(

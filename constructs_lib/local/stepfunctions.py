@@ -21,9 +21,15 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     answers in PascalCase with ISO-8601 strings (``$.Id``). Fix: moto's ``_from_boto_response``
     with the output shape, datetimes as ISO strings.
 ``errors``
-    Service errors are named ``datazone.ThrottlingException`` (or ``datazone.ClientErrorException``);
-    Step Functions says ``DataZone.ThrottlingException``, which the definition's Retry/Catch name.
-    Fix: the service's name as Step Functions spells it, plus the error *code*.
+    Service errors are named ``datazone.ThrottlingException``, an answer the service model does
+    not name (a 503 without an error type) ``datazone.datazoneException``, and a client-side
+    failure (a dropped connection, a read timeout) is not an error of the task at all but
+    ``States.Runtime`` with botocore's message. Step Functions (which calls services with the
+    AWS SDK for Java 2.x; see ``_batch_definition.TRANSIENT``) says
+    ``DataZone.ThrottlingException``, ``DataZone.DataZoneException`` (the client's base
+    exception) and ``DataZone.SdkClientException``, which the definition's Retry/Catch name.
+    Fix: the service's name as Step Functions spells it, plus the error *code* when the model
+    names it, else the service's base exception; botocore's own errors are SdkClientException.
 ``result-writer``
     A Distributed Map's ``ResultWriter`` writes only ``manifest.json``, with no result files
     (moto: ``env.stack.pop()  # TODO: results``); the handler's summary reads them. Fix: the
@@ -186,6 +192,7 @@ class MotoAdapter:
         if "errors" in self.fixes:
             self._patch(task, "_normalise_service_error_name", staticmethod(_service_error_name))
             self._patch(task, "_normalise_exception_name", staticmethod(_exception_name))
+            self._patch(task, "_from_error", _client_side_errors(vars(task)["_from_error"]))
         if "result-writer" in self.fixes:
             writer = _module(_RESULT_WRITER).ResourceEvalS3
             self._patch(writer, "_handle_put_object", staticmethod(_write_results))
@@ -295,10 +302,39 @@ def _service_error_name(service_name: str) -> str:
     return _ERROR_SERVICE_NAMES.get(service_name.lower(), service_name[:1].upper() + service_name[1:])
 
 
+@functools.cache
+def _modeled_errors(service: str) -> frozenset[str]:
+    """The error shapes of a service's model (``service`` as Step Functions spells it); empty if unknown."""
+    boto_names = {spelled: boto for boto, spelled in _ERROR_SERVICE_NAMES.items()}
+    try:
+        model = _service_model(boto_names.get(service, service.lower()))
+    except _module("botocore.exceptions").UnknownServiceError:
+        return frozenset()
+    return frozenset(shape.name for shape in model.error_shapes)
+
+
 def _exception_name(service: str, error: Exception) -> str:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+    code = str(getattr(error, "response", {}).get("Error", {}).get("Code") or "")
+    modeled = _modeled_errors(service)
+    if code not in modeled and f"{code}Exception" not in modeled:
+        # The SDK for Java 2.x throws the client's base exception for an answer it cannot map.
+        return f"{service}.{service}Exception"
     name = f"{service}.{code}"
     return name if name.endswith("Exception") else name + "Exception"
+
+
+def _client_side_errors(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's ``_from_error``, with botocore's own errors (no answer from the service) named as
+    Step Functions names them: ``<Service>.SdkClientException``, a task failure Retry can match."""
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, _module("botocore.exceptions").BotoCoreError):
+            service = self._normalise_service_error_name(self.resource.api_name)
+            cause = f"Unable to execute HTTP request: {ex}"
+            return self._get_task_failure_event(env=env, error=f"{service}.SdkClientException", cause=cause)
+        return original(self, env, ex)
+
+    return from_error
 
 
 def _write_results(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
