@@ -9,8 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+#: The one definition of the version (pyproject.toml reads it). 0.1.0 is the last release
+#: (CHANGELOG.md); what is on this branch is the work toward 0.2.0, hence a development release
+#: of it: errors and the README say "removed in 0.2.0" of what 0.1.0 still had.
+__version__ = "0.2.0.dev0"
+
 if TYPE_CHECKING:
-    from constructs_lib.batch import AssetSelection, MetadataGenerationBatch
+    from constructs_lib.batch import AssetSelection, MetadataGenerationBatch, WorkflowLogging
     from constructs_lib.metadata_generation_run import (
         MetadataGenerationRun,
         MetadataGenerationType,
@@ -26,6 +31,7 @@ _EXPORTS = {
     "AcceptPredictions": "constructs_lib.predictions",
     "RejectChoice": "constructs_lib.predictions",
     "RejectPredictions": "constructs_lib.predictions",
+    "WorkflowLogging": "constructs_lib.batch",
 }
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "MetadataGenerationType",
     "RejectChoice",
     "RejectPredictions",
+    "WorkflowLogging",
 ]
 
 

@@ -52,16 +52,33 @@ def _recorded(resource: cdk.CfnResource) -> list[Entry]:
     ]
 
 
+def _merged(recorded: Sequence[Entry], entries: Sequence[Entry]) -> list[Entry]:
+    """``recorded`` then ``entries``, one entry per (rule, finding): a finding acknowledged again
+    (the handler policy's ``Resource::*`` by the provider and then by a batch) keeps its place and
+    gets both reasons, since each covers other actions of the same statement."""
+    merged: dict[tuple[str, str | None], str] = {}
+    for rule, finding, reason in [*recorded, *entries]:
+        earlier = merged.get((rule, finding))
+        merged[(rule, finding)] = reason if earlier is None or reason in earlier else f"{earlier} {reason}"
+    return [(rule, finding, reason) for (rule, finding), reason in merged.items()]
+
+
 def acknowledge(resource: cdk.CfnResource, entries: Sequence[Entry]) -> None:
     """Acknowledge ``entries`` (rule, finding, reason) on ``resource`` for cdk-nag 3 and 2."""
-    cdk.Validations.of(resource).acknowledge(
-        *(
-            cdk.Acknowledgment(id=f"AwsSolutions::{rule}{f'[{finding}]' if finding else ''}", reason=reason)
-            for rule, finding, reason in entries
-        )
-    )
     # cdk-nag 2 reads plain metadata (it cannot resolve a Lazy), and add_metadata replaces the key,
     # so what earlier calls wrote is read back from the resource and written again with the new
     # entries. The resource itself holds the record: no Python-side map keyed by jsii proxies,
     # whose identity is not stable (one JS object can come back as a new proxy on each lookup).
-    resource.add_metadata("cdk_nag", nag2_metadata([*_recorded(resource), *entries]))
+    recorded = _recorded(resource)
+    merged = _merged(recorded, entries)
+    # cdk-nag 3 keeps the last acknowledgment of an id: a finding seen before is acknowledged
+    # again with the reasons of both calls, never with the newest one alone.
+    renewed = {(rule, finding) for rule, finding, _ in entries}
+    cdk.Validations.of(resource).acknowledge(
+        *(
+            cdk.Acknowledgment(id=f"AwsSolutions::{rule}{f'[{finding}]' if finding else ''}", reason=reason)
+            for rule, finding, reason in merged
+            if (rule, finding) in renewed
+        )
+    )
+    resource.add_metadata("cdk_nag", nag2_metadata(merged))

@@ -9,12 +9,14 @@ deploy starts it through the same custom-resource provider as ``MetadataGenerati
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
 import weakref
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +32,52 @@ from constructs_lib import _nag
 from constructs_lib._batch_definition import definition
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
+from constructs_lib._signature import show_init_signature
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 from constructs_lib.metadata_generation_run import (
+    DOMAIN_ID_ALLOWED,
     DOMAIN_ID_PATTERN,
     MAX_TIMEOUT_SECONDS,
     PROJECT_DESIGNATIONS,
+    PROJECT_ID_ALLOWED,
     PROJECT_ID_PATTERN,
     SERVICE_TIMEOUT,
     MetadataGenerationType,
     _MetadataGenerationRunProvider,
     _normalize_types,
     _predictions_policy,
+    timeout_allowed,
 )
 from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 
 NAME = "MetadataGenerationBatch"
 WORKFLOW_ID = "DataZoneMetadataGenerationBatchWorkflow"
 MAX_IDS = 100_000
+#: AWS asks that state machines' log groups be named under this prefix: CloudWatch Logs then
+#: authorizes delivery without adding each group to its resource policy, which is limited to
+#: 5,120 characters (Step Functions developer guide, "Logging using CloudWatch Logs").
+VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
+
+
+@dataclass(frozen=True)
+class WorkflowLogging:
+    """What the stack's batch workflow logs to CloudWatch Logs (``MetadataGenerationBatch(workflow_logging=...)``).
+
+    :param level: ``aws_stepfunctions.LogLevel``. Default: ERROR (failed states only).
+    :param include_execution_data: log each state's input and output (asset ids, DataZone's
+        answers). Default: False. At ALL with execution data every child execution of every
+        asset is logged in full: at 10,000 assets the largest part of a batch's bill.
+    """
+
+    level: sfn.LogLevel = sfn.LogLevel.ERROR
+    include_execution_data: bool = False
+
+    def __str__(self) -> str:
+        return f"WorkflowLogging(level={self.level.value}, include_execution_data={self.include_execution_data})"
+
+
+DEFAULT_WORKFLOW_LOGGING = WorkflowLogging()
 
 
 def _invalid(prop: str, value: object, allowed: str) -> ValueError:
@@ -55,11 +85,31 @@ def _invalid(prop: str, value: object, allowed: str) -> ValueError:
 
 
 class AssetSelection:
-    """Which assets a :class:`MetadataGenerationBatch` covers."""
+    """Which assets a :class:`MetadataGenerationBatch` covers: make one with
+    ``AssetSelection.ids([...])``, ``AssetSelection.data_source(id)`` or ``AssetSelection.search(...)``."""
 
-    def __init__(self, prop: dict[str, Any], ids: tuple[str, ...] = ()) -> None:
-        self._prop = prop
-        self._ids = ids
+    _prop: dict[str, Any]
+    _ids: tuple[str, ...]
+
+    # help() and inspect show no constructor arguments (inspect would otherwise show __new__'s).
+    __signature__ = inspect.Signature()
+
+    def __new__(cls, *args: object, **kwargs: object) -> AssetSelection:
+        # The factories are the API: they validate, and the property they build is internal.
+        raise TypeError(
+            "AssetSelection() is not public: use AssetSelection.ids([...]), AssetSelection.data_source(id) "
+            "or AssetSelection.search(text=..., asset_types=[...])"
+        )
+
+    def __init__(self) -> None:
+        """Never runs (``__new__`` refuses): its empty signature is what type checkers hold a call to."""
+
+    @classmethod
+    def _of(cls, prop: dict[str, Any], ids: tuple[str, ...] = ()) -> AssetSelection:
+        selection = object.__new__(cls)
+        selection._prop = prop
+        selection._ids = ids
+        return selection
 
     @classmethod
     def ids(cls, asset_ids: Sequence[str]) -> AssetSelection:
@@ -82,7 +132,7 @@ class AssetSelection:
         duplicates = sorted(asset for asset, count in Counter(asset_ids).items() if count > 1)
         if duplicates:
             raise _invalid("assets", duplicates[:5], "each asset id may appear once: remove the duplicates")
-        return cls({"Kind": "IDS", "Count": len(asset_ids)}, tuple(asset_ids))
+        return cls._of({"Kind": "IDS", "Count": len(asset_ids)}, tuple(asset_ids))
 
     @classmethod
     def data_source(cls, data_source_id: str) -> AssetSelection:
@@ -98,7 +148,7 @@ class AssetSelection:
                 f"AssetSelection.data_source needs a data source id matching {contract.DATA_SOURCE_ID_RE.pattern} "
                 "(e.g. CfnDataSource.attr_id)",
             )
-        return cls({"Kind": "DATA_SOURCE", "DataSourceId": data_source_id})
+        return cls._of({"Kind": "DATA_SOURCE", "DataSourceId": data_source_id})
 
     @classmethod
     def search(cls, *, text: str | None = None, asset_types: Sequence[str] | None = None) -> AssetSelection:
@@ -115,7 +165,7 @@ class AssetSelection:
             if isinstance(asset_types, str) or not all(isinstance(t, str) and t for t in asset_types):
                 raise _invalid("assets", asset_types, "AssetSelection.search asset_types must be a list of type ids")
             prop["AssetTypes"] = list(asset_types)
-        return cls(prop)
+        return cls._of(prop)
 
     @property
     def kind(self) -> str:
@@ -128,11 +178,15 @@ class AssetSelection:
         body = json.dumps(list(self._ids)).encode()
         digest = hashlib.sha256(body).hexdigest()
         # Staged from a file named by its content, so the asset (and the template) only change
-        # when the ids do.
-        path = Path(tempfile.gettempdir()) / "datazone-metadata-generation-batch" / f"{digest}.json"
+        # when the ids do. It is written inside the cloud assembly (cdk.out), where the asset is
+        # staged too: a synth leaves nothing behind elsewhere (it used to fill $TMPDIR).
+        stage = cdk.Stage.of(scope)
+        if stage is None:  # a Stack is always in an App (a Stage); a bare construct tree is not
+            raise _invalid("assets", "AssetSelection.ids", "a MetadataGenerationBatch must be inside a cdk.App's stack")
+        path = Path(stage.asset_outdir) / "datazone-batch-ids" / f"{digest}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Whatever is there (a synth killed mid-write, another user's /tmp) is checked, and
-        # replaced whole: the asset is exactly these ids.
+        # Whatever is there (a synth killed mid-write) is checked, and replaced whole: the asset
+        # is exactly these ids.
         if not path.is_file() or path.read_bytes() != body:
             with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as staging:
                 staging.write(body)
@@ -190,8 +244,16 @@ class _BatchWorkflow(Construct):
             description="MetadataGenerationBatch workflow steps: asset selection and summary",
         )
         log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+            self,
+            "Logs",
+            # One workflow per stack, so the stack's name makes it unique in the account and Region.
+            log_group_name=f"{VENDED_LOGS_PREFIX}{cdk.Aws.STACK_NAME}-{NAME}",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        default = DEFAULT_WORKFLOW_LOGGING
+        #: The logging a batch of this stack asked for, and which batch (None: the default).
+        self.logging: tuple[WorkflowLogging, str] | None = None
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -201,8 +263,10 @@ class _BatchWorkflow(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             role=self.role,
             tracing_enabled=True,
-            # The executions carry asset ids and DataZone's answers, nothing secret.
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            # Errors only, without execution data, unless a batch asks for more (use_logging).
+            logs=sfn.LogOptions(
+                destination=log_group, level=default.level, include_execution_data=default.include_execution_data
+            ),
         )
         # The handler starts, follows and stops executions; a Distributed Map runs its items as
         # child executions of this same state machine. A policy of its own: the state machine
@@ -251,9 +315,13 @@ class _BatchWorkflow(Construct):
             "Read-only access to the CDK bootstrap assets bucket's objects, where each batch's list of "
             "asset ids is uploaded; the key is a content hash only known at deploy time."
         )
+        # The provider acknowledged Resource::* for its DataZone actions already: this reason is
+        # added to that one (see _nag.acknowledge), for the actions the workflow brings.
         services_reason = (
-            "CloudWatch Logs delivery and X-Ray for the batch workflow: these actions take no resource "
-            "(aws-cdk-lib's StateMachine grants them this way)."
+            "The batch workflow adds CloudWatch Logs delivery and X-Ray actions, which take no resource "
+            "(aws-cdk-lib's StateMachine grants them this way), and the DataZone actions its selections "
+            "use (ListDataSourceRuns, ListDataSourceRunActivities, Search), granted in the same DataZone "
+            "statement and authorized by DataZone inside the project like the runs."
         )
         executions_reason = (
             "Executions of this one state machine (a Distributed Map's child executions are named by Step "
@@ -274,6 +342,18 @@ class _BatchWorkflow(Construct):
             _nag.cfn_resource(self.policy.node.default_child), [("AwsSolutions-IAM5", executions, executions_reason)]
         )
         _nag.acknowledge(
+            _nag.cfn_resource(self.state_machine.node.default_child),
+            [
+                (
+                    "AwsSolutions-SF1",
+                    None,
+                    "Errors only by default: at ALL every child execution of every asset is logged, the largest "
+                    "part of a large batch's bill; the failures are also in each batch's summary.json. "
+                    "MetadataGenerationBatch(workflow_logging=...) raises it.",
+                )
+            ],
+        )
+        _nag.acknowledge(
             _nag.cfn_resource(self.bucket.node.default_child),
             [
                 (
@@ -284,6 +364,25 @@ class _BatchWorkflow(Construct):
                 )
             ],
         )
+
+    def use_logging(self, wanted: WorkflowLogging, batch: str) -> None:
+        """Log as ``wanted`` (asked for by the batch at path ``batch``); one setting per stack."""
+        if not isinstance(wanted, WorkflowLogging) or not isinstance(wanted.level, sfn.LogLevel):
+            raise _invalid("workflow_logging", wanted, "use WorkflowLogging(level=aws_stepfunctions.LogLevel.ALL, ...)")
+        if self.logging is not None:
+            chosen, owner = self.logging
+            if chosen != wanted:
+                raise _invalid(
+                    "workflow_logging",
+                    str(wanted),
+                    f"{batch} asks for {wanted} but {owner} asks for {chosen}; the batches of a stack share one "
+                    "workflow and its log group: give them the same workflow_logging, or set it on one batch only",
+                )
+            return
+        self.logging = (wanted, batch)
+        machine = _nag.cfn_resource(self.state_machine.node.default_child)
+        machine.add_property_override("LoggingConfiguration.Level", wanted.level.value)
+        machine.add_property_override("LoggingConfiguration.IncludeExecutionData", wanted.include_execution_data)
 
     def read_items(self, asset: s3_assets.Asset) -> None:
         # The map reads the ids; the handler reads them too on Delete (to cancel runs in flight).
@@ -320,6 +419,7 @@ class MetadataGenerationBatch(Construct):
         grant_project_access: bool = True,
         project_designation: str = "PROJECT_CONTRIBUTOR",
         create_outputs: bool = True,
+        workflow_logging: WorkflowLogging | None = None,
     ) -> None:
         """
         :param domain_id: DataZone domain id (``dzd_...``), or a token such as ``CfnDomain.attr_id``.
@@ -341,7 +441,8 @@ class MetadataGenerationBatch(Construct):
             55 minutes (CloudFormation's limit). The execution is stopped when it runs out; a
             longer batch needs ``wait_for_completion=False``.
         :param run_timeout: how long one asset's run may take before the workflow cancels it.
-            Default: 30 minutes; at most 24 hours.
+            Default: 30 minutes; at most 24 hours. Checked at each poll; polls back off from every
+            10 s to every 2 minutes, so the cancel comes up to 2 minutes after it.
         :param rerun_token: any change starts a new execution on the next deploy. Default: none.
         :param cancel_on_delete: on Delete, stop the execution and cancel the runs it left in
             flight. Default: True.
@@ -350,6 +451,12 @@ class MetadataGenerationBatch(Construct):
             ``MetadataGenerationRun``s). Default: True.
         :param project_designation: the membership's designation. Default: PROJECT_CONTRIBUTOR.
         :param create_outputs: add stack outputs for the execution ARN and the counts. Default: True.
+        :param workflow_logging: what the stack's batch workflow logs, e.g.
+            ``WorkflowLogging(level=aws_stepfunctions.LogLevel.ALL, include_execution_data=True)``
+            while investigating. Default: None, which is level ERROR without execution data
+            (its log group is ``/aws/vendedlogs/states/<stack name>-MetadataGenerationBatch``).
+            The workflow is shared by the stack's batches: batches of one stack that set it must
+            set the same value (synth fails otherwise).
         """
         super().__init__(scope, construct_id)
         properties = self._properties(
@@ -370,6 +477,8 @@ class MetadataGenerationBatch(Construct):
             raise _invalid("project_designation", project_designation, f"use one of {', '.join(PROJECT_DESIGNATIONS)}")
 
         workflow = _BatchWorkflow.of(self)
+        if workflow_logging is not None:
+            workflow.use_logging(workflow_logging, self.node.path)
         provider = workflow.provider
         properties[BatchProp.SELECTION] = assets._bind(self)
         properties.update(
@@ -416,12 +525,12 @@ class MetadataGenerationBatch(Construct):
         timeout: cdk.Duration | None,
         run_timeout: cdk.Duration | None,
     ) -> dict[str, Any]:
-        for prop, value, pattern in (
-            ("domain_id", domain_id, DOMAIN_ID_PATTERN),
-            ("project_id", project_id, PROJECT_ID_PATTERN),
+        for prop, value, pattern, allowed in (
+            ("domain_id", domain_id, DOMAIN_ID_PATTERN, DOMAIN_ID_ALLOWED),
+            ("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_ALLOWED),
         ):
             if not isinstance(value, str) or (not is_token(value) and not pattern.fullmatch(value)):
-                raise _invalid(prop, value, f"use a DataZone id matching {pattern.pattern}")
+                raise _invalid(prop, value, allowed)
         if not isinstance(assets, AssetSelection):
             raise _invalid("assets", assets, "use AssetSelection.ids([...]), .data_source(id) or .search(...)")
         if (
@@ -444,14 +553,19 @@ class MetadataGenerationBatch(Construct):
             BatchProp.MAX_CONCURRENCY: max_concurrency,
             BatchProp.FAILURE_TOLERANCE: failure_tolerance,
             Prop.TIMEOUT_SECONDS: _seconds(
-                "timeout", timeout, contract.DEFAULT_TIMEOUT_SECONDS, 60, MAX_TIMEOUT_SECONDS
+                "timeout",
+                timeout,
+                contract.DEFAULT_TIMEOUT_SECONDS,
+                (60, MAX_TIMEOUT_SECONDS),
+                timeout_allowed("60 s", "stop the execution") + "; a longer batch needs wait_for_completion=False",
             ),
             BatchProp.RUN_TIMEOUT_SECONDS: _seconds(
                 "run_timeout",
                 run_timeout,
                 contract.DEFAULT_RUN_TIMEOUT_SECONDS,
-                contract.POLL_INTERVAL_SECONDS,
-                contract.MAX_RUN_TIMEOUT_SECONDS,
+                (contract.POLL_INTERVAL_SECONDS, contract.MAX_RUN_TIMEOUT_SECONDS),
+                f"must be a whole number of seconds from {contract.POLL_INTERVAL_SECONDS} s (the poll interval) "
+                f"to {contract.MAX_RUN_TIMEOUT_SECONDS} s ({contract.MAX_RUN_TIMEOUT_SECONDS // 3600} hours)",
             ),
         }
 
@@ -488,6 +602,9 @@ class MetadataGenerationBatch(Construct):
         return self.resource.get_att_string(BatchAttr.SUMMARY)
 
 
+show_init_signature(MetadataGenerationBatch)
+
+
 def _definition_string(results_bucket: str, worker_arn: str) -> str:
     """The definition as JSON, with the bucket's and the worker's tokens spliced in.
 
@@ -513,12 +630,13 @@ _SELECTION_ACTIONS = {
 }
 
 
-def _seconds(prop: str, value: cdk.Duration | None, default: int, low: int, high: int) -> int:
+def _seconds(prop: str, value: cdk.Duration | None, default: int, bounds: tuple[int, int], allowed: str) -> int:
     if value is None:
         return default
     if not isinstance(value, cdk.Duration):
         raise _invalid(prop, value, "must be an aws_cdk.Duration, e.g. Duration.minutes(30)")
     seconds = value.to_seconds(integral=False)
+    low, high = bounds
     if not low <= seconds <= high or seconds != int(seconds):
-        raise _invalid(prop, f"{seconds:g} s", f"must be a whole number of seconds from {low} to {high}")
+        raise _invalid(prop, f"{seconds:g} s", allowed)
     return int(seconds)

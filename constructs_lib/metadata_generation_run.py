@@ -25,6 +25,7 @@ from constructs import Construct, IConstruct, IValidation
 from constructs_lib import _nag
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import Attr, Prop
+from constructs_lib._signature import show_init_signature
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 from constructs_lib.predictions import AcceptPredictions, RejectPredictions
@@ -82,6 +83,20 @@ class MetadataGenerationType(enum.StrEnum):
 
 _invalid = invalid
 
+# Shared with MetadataGenerationBatch, so both constructs explain a bad id or timeout alike.
+DOMAIN_ID_ALLOWED = f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'"
+PROJECT_ID_ALLOWED = f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}"
+
+
+def timeout_allowed(low: str, stop: str) -> str:
+    """What a deploy-time ``timeout`` may be, and why the upper bound is below an hour."""
+    high = MAX_TIMEOUT_SECONDS
+    return (
+        f"must be a whole number of seconds from {low} to {high} s ({high // 60} minutes: CloudFormation gives a "
+        f"custom resource {contract.SERVICE_TIMEOUT_SECONDS // 60} minutes, and the handler needs the rest to "
+        f"notice the timeout, {stop} and report it)"
+    )
+
 
 def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], allowed: str) -> None:
     if not isinstance(value, str):
@@ -116,13 +131,7 @@ def _timeout_seconds(timeout: cdk.Duration | None) -> int:
     seconds = timeout.to_seconds(integral=False)
     low, high = POLL_INTERVAL_SECONDS, MAX_TIMEOUT_SECONDS
     if not low <= seconds <= high or seconds != int(seconds):
-        raise _invalid(
-            "timeout",
-            f"{seconds:g} s",
-            f"must be a whole number of seconds from {low} s (the poll interval) to {high} s "
-            f"({high // 60} minutes: CloudFormation gives a custom resource {contract.SERVICE_TIMEOUT_SECONDS // 60} "
-            "minutes, and the handler needs the rest to notice the timeout, cancel the run and report it)",
-        )
+        raise _invalid("timeout", f"{seconds:g} s", timeout_allowed(f"{low} s (the poll interval)", "cancel the run"))
     return int(seconds)
 
 
@@ -388,6 +397,19 @@ class MetadataGenerationRun(Construct):
     with DataZone's own error messages when the run fails.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> MetadataGenerationRun:
+        # client_token is out of the typed signature, so a type checker flags it; a caller that
+        # is not type-checked (or passes **props) still learns why, not Python's bare TypeError.
+        if "client_token" in kwargs:
+            raise _invalid(
+                "client_token",
+                kwargs["client_token"],
+                "the prop was removed in 0.2.0: a fixed token made DataZone return runs started for earlier "
+                "requests, so the token is now always derived from the CloudFormation request; drop the "
+                "argument (use rerun_token to ask for a new run)",
+            )
+        return super().__new__(cls)
+
     def __init__(
         self,
         scope: Construct,
@@ -403,7 +425,6 @@ class MetadataGenerationRun(Construct):
         fail_on_partial_success: bool = False,
         cancel_on_delete: bool = True,
         rerun_token: str | None = None,
-        client_token: str | None = None,
         grant_project_access: bool = True,
         project_designation: str = "PROJECT_CONTRIBUTOR",
         create_outputs: bool = True,
@@ -430,10 +451,6 @@ class MetadataGenerationRun(Construct):
         :param rerun_token: any change of this value starts a new run on the next deploy (e.g. a
             hash of the asset's schema). Default: no token; a new run starts only when domain,
             project, asset, revision or types change.
-        :param client_token: removed in 0.2.0 (passing it raises an error that says why). The
-            DataZone idempotency token is always derived from the stack id, logical id and
-            CloudFormation request id, so a retried request never starts a second run and no
-            request gets a run started for an earlier one.
         :param grant_project_access: add the handler's role to the owning project as
             ``project_designation`` with ``AWS::DataZone::ProjectMembership`` and make the run
             depend on it. Default: True. With False the role must already be a project member.
@@ -448,14 +465,6 @@ class MetadataGenerationRun(Construct):
             Default: None. At most one of ``accept_predictions`` and ``reject_predictions``.
         """
         super().__init__(scope, construct_id)
-        if client_token is not None:
-            raise _invalid(
-                "client_token",
-                client_token,
-                "the prop was removed in 0.2.0: a fixed token made DataZone return runs started for earlier "
-                "requests, so the token is now always derived from the CloudFormation request; drop the "
-                "argument (use rerun_token to ask for a new run)",
-            )
         predictions = _predictions_policy(accept_predictions, reject_predictions, wait_for_completion)
         properties = _run_properties(
             domain_id=domain_id,
@@ -538,6 +547,9 @@ class MetadataGenerationRun(Construct):
         return self._attribute(Attr.ASSET_REVISION) if self._has_revision else None
 
 
+show_init_signature(MetadataGenerationRun)
+
+
 def _run_properties(
     *,
     domain_id: str,
@@ -552,15 +564,8 @@ def _run_properties(
     rerun_token: str | None,
 ) -> dict[str, Any]:
     """The validated ResourceProperties of one run (all but Predictions)."""
-    _check_pattern(
-        "domain_id",
-        domain_id,
-        DOMAIN_ID_PATTERN,
-        f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'",
-    )
-    _check_pattern(
-        "project_id", project_id, PROJECT_ID_PATTERN, f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}"
-    )
+    _check_pattern("domain_id", domain_id, DOMAIN_ID_PATTERN, DOMAIN_ID_ALLOWED)
+    _check_pattern("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_ALLOWED)
     if not isinstance(asset_id, str) or not asset_id:
         raise _invalid("asset_id", asset_id, "use the non-empty id of a DataZone asset")
     if asset_revision is not None and (

@@ -17,8 +17,15 @@ from constructs_lib._handler.contract import (
     PredictionsProperty,
     RejectChoiceProperty,
 )
-from constructs_lib._validation import invalid as _invalid
+from constructs_lib._validation import invalid
 from constructs_lib._validation import is_token as _is_token
+
+
+def _invalid(prop: str, value: object, allowed: str) -> ValueError:
+    # A policy is made before it is handed to a run or a batch, so the error names the class the
+    # caller used, not a construct it may never reach.
+    owner = "AcceptPredictions" if prop.startswith("accept_") else "RejectPredictions"
+    return invalid(prop, value, allowed, construct=owner)
 
 
 def _check_threshold(prop: str, threshold: float | None) -> None:

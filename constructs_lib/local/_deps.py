@@ -46,17 +46,52 @@ def _source() -> str | None:
     return None
 
 
-def install_hint() -> str:
+def install_command() -> str:
+    """The exact command that installs what ``constructs_lib.local`` needs (the ``local`` extra)."""
     source = _source() or "<path-or-git-url-of-the-datazone-metadata-generation-constructs-repository>"
-    return (
-        "constructs_lib.local needs boto3/botocore (the DataZone service model, and the handler's own "
-        f"client): pip install \"{source}[local]\" (or just: pip install 'boto3>=1.44')"
+    return f'pip install "{source}[local]"'
+
+
+def install_hint() -> str:
+    return f"constructs_lib.local needs {_NEEDS['boto3']}: {install_command()} (or just: pip install 'boto3>=1.44')"
+
+
+#: The moto release constructs_lib.local.stepfunctions patches (it reaches into its internals).
+MOTO_VERSION = "5.2.5"
+#: Imported by the batch workflow's interpreter; it pulls in moto's own extras (antlr4, jsonpath).
+MOTO_INTERPRETER = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
+_NEEDS = {
+    "boto3": "boto3/botocore (the DataZone service model, and the handler's own client)",
+    "moto": f"moto[stepfunctions,s3]=={MOTO_VERSION} (a MetadataGenerationBatch's workflow runs in moto's "
+    "Step Functions interpreter)",
+}
+
+
+def _missing(module: str, error: ImportError) -> MissingDependencyError:
+    what = _NEEDS["moto" if module.partition(".")[0] == "moto" else "boto3"]
+    missing = error.name or module
+    return MissingDependencyError(
+        f"the local dry run needs {what}, and module {missing!r} is not installed: {install_command()}"
     )
 
 
 def botocore_module(name: str = "botocore") -> ModuleType:
-    """Import ``name`` (``botocore`` or one of its submodules) or explain how to install it."""
+    """Import ``name`` (botocore, boto3, moto or one of their submodules) or say how to install it."""
     try:
         return importlib.import_module(name)
-    except ImportError as error:  # pragma: no cover - exercised only without boto3
-        raise MissingDependencyError(f"{install_hint()} ({error})") from error
+    except ImportError as error:
+        raise _missing(name, error) from error
+
+
+def check_local(*, batches: bool) -> None:
+    """Before a local command starts anything: every module it will need is importable, else the
+    missing one and the command that installs it (it used to surface mid-deploy, or as boto3)."""
+    for module in ("botocore.session", "boto3", *(("moto", MOTO_INTERPRETER) if batches else ())):
+        botocore_module(module)
+    if batches:
+        version = botocore_module("moto").__version__
+        if version != MOTO_VERSION:
+            raise MissingDependencyError(
+                f"the local dry run needs {_NEEDS['moto']}, not moto {version} (its interpreter is patched): "
+                f"{install_command()}"
+            )

@@ -47,10 +47,15 @@ def load_assembly(assembly_dir: str | Path) -> list[StackArtifact]:
     """The CloudFormation stacks of a cloud assembly, dependencies first."""
     root = Path(assembly_dir)
     manifest_path = root / "manifest.json"
+    if not root.is_dir():
+        raise AssemblyError(
+            f"{root}: no such directory: run `cdk synth` first in your CDK app (it writes cdk.out), "
+            "or pass --app DIR, the cloud assembly `cdk synth -o DIR` wrote"
+        )
     if not manifest_path.is_file():
         raise AssemblyError(
             f"{root} is not a synthesized cloud assembly (no manifest.json): run `cdk synth` first "
-            "(bash scripts/demo does), or pass --app DIR"
+            "in your CDK app (it writes cdk.out), or pass --app DIR, the cloud assembly `cdk synth -o DIR` wrote"
         )
     manifest = json.loads(manifest_path.read_text())
     stacks: dict[str, StackArtifact] = {}

@@ -357,6 +357,9 @@ class DataZoneBackend:
         if knobs.server_error_calls > 0:
             knobs.server_error_calls -= 1
             raise ServiceError("InternalServerException", "Internal server error (injected by the local endpoint)")
+        if knobs.unavailable_calls > 0:
+            knobs.unavailable_calls -= 1
+            raise ServiceError("", "Service Unavailable", 503)  # no error type: unmodeled
 
     # -- lookups -----------------------------------------------------------------------------------
 
@@ -539,7 +542,8 @@ class DataZoneBackend:
             knobs = self.knobs
             if knobs.fault_operations is not None and operation not in knobs.fault_operations:
                 return False
-            if knobs.throttle_calls or knobs.server_error_calls or knobs.disconnect_calls <= 0:
+            answered = knobs.throttle_calls or knobs.server_error_calls or knobs.unavailable_calls
+            if answered or knobs.disconnect_calls <= 0:
                 return False
             knobs.disconnect_calls -= 1
             return True

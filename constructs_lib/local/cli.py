@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from constructs_lib.local._deps import MissingDependencyError
+from constructs_lib.local._deps import MissingDependencyError, check_local
 from constructs_lib.local.assembly import AssemblyError
 from constructs_lib.local.clock import RealClock
 from constructs_lib.local.knobs import FINAL, NEVER, Knobs
@@ -173,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    check_local(batches=False)
     endpoint = LocalDataZone(
         seed=_seed(args), clock=RealClock(speed=args.speed), knobs=_knobs(args), host=args.host, port=args.port
     ).start()
@@ -212,6 +213,8 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         notify=partial(print, file=out),
         **local_options,
     )
+    # A missing module or assembly is reported before the first line of a deploy, never mid-deploy.
+    replay.check(args.stacks)
     where = "REAL AWS" if aws else (args.endpoint_url or "a local DataZone endpoint on 127.0.0.1 (nothing goes to AWS)")
     print(f"Local {args.command} of {args.app} against {where}; state in {args.state}", file=out)
     print("", file=out)
@@ -222,6 +225,14 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
     if args.outputs_file and args.command == "deploy":
         args.outputs_file.parent.mkdir(parents=True, exist_ok=True)
         args.outputs_file.write_text(json.dumps({r.stack: r.outputs for r in results if r.ok}, indent=2) + "\n")
+    if args.command == "deploy" and results and all(r.ok and not r.constructs for r in results):
+        # Most likely the wrong --app: an exit code of 0 would pass for a dry run that checked something.
+        print(
+            f"error: nothing to dry-run: no stack of {args.app} has a MetadataGenerationRun or "
+            "MetadataGenerationBatch; pass --app the cloud assembly of an app that uses them",
+            file=sys.stderr,
+        )
+        return 1
     return 0 if all(r.ok for r in results) else 1
 
 

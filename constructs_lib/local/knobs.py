@@ -46,7 +46,11 @@ class Knobs:
     throttle_fraction: float = 0.0
     #: After those, the next N calls answer 500 InternalServerException (transient; retried by botocore).
     server_error_calls: int = 0
-    #: Limit the two counters above to these operations (None: every operation).
+    #: After those, the next N calls answer HTTP 503 with no error type at all (no
+    #: ``x-amzn-errortype``, body ``{"message": "Service Unavailable"}``), as a front end under
+    #: load may: an answer DataZone's model does not name (Step Functions: DataZone.DataZoneException).
+    unavailable_calls: int = 0
+    #: Limit the counters above (and disconnect_calls) to these operations (None: every operation).
     fault_operations: list[str] | None = None
     #: StartMetadataGenerationRun answers 402 ServiceQuotaExceededException once the domain has
     #: this many SUBMITTED/IN_PROGRESS runs (0: every start). None: no quota.
@@ -115,6 +119,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "throttle_calls": _count,
     "throttle_fraction": lambda v: _seconds(v) and v <= 1,
     "server_error_calls": _count,
+    "unavailable_calls": _count,
     "disconnect_calls": _count,
     "latency_seconds": _seconds,
     "submitted_seconds": _seconds,

@@ -417,6 +417,7 @@ def serialize_output(
 
 
 def serialize_error(error: ServiceError) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and body of an error: ``x-amzn-errortype`` names the shape, body has ``message``."""
-    headers = {"x-amzn-errortype": error.code}
+    """Status, headers and body of an error: ``x-amzn-errortype`` names the shape, body has ``message``.
+    An error without a code (an unmodeled answer, e.g. a front end's 503) sends no error type."""
+    headers = {"x-amzn-errortype": error.code} if error.code else {}
     return error.status, headers, json.dumps({"message": error.message}).encode()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.local._deps import check_local
 from constructs_lib.local.assembly import AssemblyError, StackArtifact, load_assembly
 from constructs_lib.local.backend import DataZoneBackend
 from constructs_lib.local.cfn_endpoint import LocalCloudFormationEndpoint
@@ -162,9 +163,17 @@ class LocalCloudFormation:
 
     # -- public ---------------------------------------------------------------------------------
 
+    def check(self, stacks: Sequence[str] | None = None) -> list[StackArtifact]:
+        """The stacks a command works on, once the assembly is readable and every module the
+        command needs is installed (raises AssemblyError or MissingDependencyError otherwise)."""
+        selected = self._select(stacks)
+        # Locally, or against a `serve` process, a batch's workflow runs in this process's moto.
+        check_local(batches=not self.aws and any(has_batch(stack) for stack in selected))
+        return selected
+
     def deploy(self, stacks: Sequence[str] | None = None) -> list[StackResult]:
         """Deploy the named stacks (default: all), dependencies first; stop at the first failure."""
-        selected = self._select(stacks)
+        selected = self.check(stacks)
         with self._session(selected) as session:
             self._provision(session, selected)
             results = []
@@ -177,7 +186,7 @@ class LocalCloudFormation:
 
     def destroy(self, stacks: Sequence[str] | None = None) -> list[StackResult]:
         """Destroy the named stacks (default: all), dependents first."""
-        selected = self._select(stacks)
+        selected = self.check(stacks)
         with self._session(selected) as session:
             results = []
             for stack in reversed(selected):
@@ -258,7 +267,7 @@ class LocalCloudFormation:
         owned = LocalDataZone(backend=fresh).start()
         return _Endpoint(clock, _InProcessControl(owned), not batches, owned.backend, owned)
 
-    def _stepfunctions(self, endpoint: _Endpoint) -> LocalStepFunctions | None:
+    def _stepfunctions(self, endpoint: _Endpoint, account: str) -> LocalStepFunctions | None:
         if endpoint.control is None:
             return None  # against AWS the handler starts real executions
         clock = endpoint.clock
@@ -271,7 +280,7 @@ class LocalCloudFormation:
             speed = 1 / clock.time_scale if clock.time_scale > 0 else BATCH_CLOCK_SPEED
         else:
             speed = float(getattr(clock, "speed", 1.0))
-        return LocalStepFunctions(datazone_url=endpoint.control.url, speed=speed)
+        return LocalStepFunctions(datazone_url=endpoint.control.url, speed=speed, account=account)
 
     @contextlib.contextmanager
     def _session(self, stacks: Sequence[StackArtifact] = ()) -> Iterator[_Session]:
@@ -284,7 +293,9 @@ class LocalCloudFormation:
             for known in state.get("stacks", {}).values():
                 cfn.set_status(known["stackId"], known["stackName"], known.get("status", "CREATE_COMPLETE"))
         given = self._given_stepfunctions
-        steps = self._stepfunctions(endpoint) if batches and given is None else None
+        # The account the stacks' ARNs name (the first batch stack's, else the replay's own).
+        account = next((s.account for s in stacks if has_batch(s) and s.account), LOCAL_ACCOUNT)
+        steps = self._stepfunctions(endpoint, account) if batches and given is None else None
         session = _Session(
             self,
             state,

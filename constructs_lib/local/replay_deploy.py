@@ -8,6 +8,7 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from constructs_lib._handler import contract
 from constructs_lib.local.assembly import StackArtifact, deployment_order
 from constructs_lib.local.model import ServiceError
 from constructs_lib.local.replay_results import StackResult
@@ -27,6 +28,9 @@ from constructs_lib.local.replay_session import (
 )
 from constructs_lib.local.replay_state import _Resource
 from constructs_lib.local.scheduler import Join
+
+#: What this dry run is for; the other resources of a stack only stand around them.
+CONSTRUCT_TYPES = (contract.RESOURCE_TYPE, contract.BATCH_RESOURCE_TYPE)
 
 
 @dataclass
@@ -59,6 +63,9 @@ class DeploySteps(RollbackSteps):
             old=old,
             old_order=list((previous or {}).get("order", [])),
             current=current,
+        )
+        dep.result.constructs = sum(
+            1 for r in stack.template.get("Resources", {}).values() if r.get("Type") in CONSTRUCT_TYPES
         )
         self.restore_moto(dep, old)
         order = [lid for lid in deployment_order(stack.template) if self._included(dep, lid)]

@@ -64,6 +64,8 @@ class StackResult:
     changed: bool = True
     notes: list[str] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)  # logical id -> construct path (for display)
+    #: The stack's MetadataGenerationRun/Batch resources: with none, there was nothing to dry-run.
+    constructs: int = 0
 
     def display_name(self, logical_id: str) -> str:
         return self.paths.get(logical_id, logical_id)

@@ -10,6 +10,11 @@ from typing import TextIO
 from constructs_lib.local.provider import ProviderRun, Step
 from constructs_lib.local.replay import RequestRecord, StackResult
 
+NOTHING_TO_DRY_RUN = (
+    "nothing to dry-run: the stack has no MetadataGenerationRun or MetadataGenerationBatch "
+    "(no Custom::DataZoneMetadataGeneration* resource)"
+)
+
 
 def _seconds(value: float) -> str:
     return f"{value:.2f}s" if value < 10 else f"{value:.1f}s"
@@ -109,10 +114,20 @@ def _print_outcome(result: StackResult, name: str, out: TextIO) -> None:
     if not result.ok:
         print(f" \u274c  {name} failed: {result.status}: {_first_line(result.reason)}", file=out)
         return
+    if not result.constructs:
+        # Not a success mark: nothing of what this command checks was in the stack.
+        print(f" \u2796  {name}: {NOTHING_TO_DRY_RUN}", file=out)
+        return
     suffix = " (no changes)" if not result.changed else ""
     print(f" \u2705  {name}{suffix}", file=out)
     print("", file=out)
-    simulated = f" (simulated time: {result.simulated_seconds:,.0f}s)" if result.simulated_seconds >= 1 else ""
+    # Simulated time is what the custom resources' requests took: none were sent, none passed (the
+    # clock a batch needs runs on, and a no-change deploy printed its drift as simulated time).
+    simulated = (
+        f" (simulated time: {result.simulated_seconds:,.0f}s)"
+        if result.requests and result.simulated_seconds >= 1
+        else ""
+    )
     print(f"\u2728  Deployment time: {_seconds(result.wall_seconds)}{simulated}", file=out)
     print("", file=out)
     if result.outputs:

@@ -142,7 +142,7 @@ def seed_problems(seed: Any) -> list[str]:
     problems = _unknown_keys("top level", seed, _TOP_KEYS)
     for key in ("account", "defaultPrincipal"):
         if key in seed and not isinstance(seed[key], str):
-            problems.append(f"{key}: expected a string")
+            problems.append(f"{key}: expected a string, got {seed[key]!r}")
     generated = seed.get("generatedAssets", 0)
     if isinstance(generated, bool) or not isinstance(generated, int) or not 0 <= generated <= MAX_GENERATED:
         problems.append(f"generatedAssets: expected a whole number from 0 to {MAX_GENERATED}, got {generated!r}")
@@ -208,10 +208,10 @@ def _asset_fields_problems(at: str, asset: Mapping[str, Any]) -> list[str]:
     if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
         problems.append(f"{at}.revision: expected a whole number >= 1, got {revision!r}")
     if not isinstance(asset.get("supportsGeneration", True), bool):
-        problems.append(f"{at}.supportsGeneration: expected true or false")
+        problems.append(f"{at}.supportsGeneration: expected true or false, got {asset['supportsGeneration']!r}")
     problems += _names_problems(at, asset, ("typeIdentifier", "typeName", "name"))
     if "outcome" in asset and asset["outcome"] not in outcomes:
-        problems.append(f"{at}.outcome: expected one of {', '.join(outcomes)}")
+        problems.append(f"{at}.outcome: expected one of {', '.join(outcomes)}, got {asset['outcome']!r}")
     return problems
 
 
@@ -244,9 +244,9 @@ def _data_sources_problems(where: str, sources: Any, assets: Any) -> list[str]:
             continue
         problems += _unknown_keys(at, source, _DATA_SOURCE_KEYS) + _owner_problems(at, source)
         if source.get("type", "GLUE") not in IMPORTED_TYPE_PREFIX:
-            problems.append(f"{at}.type: expected one of {', '.join(IMPORTED_TYPE_PREFIX)}")
+            problems.append(f"{at}.type: expected one of {', '.join(IMPORTED_TYPE_PREFIX)}, got {source['type']!r}")
         if source.get("firstRun", FIRST_RUN[0]) not in FIRST_RUN:
-            problems.append(f"{at}.firstRun: expected one of {', '.join(FIRST_RUN)}")
+            problems.append(f"{at}.firstRun: expected one of {', '.join(FIRST_RUN)}, got {source['firstRun']!r}")
         problems += _names_problems(at, source, ("name", "database"))
         problems += _imported_problems(at, source.get("assets", []), known_assets)
     return problems

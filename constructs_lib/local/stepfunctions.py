@@ -21,9 +21,15 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     answers in PascalCase with ISO-8601 strings (``$.Id``). Fix: moto's ``_from_boto_response``
     with the output shape, datetimes as ISO strings.
 ``errors``
-    Service errors are named ``datazone.ThrottlingException`` (or ``datazone.ClientErrorException``);
-    Step Functions says ``DataZone.ThrottlingException``, which the definition's Retry/Catch name.
-    Fix: the service's name as Step Functions spells it, plus the error *code*.
+    Service errors are named ``datazone.ThrottlingException``, an answer the service model does
+    not name (a 503 without an error type) ``datazone.datazoneException``, and a client-side
+    failure (a dropped connection, a read timeout) is not an error of the task at all but
+    ``States.Runtime`` with botocore's message. Step Functions (which calls services with the
+    AWS SDK for Java 2.x; see ``_batch_definition.TRANSIENT``) says
+    ``DataZone.ThrottlingException``, ``DataZone.DataZoneException`` (the client's base
+    exception) and ``DataZone.SdkClientException``, which the definition's Retry/Catch name.
+    Fix: the service's name as Step Functions spells it, plus the error *code* when the model
+    names it, else the service's base exception; botocore's own errors are SdkClientException.
 ``result-writer``
     A Distributed Map's ``ResultWriter`` writes only ``manifest.json``, with no result files
     (moto: ``env.stack.pop()  # TODO: results``); the handler's summary reads them. Fix: the
@@ -62,6 +68,8 @@ import datetime as _dt
 import functools
 import hashlib
 import json
+import logging
+import os
 import threading
 import time
 import types
@@ -71,11 +79,12 @@ from typing import Any
 
 from constructs_lib._batch_definition import definition as batch_definition  # plain data, no CDK
 from constructs_lib._handler import contract  # the wire contract: stdlib only
-from constructs_lib.local._deps import botocore_module
+from constructs_lib.local import _deps
+from constructs_lib.local._deps import MOTO_INTERPRETER, botocore_module, check_local
 from constructs_lib.local.assembly import file_asset_path
 
 #: The moto release the adapter's patches were written against (they reach into its internals).
-MOTO_VERSION = "5.2.5"
+MOTO_VERSION = _deps.MOTO_VERSION
 BATCH_RESOURCE_TYPE = contract.BATCH_RESOURCE_TYPE
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
@@ -84,8 +93,12 @@ FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoi
 _ERROR_SERVICE_NAMES = {"datazone": "DataZone", "sfn": "Sfn", "stepfunctions": "Sfn", "dynamodb": "DynamoDb"}
 _INHERITED = object()
 _MOTO_KEY = "local"
+_MOTO_ACCOUNT_VARIABLE = "MOTO_ACCOUNT_ID"
+_MOTO_LOGGER = logging.getLogger("moto")
+#: The replay's account when a stack names none (constructs_lib.local.replay_session, the seed).
+LOCAL_ACCOUNT = "000000000000"
 _MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
-_SDK = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
+_SDK = MOTO_INTERPRETER
 _RESULT_WRITER = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3"
 )
@@ -179,6 +192,7 @@ class MotoAdapter:
         if "errors" in self.fixes:
             self._patch(task, "_normalise_service_error_name", staticmethod(_service_error_name))
             self._patch(task, "_normalise_exception_name", staticmethod(_exception_name))
+            self._patch(task, "_from_error", _client_side_errors(vars(task)["_from_error"]))
         if "result-writer" in self.fixes:
             writer = _module(_RESULT_WRITER).ResourceEvalS3
             self._patch(writer, "_handle_put_object", staticmethod(_write_results))
@@ -288,10 +302,39 @@ def _service_error_name(service_name: str) -> str:
     return _ERROR_SERVICE_NAMES.get(service_name.lower(), service_name[:1].upper() + service_name[1:])
 
 
+@functools.cache
+def _modeled_errors(service: str) -> frozenset[str]:
+    """The error shapes of a service's model (``service`` as Step Functions spells it); empty if unknown."""
+    boto_names = {spelled: boto for boto, spelled in _ERROR_SERVICE_NAMES.items()}
+    try:
+        model = _service_model(boto_names.get(service, service.lower()))
+    except _module("botocore.exceptions").UnknownServiceError:
+        return frozenset()
+    return frozenset(shape.name for shape in model.error_shapes)
+
+
 def _exception_name(service: str, error: Exception) -> str:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+    code = str(getattr(error, "response", {}).get("Error", {}).get("Code") or "")
+    modeled = _modeled_errors(service)
+    if code not in modeled and f"{code}Exception" not in modeled:
+        # The SDK for Java 2.x throws the client's base exception for an answer it cannot map.
+        return f"{service}.{service}Exception"
     name = f"{service}.{code}"
     return name if name.endswith("Exception") else name + "Exception"
+
+
+def _client_side_errors(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's ``_from_error``, with botocore's own errors (no answer from the service) named as
+    Step Functions names them: ``<Service>.SdkClientException``, a task failure Retry can match."""
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, _module("botocore.exceptions").BotoCoreError):
+            service = self._normalise_service_error_name(self.resource.api_name)
+            cause = f"Unable to execute HTTP request: {ex}"
+            return self._get_task_failure_event(env=env, error=f"{service}.SdkClientException", cause=cause)
+        return original(self, env, ex)
+
+    return from_error
 
 
 def _write_results(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
@@ -348,9 +391,12 @@ class LocalStepFunctions:
     (explicit endpoint URLs, such as the local DataZone and CloudFormation endpoints, pass through).
     """
 
-    def __init__(self, *, datazone_url: str, speed: float = 1.0) -> None:
+    def __init__(self, *, datazone_url: str, speed: float = 1.0, account: str = LOCAL_ACCOUNT) -> None:
         self.adapter = MotoAdapter(datazone_url=datazone_url, speed=speed)
+        self.account = account
         self._mock: Any = None
+        self._saved_account: str | None = None
+        self._saved_log_level = logging.NOTSET
 
     def __enter__(self) -> LocalStepFunctions:
         return self.start()
@@ -359,12 +405,17 @@ class LocalStepFunctions:
         self.stop()
 
     def start(self) -> LocalStepFunctions:
+        check_local(batches=True)
         moto = _module("moto")
-        if moto.__version__ != MOTO_VERSION:
-            raise RuntimeError(
-                f"the local batch needs moto {MOTO_VERSION} (its interpreter is patched), not {moto.__version__}: "
-                f'pip install "moto[stepfunctions,s3]=={MOTO_VERSION}"'
-            )
+        # moto names its own account (123456789012) in every ARN unless told: executions and
+        # state machines then sat in another account than the stack that holds them.
+        self._saved_account = os.environ.get(_MOTO_ACCOUNT_VARIABLE)
+        os.environ[_MOTO_ACCOUNT_VARIABLE] = self.account
+        # moto warns about what its interpreter ignores (each ToleratedFailurePercentage, on every
+        # definition it parses): Python's last-resort handler printed that on every batch dry run.
+        # The replay reports what happened itself; moto's errors still pass.
+        self._saved_log_level = _MOTO_LOGGER.level
+        _MOTO_LOGGER.setLevel(max(_MOTO_LOGGER.getEffectiveLevel(), logging.ERROR))
         self._mock = moto.mock_aws(config=_MOTO_CONFIG)
         self._mock.start()
         self.adapter.install()
@@ -379,6 +430,11 @@ class LocalStepFunctions:
             self.adapter.uninstall()
             self._mock.stop()
             self._mock = None
+            _MOTO_LOGGER.setLevel(self._saved_log_level)
+            if self._saved_account is None:
+                os.environ.pop(_MOTO_ACCOUNT_VARIABLE, None)
+            else:
+                os.environ[_MOTO_ACCOUNT_VARIABLE] = self._saved_account
 
     def client(self, service: str, region: str) -> Any:
         if self._mock is None:

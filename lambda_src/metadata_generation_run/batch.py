@@ -373,7 +373,7 @@ def _prepare_and_start(
         "selectionWaitSeconds": spec.timeout_seconds,
         "maxConcurrency": spec.max_concurrency,
         "pollSeconds": spec.poll_seconds,
-        "maxPolls": max(1, -(-spec.run_timeout_seconds // max(spec.poll_seconds, 1))),
+        "runTimeoutSeconds": spec.run_timeout_seconds,
         "tokenSeed": current.run_id,
         "predictions": _predictions(spec.predictions),
         "resource": {"stackId": event["StackId"], "logicalResourceId": event["LogicalResourceId"]},

@@ -189,7 +189,9 @@ class BatchInput(TypedDict):
     selectionWaitSeconds: int
     maxConcurrency: int
     pollSeconds: int
-    maxPolls: int
+    #: How long one asset's run may take (run_timeout): the workflow cancels it once the seconds
+    #: its poll loop waited reach this (the interval backs off, so polls are not counted).
+    runTimeoutSeconds: int
     tokenSeed: str
     predictions: BatchPredictions
     #: Which resource started it: lets a Delete with an invented physical id find its execution.

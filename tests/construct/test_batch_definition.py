@@ -153,7 +153,8 @@ def _marker_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_no_asset_can_fail_the_map_and_only_the_tolerance_fails_the_workflow(definition: dict[str, Any]) -> None:
     types = {state["Type"] for _, state in _all_states(_map(definition)["ItemProcessor"])}
     assert types <= {"Task", "Wait", "Pass", "Choice"}
-    assert len(_tasks(definition)) == 7  # start, poll, cancel, accept/reject by rule/choices
+    # start, poll, cancel (timed out, polling failed), accept/reject by rule/choices
+    assert len(_tasks(definition)) == 8
     assert set(_marker_tasks(definition)) == {"Mark", "MarkRun", "Unmark"}
     assert set(_asset_tasks(definition)) == set(_tasks(definition)) | set(_marker_tasks(definition))
     top = definition["States"]
@@ -242,18 +243,29 @@ def _retry_budget_seconds(retry: dict[str, Any]) -> float:
     return total
 
 
+def _record_after(states: dict[str, Any], name: str) -> dict[str, Any]:
+    """The record a Catch's target leads to: itself, or after a best-effort cancel (a Task whose
+    success and failure both go to the same record)."""
+    target = states[name]
+    if target["Type"] == "Task":
+        assert target["Resource"].endswith(":cancelMetadataGenerationRun"), name
+        assert [c["Next"] for c in target["Catch"]] == [target["Next"]], name
+        target = states[target["Next"]]
+    return dict(target)
+
+
 def test_every_task_catches_everything_into_a_record(definition: dict[str, Any]) -> None:
     states = _map(definition)["ItemProcessor"]["States"]
     for name, task in {**_tasks(definition), "Mark": states["Mark"]}.items():
         catches = task.get("Catch", [])
         assert [c["ErrorEquals"] for c in catches] == [["States.ALL"]], name
-        target = states[catches[0]["Next"]]
+        target = _record_after(states, catches[0]["Next"])
         assert target["Type"] == "Pass", name
         assert target["ResultPath"] == "$.record", name
         assert target["Next"] == "Unmark", name
     # The marker's own writes never fail the asset: without the run id a cancel finds the run by
     # its client token, and a marker left behind only costs a cancel a Conflict.
-    assert states["MarkRun"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Wait"}]
+    assert states["MarkRun"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Schedule"}]
     assert states["Unmark"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Emit"}]
 
 
@@ -263,7 +275,7 @@ def test_each_asset_marks_its_run_in_flight_from_before_start_until_its_record(d
     assert processor["StartAt"] == "Mark"
     assert states["Mark"]["Next"] == "Start"
     assert states["Start"]["Next"] == "MarkRun"
-    assert states["MarkRun"]["Next"] == "Wait"
+    assert states["MarkRun"]["Next"] == "Schedule"
     key = f"States.Format('{{}}/{contract.INFLIGHT_FOLDER}/{{}}', $.prefix, $.assetId)"
     for name in ("Mark", "MarkRun", "Unmark"):
         assert states[name]["Parameters"]["Bucket.$"] == "$.resultsBucket", name
@@ -294,6 +306,14 @@ def test_cancel_mode_runs_the_workers_cancel_until_done(definition: dict[str, An
     assert top["CancelDone"]["End"] is True
 
 
+def test_a_run_whose_polling_fails_is_cancelled_before_it_is_recorded(definition: dict[str, Any]) -> None:
+    states = _map(definition)["ItemProcessor"]["States"]
+    cancel = states[states["Poll"]["Catch"][0]["Next"]]
+    assert cancel["Resource"].endswith(":cancelMetadataGenerationRun")
+    assert cancel["Parameters"]["Identifier.$"] == "$.run.id"
+    assert states[cancel["Next"]]["Parameters"]["status"] == "POLL_FAILED"
+
+
 def _record_paths(state: dict[str, Any]) -> set[str]:
     return {v for k, v in state.get("Parameters", {}).items() if k.endswith(".$")}
 
@@ -302,12 +322,17 @@ def test_what_a_catch_keeps_is_what_its_record_reads(definition: dict[str, Any])
     # A Catch without ResultPath replaces the state's input with the error, and the record then
     # cannot read $.assetId (a States.Runtime failure of the child execution: the asset is lost
     # from the results). So every Catch must say where the error goes: "$.error" or null.
+    # A best-effort cancel between a Catch and its record keeps its input (and so the error).
     states = _map(definition)["ItemProcessor"]["States"]
     for name, task in _tasks(definition).items():
         for catch in task.get("Catch", []):
             assert "ResultPath" in catch, f"{name}: Catch without ResultPath discards the asset id"
-            reads_error = any(p.startswith("$.error") for p in _record_paths(states[catch["Next"]]))
-            allowed = ["$.error"] if reads_error else ["$.error", None]
+            if states[catch["Next"]]["Type"] == "Task":
+                assert states[catch["Next"]]["ResultPath"] is None, name
+            reads_error = any(p.startswith("$.error") for p in _record_paths(_record_after(states, catch["Next"])))
+            allowed: list[str | None] = ["$.error"] if reads_error else ["$.error", None]
+            if task["Resource"].endswith(":cancelMetadataGenerationRun"):
+                allowed = [None]  # best effort: the record reports the error that led here, not the Cancel's
             assert catch["ResultPath"] in allowed, name
 
 
@@ -367,16 +392,38 @@ def test_every_path_ends_in_a_record_of_the_asset_after_its_marker_is_removed(de
     assert [s["Type"] for s in top.values() if s.get("End") is True] == ["Pass", "Pass"]
 
 
-def test_poll_loop_waits_by_input_and_gives_up_after_max_polls(definition: dict[str, Any]) -> None:
+def test_poll_loop_backs_off_and_gives_up_after_run_timeout_seconds_waited(definition: dict[str, Any]) -> None:
+    # Executed in tests/e2e/test_batch_workflow.py; here, the shape that makes it work.
     states = _map(definition)["ItemProcessor"]["States"]
     waits = [s for s in states.values() if s["Type"] == "Wait"]
-    assert waits
-    for wait in waits:
-        assert wait == {"Type": "Wait", "SecondsPath": "$.pollSeconds", "Next": wait["Next"]}
+    assert waits == [{"Type": "Wait", "SecondsPath": "$.run.wait", "Next": "Poll"}]
+    assert _map(definition)["ItemSelector"]["runTimeoutSeconds.$"] == "$.runTimeoutSeconds"
     ended = states["Ended?"]
-    assert any(c.get("NumericGreaterThanEqualsPath") == "$.maxPolls" for c in ended["Choices"])
+    timeout = [c for c in ended["Choices"] if c.get("NumericGreaterThanEqualsPath") == "$.runTimeoutSeconds"]
+    assert [(c["Variable"], c["Next"]) for c in timeout] == [("$.run.waited", "Cancel")]
+    # Every way back to the Wait sets the next interval and adds it to the seconds waited.
+    into_wait = [name for name, state in states.items() if state.get("Next") == "Wait"]
+    assert set(into_wait) == {"Schedule", "Keep", "Cap", "Floor", "Double"}
+    for name in into_wait:
+        parameters = states[name]["Parameters"]
+        assert {k.removesuffix(".$") for k in parameters} == {"id", "wait", "waited"}, name
     # A status the workflow does not know keeps polling (never counted as success).
-    assert states[ended["Default"]]["Type"] == "Wait"
+    assert states[ended["Default"]]["Next"] == "Wait"
+    assert states["Cap"]["Parameters"]["wait"] == _batch_definition.POLL_CAP_SECONDS
+
+
+def test_unmodeled_errors_and_a_404_are_retried_for_minutes_not_hours(definition: dict[str, Any]) -> None:
+    for name, task in _tasks(definition).items():
+        retries = task["Retry"]
+        bounded = [r for r in retries if "DataZone.DataZoneException" in r["ErrorEquals"]]
+        assert len(bounded) == 1, name
+        assert 60 <= _retry_budget_seconds(bounded[0]) <= 600, name
+        not_found = "DataZone.ResourceNotFoundException" in bounded[0]["ErrorEquals"]
+        assert not_found == (name == "Poll"), name
+        # Connection failures and 503s by name get the hours-long retrier.
+        (long,) = [r for r in retries if "DataZone.SdkClientException" in r["ErrorEquals"]]
+        assert _retry_budget_seconds(long) >= 3600, name
+        assert "DataZone.ServiceUnavailableException" in long["ErrorEquals"]
 
 
 def test_client_tokens_are_derived_per_batch_request_and_asset(definition: dict[str, Any]) -> None:

@@ -189,13 +189,23 @@ def test_fails_if_failure_tolerance_is_not_a_percentage(stack: cdk.Stack, value:
 @pytest.mark.parametrize(
     ("prop", "value", "shown", "limits"),
     [
-        ("timeout", cdk.Duration.seconds(59), "59 s", "from 60 to 3300"),
-        ("timeout", cdk.Duration.minutes(56), "3360 s", "from 60 to 3300"),
-        ("timeout", cdk.Duration.hours(1), "3600 s", "from 60 to 3300"),
-        ("timeout", cdk.Duration.millis(60_500), "60.5 s", "from 60 to 3300"),
-        ("run_timeout", cdk.Duration.seconds(9), "9 s", "from 10 to 86400"),
-        ("run_timeout", cdk.Duration.seconds(24 * 3600 + 1), "86401 s", "from 10 to 86400"),
-        ("run_timeout", cdk.Duration.millis(600_250), "600.25 s", "from 10 to 86400"),
+        ("timeout", cdk.Duration.seconds(59), "59 s", "from 60 s to 3300 s (55 minutes"),
+        ("timeout", cdk.Duration.minutes(56), "3360 s", "from 60 s to 3300 s (55 minutes"),
+        ("timeout", cdk.Duration.hours(1), "3600 s", "from 60 s to 3300 s (55 minutes"),
+        ("timeout", cdk.Duration.millis(60_500), "60.5 s", "from 60 s to 3300 s (55 minutes"),
+        ("run_timeout", cdk.Duration.seconds(9), "9 s", "from 10 s (the poll interval) to 86400 s (24 hours)"),
+        (
+            "run_timeout",
+            cdk.Duration.seconds(24 * 3600 + 1),
+            "86401 s",
+            "from 10 s (the poll interval) to 86400 s (24 hours)",
+        ),
+        (
+            "run_timeout",
+            cdk.Duration.millis(600_250),
+            "600.25 s",
+            "from 10 s (the poll interval) to 86400 s (24 hours)",
+        ),
     ],
 )
 def test_fails_if_timeouts_are_out_of_range_or_fractional(

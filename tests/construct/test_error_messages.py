@@ -33,6 +33,7 @@ TYPES_HINT = (
 DESIGNATIONS = (
     "PROJECT_OWNER, PROJECT_CONTRIBUTOR, PROJECT_CATALOG_VIEWER, PROJECT_CATALOG_CONSUMER, PROJECT_CATALOG_STEWARD"
 )
+DOMAIN_HINT = "use a DataZone domain id matching dzd[-_][a-zA-Z0-9_-]{1,36}, e.g. 'dzd_abc123'"
 TIMEOUT_HINT = (
     "must be a whole number of seconds from 10 s (the poll interval) to 3300 s (55 minutes: CloudFormation gives "
     "a custom resource 60 minutes, and the handler needs the rest to notice the timeout, cancel the run and report it)"
@@ -141,9 +142,10 @@ def test_run_error_text(app: cdk.App, request: pytest.FixtureRequest, props: dic
 @pytest.mark.parametrize(
     ("props", "text"),
     [
-        ({"domain_id": "abc"}, "domain_id='abc' is invalid: use a DataZone id matching dzd[-_][a-zA-Z0-9_-]{1,36}"),
-        ({"domain_id": 5}, "domain_id=5 is invalid: use a DataZone id matching dzd[-_][a-zA-Z0-9_-]{1,36}"),
-        ({"project_id": "p/1"}, "project_id='p/1' is invalid: use a DataZone id matching [a-zA-Z0-9_-]{1,36}"),
+        # The same words as the run's (issue 17 item 5): the example id, and the timeout's reason.
+        ({"domain_id": "abc"}, f"domain_id='abc' is invalid: {DOMAIN_HINT}"),
+        ({"domain_id": 5}, f"domain_id=5 is invalid: {DOMAIN_HINT}"),
+        ({"project_id": "p/1"}, "project_id='p/1' is invalid: use a DataZone project id matching [a-zA-Z0-9_-]{1,36}"),
         (
             {"assets": ["a"]},
             "assets=['a'] is invalid: use AssetSelection.ids([...]), .data_source(id) or .search(...)",
@@ -159,11 +161,14 @@ def test_run_error_text(app: cdk.App, request: pytest.FixtureRequest, props: dic
         ({"timeout": 5}, "timeout=5 is invalid: must be an aws_cdk.Duration, e.g. Duration.minutes(30)"),
         (
             {"timeout": cdk.Duration.seconds(59)},
-            "timeout='59 s' is invalid: must be a whole number of seconds from 60 to 3300",
+            "timeout='59 s' is invalid: must be a whole number of seconds from 60 s to 3300 s (55 minutes: "
+            "CloudFormation gives a custom resource 60 minutes, and the handler needs the rest to notice the "
+            "timeout, stop the execution and report it); a longer batch needs wait_for_completion=False",
         ),
         (
             {"run_timeout": cdk.Duration.days(3)},
-            "run_timeout='259200 s' is invalid: must be a whole number of seconds from 10 to 86400",
+            "run_timeout='259200 s' is invalid: must be a whole number of seconds from 10 s (the poll interval) "
+            "to 86400 s (24 hours)",
         ),
         ({"rerun_token": 5}, "rerun_token=5 is invalid: use a string (e.g. a catalog version) or None"),
         ({"project_designation": "X"}, f"project_designation='X' is invalid: use one of {DESIGNATIONS}"),

@@ -151,7 +151,7 @@ def test_fails_if_threshold_is_not_between_0_and_1(threshold: Any) -> None:
     ],
 )
 def test_fails_if_accept_choices_are_invalid(choices: Any, prop: str) -> None:
-    with pytest.raises(ValueError, match=rf"MetadataGenerationRun: {re.escape(prop)}="):
+    with pytest.raises(ValueError, match=rf"AcceptPredictions: {re.escape(prop)}="):
         AcceptPredictions.choices(choices)
 
 
@@ -165,7 +165,7 @@ def test_fails_if_accept_choices_are_invalid(choices: Any, prop: str) -> None:
     ],
 )
 def test_fails_if_reject_choices_are_invalid(choices: Any, prop: str) -> None:
-    with pytest.raises(ValueError, match=rf"MetadataGenerationRun: {re.escape(prop)}="):
+    with pytest.raises(ValueError, match=rf"RejectPredictions: {re.escape(prop)}="):
         RejectPredictions.choices(choices)
 
 

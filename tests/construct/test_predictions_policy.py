@@ -81,7 +81,7 @@ def test_policy_sends_exactly_this_property(
 @pytest.mark.parametrize("threshold", [-0.01, 1.01, float("nan"), "0.8", True])
 def test_threshold_error_shows_the_value_and_the_range(threshold: Any) -> None:
     for kind, prop in ((AcceptPredictions, "accept_predictions"), (RejectPredictions, "reject_predictions")):
-        with expect_error(f"MetadataGenerationRun: {prop}.threshold={threshold!r} is invalid: {THRESHOLD_HINT}"):
+        with expect_error(f"{kind.__name__}: {prop}.threshold={threshold!r} is invalid: {THRESHOLD_HINT}"):
             kind.all(threshold=threshold)
 
 
@@ -125,14 +125,14 @@ def test_threshold_error_shows_the_value_and_the_range(threshold: Any) -> None:
     ],
 )
 def test_accept_choices_error_names_the_field_and_value(choices: Any, text: str) -> None:
-    with expect_error(f"MetadataGenerationRun: {text}"):
+    with expect_error(f"AcceptPredictions: {text}"):
         AcceptPredictions.choices(choices)
 
 
 def test_edited_value_one_past_the_limit_is_refused() -> None:
     value = "z" * (EDITED_VALUE_MAX + 1)
     with expect_error(
-        f"MetadataGenerationRun: accept_predictions.choices.edited_value={value!r} is invalid: "
+        f"AcceptPredictions: accept_predictions.choices.edited_value={value!r} is invalid: "
         "use 1-5000 characters, or None"
     ):
         AcceptPredictions.choices([AcceptChoice("t", edited_value=value)])
@@ -163,7 +163,7 @@ def test_edited_value_one_past_the_limit_is_refused() -> None:
     ],
 )
 def test_reject_choices_error_names_the_field_and_value(choices: Any, text: str) -> None:
-    with expect_error(f"MetadataGenerationRun: {text}"):
+    with expect_error(f"RejectPredictions: {text}"):
         RejectPredictions.choices(choices)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +24,7 @@ REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/gap-test"
 SDK_MODULE = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
 SDK = "arn:aws:states:::aws-sdk:datazone:"
+WAIT_MODULE = "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function"
 
 
 @pytest.fixture
@@ -87,13 +89,32 @@ def test_gap_responses_keep_boto3_member_names(dz: LocalDataZone) -> None:
     assert described["output"].strip('"'), "the run id, found under boto3's member name id"
 
 
-def test_gap_error_names_are_not_step_functions_names(dz: LocalDataZone) -> None:
-    missing = {"DomainIdentifier": "dzd_example123", "Identifier": "nosuchrun1234"}
+MISSING_RUN = {"DomainIdentifier": "dzd_example123", "Identifier": "nosuchrun1234"}
+
+
+@pytest.mark.parametrize(
+    ("knob", "moto_says", "step_functions_says"),
+    [
+        (None, "datazone.ResourceNotFoundException", "DataZone.ResourceNotFoundException"),  # modeled 404
+        ("unavailable_calls", "datazone.datazoneException", "DataZone.DataZoneException"),  # 503, no type
+        ("disconnect_calls", "States.Runtime", "DataZone.SdkClientException"),  # no answer at all
+    ],
+)
+def test_gap_error_names_are_not_step_functions_names(
+    dz: LocalDataZone, knob: str | None, moto_says: str, step_functions_says: str
+) -> None:
+    # A dropped connection is worst: States.Runtime is no error of the task (Step Functions never
+    # retries it), so no Retry of the definition could match it.
+    if knob:
+        setattr(dz.knobs, knob, 1)
     with moto_only(), _without("errors", dz):
-        described = _run(_task("getMetadataGenerationRun", missing))
+        described = _run(_task("getMetadataGenerationRun", MISSING_RUN))
     assert described["status"] == "FAILED"
-    assert described["error"] != "DataZone.ResourceNotFoundException"
-    assert described["error"].startswith("datazone.")
+    assert described["error"] == moto_says
+    if knob:
+        setattr(dz.knobs, knob, 1)
+    with moto_only(), MotoAdapter(datazone_url=dz.url):
+        assert _run(_task("getMetadataGenerationRun", MISSING_RUN))["error"] == step_functions_says
 
 
 def test_gap_result_writer_writes_no_result_files(dz: LocalDataZone) -> None:
@@ -141,16 +162,48 @@ def test_gap_endpoints_datazone_goes_to_aws_with_a_fixed_key(dz: LocalDataZone) 
     assert client._request_signer._credentials.access_key == "ak"  # one identity for every role
 
 
-def test_gap_wait_sleeps_in_real_seconds(dz: LocalDataZone) -> None:
+class _SpiedEvent:
+    """Stands in for an execution's ``program_state_event``: records each real-seconds wait."""
+
+    def __init__(self, event: threading.Event, waits: list[float]) -> None:
+        self.event, self.waits = event, waits
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(float("inf") if timeout is None else timeout)
+        return self.event.wait(timeout)
+
+
+def _real_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The real seconds each Wait state blocks for, as passed to the event it waits on."""
+    waits: list[float] = []
+    cls = importlib.import_module(WAIT_MODULE).WaitFunction
+    installed = cls._wait_interval  # moto's, or the adapter's
+
+    def spied(function: Any, env: Any, wait_seconds: int) -> None:
+        event = env.program_state_event
+        env.program_state_event = _SpiedEvent(event, waits)
+        try:
+            installed(function, env, wait_seconds)
+        finally:
+            env.program_state_event = event
+
+    monkeypatch.setattr(cls, "_wait_interval", spied)
+    return waits
+
+
+def test_gap_wait_sleeps_in_real_seconds(dz: LocalDataZone, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What each Wait blocks for, not how long the test took: a loaded machine cannot flake it.
     wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
     with moto_only(), MotoAdapter(datazone_url=dz.url, speed=50, fixes=FIXES - {"time"}):
-        started = time.monotonic()
+        waits = _real_waits(monkeypatch)
         assert _run(wait)["status"] == "SUCCEEDED"
-        assert time.monotonic() - started >= 1
+        assert waits[:1] == [1]  # moto: one real second (and more if woken early)
+        monkeypatch.undo()
     with moto_only(), MotoAdapter(datazone_url=dz.url, speed=50):
-        started = time.monotonic()
+        waits = _real_waits(monkeypatch)
         assert _run(wait)["status"] == "SUCCEEDED"
-        assert time.monotonic() - started < 0.8
+        assert waits == [1 / 50]  # the adapter: one simulated second at 50 per real second
+        monkeypatch.undo()
 
 
 def test_rule_tolerated_failure_percentage_must_be_a_decimal() -> None:
