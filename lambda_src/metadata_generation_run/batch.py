@@ -335,9 +335,14 @@ def _check_deadline(spec: BatchSpec, current: PhysicalId, started_at: float, las
         return
     stopped = ""
     if running:
-        # Failing the resource does not stop the execution: stop it, and the runs it left.
-        _stop(spec, current.run_id, "timeout")
-        stopped = "; the execution was stopped and its runs cancelled"
+        # Failing the resource does not stop the execution: stop it, and the runs it left. The
+        # timeout stays the reason whatever happens here (the Delete that follows tries again).
+        try:
+            _stop(spec, current.run_id, "timeout")
+            stopped = "; the execution was stopped and its runs are being cancelled"
+        except (ClientError, BotoCoreError) as error:
+            index._log(logging.WARNING, "could not stop the batch at its timeout", error=index._describe(error))
+            stopped = f"; stopping it failed ({index._describe(error)}): the stack's Delete tries again"
     head = (
         f"Metadata-generation batch {current.run_id} did not finish within {spec.timeout_seconds} s{stopped} "
         "(use wait_for_completion=False for batches longer than the deploy may wait); "

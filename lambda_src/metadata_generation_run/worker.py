@@ -453,7 +453,13 @@ def cancel(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[s
 def _cancel_marked(batch: dict[str, Any], bucket: str, key: str) -> str:
     """Cancel the run one marker stands for; the marker is deleted after. What happened."""
     asset_id = key.rsplit("/", 1)[-1]
-    run_id = s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode().strip()
+    try:
+        run_id = s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode().strip()
+    except ClientError as error:
+        if index._error_code(error) != "NoSuchKey":
+            raise
+        # Its child removed it since the listing: that run was recorded, nothing to cancel.
+        return "gone"
     outcome = "cancelled"
     if not run_id:
         # Start was sent (or about to be) when the child was stopped: the same client token
@@ -467,10 +473,33 @@ def _cancel_marked(batch: dict[str, Any], bucket: str, key: str) -> str:
             clientToken=token,
         )
         run_id, outcome = str(started["id"]), "recovered"
-    if not index.cancel_quietly(str(batch["domainId"]), run_id, "the batch's execution was stopped"):
+    if not _cancel_run(str(batch["domainId"]), run_id):
         outcome = "unknown"
+    # Only now: a cancel that failed for the moment (raised above) keeps the marker for the retry.
     s3().delete_object(Bucket=bucket, Key=key)
     return outcome
+
+
+def _cancel_run(domain_id: str, run_id: str) -> bool:
+    """Cancel a run; False when DataZone knows no such run. A transient failure raises (the
+    step is retried with the marker kept), as does any error that is not about this run."""
+    try:
+        index.datazone().cancel_metadata_generation_run(domainIdentifier=domain_id, identifier=run_id)
+    except ClientError as error:
+        code = index._error_code(error)
+        if index.is_transient(error) or code not in (
+            "ConflictException",
+            "ResourceNotFoundException",
+            "ValidationException",
+        ):
+            raise
+        if code == "ConflictException":  # it ended meanwhile: nothing left to cancel
+            index._log(logging.INFO, "run already ended", runId=run_id)
+            return True
+        index._log(logging.WARNING, "no such run to cancel", runId=run_id, error=index._describe(error))
+        return False
+    index._log(logging.INFO, "run cancelled", runId=run_id, why="the batch's execution was stopped")
+    return True
 
 
 def run_token(token_seed: str, asset_id: str, purpose: str = "start") -> str:

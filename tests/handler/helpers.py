@@ -508,7 +508,7 @@ def batch_input(
     selection_wait_seconds: int = 1800,
     max_concurrency: int = 10,
     poll_seconds: int = 10,
-    max_polls: int = 180,
+    run_timeout_seconds: int = 1800,
     predictions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """contract.BatchInput, written out by hand: what the handler starts the execution with
@@ -527,7 +527,7 @@ def batch_input(
         "selectionWaitSeconds": selection_wait_seconds,
         "maxConcurrency": max_concurrency,
         "pollSeconds": poll_seconds,
-        "maxPolls": max_polls,
+        "runTimeoutSeconds": run_timeout_seconds,
         "tokenSeed": name,
         "predictions": {"mode": "NONE", "rule": {}, "choices": []} if predictions is None else predictions,
         "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},

@@ -189,14 +189,13 @@ def test_entry_runs_each_resource_types_real_handler(stubbed: Stubber, sfn: Stub
         ({}, {}),
         (
             {"Types": [NAMES, GLOSSARY], "MaxConcurrency": "250", "PollSeconds": "30", "RunTimeoutSeconds": "3600"},
-            {"types": [NAMES, GLOSSARY], "max_concurrency": 250, "poll_seconds": 30, "max_polls": 120},
+            {"types": [NAMES, GLOSSARY], "max_concurrency": 250, "poll_seconds": 30, "run_timeout_seconds": 3600},
         ),
-        # maxPolls = ceil(run timeout / poll interval): the workflow cancels a run after that many polls.
-        ({"PollSeconds": "10", "RunTimeoutSeconds": "95"}, {"max_polls": 10}),
-        ({"PollSeconds": "7", "RunTimeoutSeconds": "7"}, {"poll_seconds": 7, "max_polls": 1}),
-        ({"PollSeconds": "3600", "RunTimeoutSeconds": "1"}, {"poll_seconds": 3600, "max_polls": 1}),
-        # A zero interval (local dry runs) counts polls of one second.
-        ({"PollSeconds": "0", "RunTimeoutSeconds": "60"}, {"poll_seconds": 0, "max_polls": 60}),
+        # The workflow enforces run_timeout by the seconds it waited, whatever the poll interval.
+        ({"PollSeconds": "10", "RunTimeoutSeconds": "95"}, {"run_timeout_seconds": 95}),
+        ({"PollSeconds": "7", "RunTimeoutSeconds": "7"}, {"poll_seconds": 7, "run_timeout_seconds": 7}),
+        ({"PollSeconds": "3600", "RunTimeoutSeconds": "1"}, {"poll_seconds": 3600, "run_timeout_seconds": 1}),
+        ({"PollSeconds": "0", "RunTimeoutSeconds": "60"}, {"poll_seconds": 0, "run_timeout_seconds": 60}),
     ],
 )
 def test_first_poll_starts_the_execution_with_the_exact_input(
@@ -396,7 +395,7 @@ def test_the_input_written_out_in_full(
             "selectionWaitSeconds": 1800,
             "maxConcurrency": 10,
             "pollSeconds": 10,
-            "maxPolls": 180,
+            "runTimeoutSeconds": 1800,
             "tokenSeed": EXECUTION_NAME,
             "predictions": {"mode": "NONE", "rule": {}, "choices": []},
             "resource": {"stackId": STACK_ID, "logicalResourceId": BATCH_LOGICAL_ID},
@@ -479,7 +478,7 @@ def test_the_inputs_numbers_have_the_contracts_json_types(
     [given] = sent
     assert (type(given["failureTolerance"]), given["failureTolerance"]) == (float, 24.0)
     assert (type(given["selectionWaitSeconds"]), given["selectionWaitSeconds"]) == (int, 900)
-    assert (type(given["maxPolls"]), given["maxPolls"]) == (int, 180)
+    assert (type(given["runTimeoutSeconds"]), given["runTimeoutSeconds"]) == (int, 1800)
 
 
 def test_a_non_ids_batch_that_does_not_wait_completes_at_once_with_its_summary_location(

@@ -439,14 +439,6 @@ def test_access_denied_is_raised_as_it_is(s3: Stubber) -> None:
     assert caught.value.response["Error"]["Code"] == "AccessDenied"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "worker._cancel_marked cancels through index.cancel_quietly, which swallows every error: a "
-        "throttled or 5xx CancelMetadataGenerationRun is only logged, the marker is deleted and the run "
-        "goes on uncancelled (pass 2 no longer sees it); it should raise TransientError and keep the marker"
-    ),
-)
 @pytest.mark.parametrize(("code", "http_status"), [("ThrottlingException", 429), ("InternalServerException", 500)])
 def test_a_transient_cancel_error_keeps_the_marker(
     clients: Clients, s3: Stubber, stubbed: Stubber, code: str, http_status: int
@@ -469,15 +461,6 @@ def test_a_transient_cancel_error_keeps_the_marker(
     assert refused == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a marker listed but gone before its GetObject (its child removed it: the target still ran, "
-        "e.g. after STOP_WAIT_SECONDS or a StopExecution that failed) raises NoSuchKey, a non-transient "
-        "error, so the cancel execution fails and the later markers' runs are never cancelled; it "
-        "should be skipped"
-    ),
-)
 def test_a_marker_removed_since_the_listing_is_skipped(clients: Clients, s3: Stubber, stubbed: Stubber) -> None:
     expect_listing(s3, ["a1", "a2"])
     s3.add_client_error(
