@@ -393,9 +393,12 @@ class MetadataGenerationBatch(Construct):
     """Generates metadata for every asset of a selection, in one resource, on Step Functions.
 
     On Create (and on an Update that changes what the batch covers, or ``rerun_token``) the
-    custom resource starts one execution of the stack's batch workflow; the deploy waits for it
-    (unless ``wait_for_completion=False``) and fails when more than ``failure_tolerance`` percent
-    of the assets failed, with the first failures and the service's reasons.
+    custom resource starts one execution of the stack's batch workflow, which chooses the assets,
+    runs one metadata generation per asset, writes ``summary.json`` and ends FAILED when more than
+    ``failure_tolerance`` percent of the assets failed. The deploy waits for it up to ``timeout``
+    (unless ``wait_for_completion=False``) and then fails with the first failures and the
+    service's reasons; a batch still running at ``timeout`` goes on after the deploy (unless
+    ``fail_on_timeout=True``).
     """
 
     def __init__(
@@ -413,6 +416,8 @@ class MetadataGenerationBatch(Construct):
         wait_for_completion: bool = True,
         failure_tolerance: float = 0,
         timeout: cdk.Duration | None = None,
+        fail_on_timeout: bool = False,
+        allow_empty_selection: bool = False,
         run_timeout: cdk.Duration | None = None,
         rerun_token: str | None = None,
         cancel_on_delete: bool = True,
@@ -438,8 +443,15 @@ class MetadataGenerationBatch(Construct):
         :param failure_tolerance: percentage (0-100) of assets that may fail before the deploy
             fails. Default: 0 (any failed asset fails the deploy; the others are still done).
         :param timeout: how long the deploy waits for the execution. Default: 30 minutes; at most
-            55 minutes (CloudFormation's limit). The execution is stopped when it runs out; a
-            longer batch needs ``wait_for_completion=False``.
+            55 minutes (CloudFormation's limit). What happens when it runs out: see
+            ``fail_on_timeout``.
+        :param fail_on_timeout: a batch still running at ``timeout`` is stopped, its runs are
+            cancelled and the deploy fails. Default: False: the resource completes with Status
+            ``RUNNING`` (counts ``UNKNOWN``) and the execution goes on to its end, writing
+            ``summary.json`` and ending FAILED past ``failure_tolerance`` (alarm on that; README).
+        :param allow_empty_selection: a data source or search selection that finds no asset makes
+            a batch of none. Default: False: the workflow fails, naming what it looked at (an
+            empty selection is almost always the wrong data source, or its import not run).
         :param run_timeout: how long one asset's run may take before the workflow cancels it.
             Default: 30 minutes; at most 24 hours. Checked at each poll; polls back off from every
             10 s to every 2 minutes, so the cancel comes up to 2 minutes after it.
@@ -488,6 +500,12 @@ class MetadataGenerationBatch(Construct):
                 BatchProp.STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,
                 BatchProp.RESULTS_BUCKET: workflow.bucket.bucket_name,
             }
+        )
+        properties.update(
+            _flags(
+                fail_on_timeout=(fail_on_timeout, BatchProp.FAIL_ON_TIMEOUT),
+                allow_empty_selection=(allow_empty_selection, BatchProp.ALLOW_EMPTY_SELECTION),
+            )
         )
         if rerun_token is not None:
             properties[Prop.RERUN_TOKEN] = rerun_token
@@ -622,6 +640,18 @@ def _definition_string(results_bucket: str, worker_arn: str) -> str:
                 pieces.append(worker_arn)
             pieces.append(part)
     return cdk.Fn.join("", pieces)
+
+
+def _flags(**flags: tuple[bool, str]) -> dict[str, bool]:
+    """The properties of the flags that are set (leaving out the others keeps the templates of
+    batches that do not use them unchanged); a flag that is not a bool is refused."""
+    properties: dict[str, bool] = {}
+    for prop, (flag, key) in flags.items():
+        if not isinstance(flag, bool):
+            raise _invalid(prop, flag, "use True or False")
+        if flag:
+            properties[key] = True
+    return properties
 
 
 _SELECTION_ACTIONS = {

@@ -100,6 +100,8 @@ class BatchSpec:
     max_concurrency: int
     failure_tolerance: float
     wait_for_completion: bool
+    fail_on_timeout: bool
+    allow_empty_selection: bool
     timeout_seconds: int
     run_timeout_seconds: int
     poll_seconds: int
@@ -171,6 +173,8 @@ def parse_properties(props: dict[str, Any]) -> BatchSpec:
         max_concurrency=_int(props, BatchProp.MAX_CONCURRENCY, 10, 1, contract.MAX_CONCURRENCY_MAX),
         failure_tolerance=tolerance_value,
         wait_for_completion=index._bool(props, Prop.WAIT_FOR_COMPLETION, True),
+        fail_on_timeout=index._bool(props, BatchProp.FAIL_ON_TIMEOUT, False),
+        allow_empty_selection=index._bool(props, BatchProp.ALLOW_EMPTY_SELECTION, False),
         timeout_seconds=index._timeout(props),
         run_timeout_seconds=_int(
             props,
@@ -343,9 +347,14 @@ def _check_deadline(spec: BatchSpec, current: PhysicalId, started_at: float, las
         except (ClientError, BotoCoreError) as error:
             index._log(logging.WARNING, "could not stop the batch at its timeout", error=index._describe(error))
             stopped = f"; stopping it failed ({index._describe(error)}): the stack's Delete tries again"
+    # Running means fail_on_timeout=True asked for this; otherwise the execution could not be read.
+    hint = (
+        "(fail_on_timeout=True; without it the batch goes on after the deploy)"
+        if running
+        else "(use wait_for_completion=False for batches longer than the deploy may wait)"
+    )
     head = (
-        f"Metadata-generation batch {current.run_id} did not finish within {spec.timeout_seconds} s{stopped} "
-        "(use wait_for_completion=False for batches longer than the deploy may wait); "
+        f"Metadata-generation batch {current.run_id} did not finish within {spec.timeout_seconds} s{stopped} {hint}; "
     )
     raise RunError(head + index.fit(last, index.REASON_LIMIT - index.json_size(head)))
 
@@ -376,6 +385,7 @@ def _prepare_and_start(
         "executionArn": execution_arn(spec.state_machine_arn, current.run_id),
         "failureTolerance": spec.failure_tolerance,
         "selectionWaitSeconds": spec.timeout_seconds,
+        "allowEmptySelection": spec.allow_empty_selection,
         "maxConcurrency": spec.max_concurrency,
         "pollSeconds": spec.poll_seconds,
         "runTimeoutSeconds": spec.run_timeout_seconds,
@@ -431,6 +441,11 @@ def _follow(
     status = str(execution.get("status"))
     if status == EXECUTION_RUNNING:
         if not spec.wait_for_completion:
+            return _finish(event, spec, current, status, None)
+        if not spec.fail_on_timeout and index.now() - started_at >= spec.timeout_seconds:
+            # A catalog takes hours and CloudFormation waits one: the deploy goes on, the workflow
+            # carries the batch to its end, writes its summary and ends FAILED past the tolerance.
+            index._log(logging.INFO, "batch still running at its timeout; the deploy goes on", execution=current.run_id)
             return _finish(event, spec, current, status, None)
         _check_deadline(spec, current, started_at, "the execution is still running", running=True)
         return {"IsComplete": False}

@@ -129,6 +129,11 @@ class BatchProp:
     POLL_SECONDS: Final = "PollSeconds"
     STATE_MACHINE_ARN: Final = "StateMachineArn"
     RESULTS_BUCKET: Final = "ResultsBucket"
+    #: "true": a batch still running at ``TimeoutSeconds`` is stopped and the deploy fails.
+    #: Default (absent): the resource completes with Status RUNNING and the execution goes on.
+    FAIL_ON_TIMEOUT: Final = "FailOnTimeout"
+    #: "true": a selection that finds no asset is a batch of none, not an error.
+    ALLOW_EMPTY_SELECTION: Final = "AllowEmptySelection"
 
 
 class BatchAttr:
@@ -187,6 +192,8 @@ class BatchInput(TypedDict):
     failureTolerance: float
     #: How long the selection waits for a data source's run that is still going.
     selectionWaitSeconds: int
+    #: Whether a selection that finds no asset may go on (a batch of none) instead of failing.
+    allowEmptySelection: bool
     maxConcurrency: int
     pollSeconds: int
     #: How long one asset's run may take (run_timeout): the workflow cancels it once the seconds

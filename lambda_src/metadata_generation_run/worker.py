@@ -145,9 +145,11 @@ def select(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[s
             return waiting
     pages = _selection_pages(batch, state)
     ids: list[str] = []
+    listed = int(state.get("listed", 0))
     next_token = state.get("nextToken")
-    for count, (page_ids, next_token) in enumerate(pages, start=1):
+    for count, (page_ids, next_token, on_page) in enumerate(pages, start=1):
         ids.extend(page_ids)
+        listed += on_page
         if next_token is None or count >= PAGES_PER_CALL or _time_left(context) < RESERVE_SECONDS:
             break
     parts = int(state.get("parts", 0))
@@ -155,7 +157,8 @@ def select(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[s
         parts += 1
         bucket, key = _location(batch, f"selection/part-{parts:05d}.json")
         s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(ids).encode(), ContentType="application/json")
-    state = {**state, "parts": parts, "found": int(state.get("found", 0)) + len(ids), "nextToken": next_token}
+    found = int(state.get("found", 0)) + len(ids)
+    state = {**state, "parts": parts, "found": found, "listed": listed, "nextToken": next_token}
     state["paged"] = next_token is None
     index._log(logging.INFO, "batch selection page", found=state["found"], parts=parts, more=not state["paged"])
     return {**state, "done": False, "waitSeconds": 0}
@@ -206,8 +209,9 @@ def _created(run: dict[str, Any]) -> float:
     return created.timestamp() if isinstance(created, datetime) else float("-inf")
 
 
-def _selection_pages(batch: dict[str, Any], state: dict[str, Any]) -> Iterator[tuple[list[str], str | None]]:
-    """Pages of asset ids from where the state left off: (ids, the next page's token or None)."""
+def _selection_pages(batch: dict[str, Any], state: dict[str, Any]) -> Iterator[tuple[list[str], str | None, int]]:
+    """Pages of asset ids from where the state left off: (ids, the next page's token or None,
+    the items the page listed)."""
     selection = batch["selection"]
     client = index.datazone()
     token = state.get("nextToken")
@@ -231,7 +235,7 @@ def _selection_pages(batch: dict[str, Any], state: dict[str, Any]) -> Iterator[t
                 if asset.get("identifier") and (not wanted or asset.get("typeIdentifier") in wanted)
             ]
         token = page.get("nextToken") or None
-        yield ids, token
+        yield ids, token, len(page.get("items") or [])
         if token is None:
             return
 
@@ -241,6 +245,26 @@ def _search_params(batch: dict[str, Any]) -> dict[str, Any]:
     if batch["selection"].get("Text"):
         params["searchText"] = batch["selection"]["Text"]
     return params
+
+
+EMPTY_SELECTION_FIX = (
+    "Check the selection (a data source whose import ran, a search that matches the project's assets), "
+    "or set allow_empty_selection=True if a batch of none is expected."
+)
+
+
+def _describe_selection(batch: dict[str, Any], state: dict[str, Any]) -> str:
+    selection = batch["selection"]
+    if selection["Kind"] == "DATA_SOURCE":
+        return (
+            f"The selection is empty: data source {selection['DataSourceId']}'s latest run {state.get('runId')} "
+            f"listed {int(state.get('listed', 0))} activities, none of an asset it created, updated or already had."
+        )
+    what = [f"text {selection['Text']!r}"] if selection.get("Text") else []
+    if selection.get("AssetTypes"):
+        what.append(f"asset types {', '.join(selection['AssetTypes'])}")
+    matching = f" matching {' and '.join(what)}" if what else ""
+    return f"The selection is empty: a search of project {batch['projectId']}'s assets{matching} found none."
 
 
 def _join_parts(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +285,10 @@ def _join_parts(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
 
     count = write_json_array(bucket, key, unique_ids())
     index._log(logging.INFO, "batch assets selected", kind=batch["selection"]["Kind"], assets=count, key=key)
+    if not count and not batch.get("allowEmptySelection"):
+        # Almost always a mistake (the wrong data source, its import not run yet): say what was
+        # looked at, rather than succeed with nothing done.
+        raise SelectionError(index.fit(f"{_describe_selection(batch, state)} {EMPTY_SELECTION_FIX}"))
     return {"done": True, "waitSeconds": 0, "count": count, "items": {"bucket": bucket, "key": key}}
 
 

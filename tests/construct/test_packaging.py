@@ -97,5 +97,6 @@ def test_installed_wheel_synthesizes_outside_the_repo(tmp_path: Path, synthesize
         "contract.py",
         "entry.py",
         "index.py",
+        "worker.py",
     ]
     assert sys.executable != str(python)

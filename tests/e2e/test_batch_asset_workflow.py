@@ -87,6 +87,7 @@ def _execution_input(**changes: Any) -> contract.BatchInput:
         "executionArn": "arn:aws:states:us-east-1:000000000000:execution:batch:test",
         "failureTolerance": 0,
         "selectionWaitSeconds": 1800,
+        "allowEmptySelection": False,
         "maxConcurrency": 1,
         "pollSeconds": 10,
         "runTimeoutSeconds": 1800,

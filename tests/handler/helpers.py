@@ -509,6 +509,7 @@ def batch_input(
     max_concurrency: int = 10,
     poll_seconds: int = 10,
     run_timeout_seconds: int = 1800,
+    allow_empty_selection: bool = False,
     predictions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """contract.BatchInput, written out by hand: what the handler starts the execution with
@@ -525,6 +526,7 @@ def batch_input(
         "executionArn": execution_arn_of(name),
         "failureTolerance": failure_tolerance,
         "selectionWaitSeconds": selection_wait_seconds,
+        "allowEmptySelection": allow_empty_selection,
         "maxConcurrency": max_concurrency,
         "pollSeconds": poll_seconds,
         "runTimeoutSeconds": run_timeout_seconds,

@@ -393,6 +393,7 @@ def test_the_input_written_out_in_full(
             "executionArn": execution_arn_of(),
             "failureTolerance": 0.0,
             "selectionWaitSeconds": 1800,
+            "allowEmptySelection": False,
             "maxConcurrency": 10,
             "pollSeconds": 10,
             "runTimeoutSeconds": 1800,

@@ -38,6 +38,7 @@ from tests.handler.helpers import (
     stack_params,
     stack_response,
     start_cancel_params,
+    summary_url,
 )
 
 TIMEOUT = 1800
@@ -109,7 +110,39 @@ def test_running_execution_just_before_the_deadline_is_not_complete(
     assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
 
 
-def test_deadline_stops_the_execution_starts_its_cancel_and_fails(
+FAIL_ON_TIMEOUT = batch_props(FailOnTimeout="true")
+
+
+def test_by_default_a_batch_running_at_its_timeout_goes_on_after_the_deploy(
+    sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    # A catalog takes hours and CloudFormation waits one: the resource completes RUNNING, nothing
+    # is stopped (no StopExecution is queued: a stop would be refused by the stubber).
+    clock[0] = CREATED_AT.timestamp() + TIMEOUT
+    sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
+    result = batch.is_complete(batch_poll_event(), context)
+    assert result == {
+        "IsComplete": True,
+        "PhysicalResourceId": batch_pid(status="RUNNING"),
+        "Data": {
+            "ExecutionArn": execution_arn_of(),
+            "Status": "RUNNING",
+            "SucceededCount": "UNKNOWN",
+            "FailedCount": "UNKNOWN",
+            "Summary": summary_url(),
+        },
+    }
+
+
+def test_by_default_a_batch_running_just_before_its_timeout_is_waited_for(
+    sfn: Stubber, clock: list[float], context: FakeContext
+) -> None:
+    clock[0] = CREATED_AT.timestamp() + TIMEOUT - 0.001
+    sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
+    assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
+
+
+def test_with_fail_on_timeout_the_deadline_stops_the_execution_starts_its_cancel_and_fails(
     sfn: Stubber, s3: Stubber, stubbed: Stubber, clock: list[float], context: FakeContext
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
@@ -117,11 +150,10 @@ def test_deadline_stops_the_execution_starts_its_cancel_and_fails(
     # Stopped, then <name>-cancel started on the same state machine: no DataZone or S3 call here.
     expect_stop(sfn, why="timeout")
     with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(), context)
+        batch.is_complete(batch_poll_event(FAIL_ON_TIMEOUT), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s; the execution was stopped "
-        "and its runs are being cancelled (use wait_for_completion=False for batches longer than the deploy may "
-        "wait); "
+        "and its runs are being cancelled (fail_on_timeout=True; without it the batch goes on after the deploy); "
         "the execution is still running"
     )
 
@@ -467,11 +499,11 @@ def test_a_throttled_cancel_at_the_deadline_still_fails_the_resource_with_the_ti
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     expect_stop_then_cancel_error(sfn, "ThrottlingException", 400)
     with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(), context)
+        batch.is_complete(batch_poll_event(FAIL_ON_TIMEOUT), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s; stopping it failed "
-        "(ThrottlingException: no): the stack's Delete tries again (use wait_for_completion=False "
-        "for batches longer than the deploy may wait); the execution is still running"
+        "(ThrottlingException: no): the stack's Delete tries again (fail_on_timeout=True; "
+        "without it the batch goes on after the deploy); the execution is still running"
     )
 
 
@@ -481,9 +513,9 @@ def test_a_cancel_refused_at_the_deadline_still_fails_naming_the_timeout(
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     expect_stop_then_cancel_error(sfn, "AccessDeniedException", 400)
     with pytest.raises(index.RunError) as caught:
-        batch.is_complete(batch_poll_event(), context)
+        batch.is_complete(batch_poll_event(FAIL_ON_TIMEOUT), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s; stopping it failed "
-        "(AccessDeniedException: no): the stack's Delete tries again (use wait_for_completion=False "
-        "for batches longer than the deploy may wait); the execution is still running"
+        "(AccessDeniedException: no): the stack's Delete tries again (fail_on_timeout=True; "
+        "without it the batch goes on after the deploy); the execution is still running"
     )

@@ -246,6 +246,7 @@ def test_the_run_chosen_is_the_newest_by_created_at_on_the_first_page(
         "runId": "dsr_latest",
         "parts": 1,
         "found": 1,
+        "listed": 1,
         "nextToken": None,
         "paged": True,
         "done": False,
@@ -292,6 +293,7 @@ def test_only_imported_assets_are_selected_each_once_in_order_across_parts(
         "runId": "dsr_1",
         "parts": 1,
         "found": 3,
+        "listed": 5,
         "nextToken": "page-2",
         "paged": False,
         "done": False,
@@ -314,27 +316,61 @@ def test_only_imported_assets_are_selected_each_once_in_order_across_parts(
     )
     expect_part(s3, 2, ["a5", "a1"])
     second = worker.select(batch, first, Clock())
-    assert second == {**first, "parts": 2, "found": 5, "nextToken": None, "paged": True}
+    assert second == {**first, "parts": 2, "found": 5, "listed": 11, "nextToken": None, "paged": True}
     expect_join(s3, [["a1", "a2", "a4"], ["a5", "a1"]], ["a1", "a2", "a4", "a5"])
     assert worker.select(batch, second, Clock()) == joined(4)
 
 
-def test_a_run_that_imported_nothing_selects_an_empty_batch(stubbed: Stubber, s3: Stubber) -> None:
+def test_a_run_that_imported_nothing_fails_the_selection_naming_what_it_looked_at(
+    stubbed: Stubber, s3: Stubber
+) -> None:
     batch = batch_input(selection=DATA_SOURCE)
     stubbed.add_response("list_data_source_runs", {"items": [data_source_run("dsr_1", "SUCCESS")]}, list_runs_params())
-    stubbed.add_response("list_data_source_run_activities", {"items": []}, activities_params("dsr_1"))
+    stubbed.add_response(
+        "list_data_source_run_activities",
+        {"items": [activity("a1", "FAILED"), activity("a2", "SKIPPED_NO_ACCESS")]},
+        activities_params("dsr_1"),
+    )
     state = worker.select(batch, {}, Clock())  # no part file for no ids
     assert state == {
         "runId": "dsr_1",
         "parts": 0,
         "found": 0,
+        "listed": 2,
         "nextToken": None,
         "paged": True,
         "done": False,
         "waitSeconds": 0,
     }
     expect_empty_items(s3)
+    with pytest.raises(worker.SelectionError) as caught:
+        worker.select(batch, state, Clock())
+    assert str(caught.value) == (
+        f"The selection is empty: data source {DATA_SOURCE['DataSourceId']}'s latest run dsr_1 listed 2 "
+        "activities, none of an asset it created, updated or already had. Check the selection (a data source "
+        "whose import ran, a search that matches the project's assets), or set allow_empty_selection=True if "
+        "a batch of none is expected."
+    )
+
+
+def test_an_empty_selection_is_a_batch_of_none_when_allowed(stubbed: Stubber, s3: Stubber) -> None:
+    batch = {**batch_input(selection=DATA_SOURCE), "allowEmptySelection": True}
+    stubbed.add_response("list_data_source_runs", {"items": [data_source_run("dsr_1", "SUCCESS")]}, list_runs_params())
+    stubbed.add_response("list_data_source_run_activities", {"items": []}, activities_params("dsr_1"))
+    state = worker.select(batch, {}, Clock())
+    expect_empty_items(s3)
     assert worker.select(batch, state, Clock()) == joined(0)
+
+
+def test_an_empty_search_names_its_text_and_types(s3: Stubber) -> None:
+    batch = batch_input(selection={"Kind": "SEARCH", "Text": "orders", "AssetTypes": ["t.A", "t.B"]})
+    expect_empty_items(s3)
+    with pytest.raises(worker.SelectionError) as caught:
+        worker.select(batch, {"parts": 0, "found": 0, "listed": 7, "nextToken": None, "paged": True}, Clock())
+    assert str(caught.value).startswith(
+        f"The selection is empty: a search of project {batch['projectId']}'s assets matching text 'orders' "
+        "and asset types t.A, t.B found none. Check the selection"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,13 +420,15 @@ def test_a_search_pages_through_the_projects_assets(
     )
     stubbed.add_response("search", {"items": [search_asset("s4", REDSHIFT)]}, search_params(text, "t3"))
     found = [i for i in ["s1", "s2", "s3", "s1", "s4"] if i in expected]
-    batch = batch_input(selection=selection)
+    # A search that finds nothing is allowed here (its refusal is tested on its own).
+    batch = {**batch_input(selection=selection), "allowEmptySelection": not expected}
     if found:
         expect_part(s3, 1, found)
     state = worker.select(batch, {}, Clock())
     assert state == {
         "parts": 1 if found else 0,
         "found": len(found),
+        "listed": 6,  # the glossary item and the repeated s1 count as listed
         "nextToken": None,
         "paged": True,
         "done": False,
@@ -411,7 +449,15 @@ def test_a_page_without_matches_writes_no_part_and_keeps_paging(stubbed: Stubber
     stubbed.add_response("search", {"items": [search_asset("s1", REDSHIFT)], "nextToken": "t2"}, search_params())
     batch = batch_input(selection={"Kind": "SEARCH", "AssetTypes": [GLUE]})
     state = worker.select(batch, {}, Clock(left_ms=[10_000]))
-    assert state == {"parts": 0, "found": 0, "nextToken": "t2", "paged": False, "done": False, "waitSeconds": 0}
+    assert state == {
+        "parts": 0,
+        "found": 0,
+        "listed": 1,
+        "nextToken": "t2",
+        "paged": False,
+        "done": False,
+        "waitSeconds": 0,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,6 +496,7 @@ def test_paging_stops_when_the_time_left_drops_below_the_reserve_and_resumes_fro
     assert state == {
         "parts": 1,
         "found": pages,
+        "listed": pages,
         "nextToken": token,
         "paged": pages == 3,
         "done": False,
@@ -461,7 +508,7 @@ def test_paging_stops_when_the_time_left_drops_below_the_reserve_and_resumes_fro
     three_search_pages(stubbed, start=pages + 1)
     expect_part(s3, 2, [f"s{n}" for n in range(pages + 1, 4)])
     resumed = worker.select(batch, state, Clock())
-    assert resumed == {**state, "parts": 2, "found": 3, "nextToken": None, "paged": True}
+    assert resumed == {**state, "parts": 2, "found": 3, "listed": 3, "nextToken": None, "paged": True}
 
 
 def test_paging_stops_after_pages_per_call_whatever_the_time_left(
@@ -472,10 +519,26 @@ def test_paging_stops_after_pages_per_call_whatever_the_time_left(
     three_search_pages(stubbed)
     expect_part(s3, 1, ["s1", "s2"])
     state = worker.select(batch, {}, Clock())
-    assert state == {"parts": 1, "found": 2, "nextToken": "t3", "paged": False, "done": False, "waitSeconds": 0}
+    assert state == {
+        "parts": 1,
+        "found": 2,
+        "listed": 2,
+        "nextToken": "t3",
+        "paged": False,
+        "done": False,
+        "waitSeconds": 0,
+    }
     expect_part(s3, 2, ["s3"])
     state = worker.select(batch, state, Clock())
-    assert state == {"parts": 2, "found": 3, "nextToken": None, "paged": True, "done": False, "waitSeconds": 0}
+    assert state == {
+        "parts": 2,
+        "found": 3,
+        "listed": 3,
+        "nextToken": None,
+        "paged": True,
+        "done": False,
+        "waitSeconds": 0,
+    }
     expect_join(s3, [["s1", "s2"], ["s3"]], ["s1", "s2", "s3"])
     assert worker.select(batch, state, Clock()) == joined(3)
 
