@@ -22,6 +22,7 @@ from constructs_lib.local.stepfunctions import LocalStepFunctions
 
 DOMAIN, PROJECT = "dzd_example123", "exampleproject1"
 SOURCE = "tablessource1"
+EMPTY_SOURCE = "emptysource1"
 SPEED = 50.0
 REGION = "us-east-1"
 GENERATED = 120  # more than two pages of activities (50 a page)
@@ -31,7 +32,10 @@ def _seed() -> dict[str, Any]:
     seed = default_seed()
     seed["generatedAssets"] = GENERATED
     domain = seed["domains"][DOMAIN]
-    domain["dataSources"] = {SOURCE: {"project": PROJECT, "type": "GLUE", "name": "tables", "firstRun": "finished"}}
+    domain["dataSources"] = {
+        SOURCE: {"project": PROJECT, "type": "GLUE", "name": "tables", "firstRun": "finished"},
+        EMPTY_SOURCE: {"project": PROJECT, "type": "GLUE", "name": "nothing", "assets": [], "firstRun": "finished"},
+    }
     return with_generated_assets(seed)
 
 
@@ -66,6 +70,23 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assets=AssetSelection.ids(["exampleasset1", "exampleasset2"]),
         wait_for_completion=False,
         failure_tolerance=10,
+    )
+    for stack_name, allow in (("Empty", False), ("EmptyAllowed", True)):
+        MetadataGenerationBatch(
+            cdk.Stack(app, stack_name),
+            "Nothing",
+            domain_id=DOMAIN,
+            project_id=PROJECT,
+            assets=AssetSelection.data_source(EMPTY_SOURCE),
+            allow_empty_selection=allow,
+        )
+    MetadataGenerationBatch(
+        cdk.Stack(app, "Outlasts"),
+        "Long",
+        domain_id=DOMAIN,
+        project_id=PROJECT,
+        assets=AssetSelection.ids(["exampleasset1"]),
+        timeout=cdk.Duration.minutes(1),
     )
     app.synth()
     return outdir
@@ -177,3 +198,23 @@ def test_a_failed_data_source_run_fails_the_deploy_naming_the_run(app_dir: Path,
     assert result.reason is not None
     assert f"SelectionError: data source {SOURCE}: its latest run" in result.reason
     assert "ended FAILED" in result.reason
+
+
+def test_an_empty_data_source_selection_fails_the_deploy_naming_it(app_dir: Path, steps: LocalStepFunctions) -> None:
+    with _endpoint() as dz:
+        [result] = _deploy(app_dir, dz, steps).deploy(["Empty"])
+        started = [c for c in dz.calls if c.operation == "StartMetadataGenerationRun"]
+    assert result.status == "ROLLBACK_COMPLETE"
+    assert result.reason is not None
+    assert f"SelectionError: The selection is empty: data source {EMPTY_SOURCE}'s latest run" in result.reason
+    assert "allow_empty_selection=True" in result.reason
+    assert started == []
+
+
+def test_an_allowed_empty_selection_is_a_batch_of_none(app_dir: Path, steps: LocalStepFunctions) -> None:
+    with _endpoint() as dz:
+        [result] = _deploy(app_dir, dz, steps).deploy(["EmptyAllowed"])
+    assert result.status == "CREATE_COMPLETE", result.reason
+    data = result.requests[-1].response.data
+    assert (data["SucceededCount"], data["FailedCount"]) == ("0", "0")
+    assert _read(steps, str(data["Summary"]))["total"] == 0
