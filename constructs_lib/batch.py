@@ -489,6 +489,7 @@ class MetadataGenerationBatch(Construct):
             raise _invalid("project_designation", project_designation, f"use one of {', '.join(PROJECT_DESIGNATIONS)}")
 
         workflow = _BatchWorkflow.of(self)
+        self._workflow = workflow
         if workflow_logging is not None:
             workflow.use_logging(workflow_logging, self.node.path)
         provider = workflow.provider
@@ -612,6 +613,12 @@ class MetadataGenerationBatch(Construct):
     def failed_count(self) -> str:
         """How many assets failed (run FAILED/CANCELED/TIMED_OUT, or a call failed), a token."""
         return self.resource.get_att_string(BatchAttr.FAILED_COUNT)
+
+    @property
+    def state_machine_arn(self) -> str:
+        """The stack's batch workflow (shared by its batches), a token: match its Step Functions
+        "Execution Status Change" events to alarm on a batch that ends FAILED (README)."""
+        return self._workflow.state_machine.state_machine_arn
 
     @property
     def summary_location(self) -> str:

@@ -75,3 +75,19 @@ def test_fails_if_a_flag_is_not_a_bool(prop: str, value: Any) -> None:
             **{prop: value},
         )
     assert str(caught.value) == f"MetadataGenerationBatch: {prop}={value!r} is invalid: use True or False"
+
+
+def test_the_workflows_state_machine_arn_is_exposed_for_alarms() -> None:
+    stack = cdk.Stack(cdk.App(), "Alarm")
+    first, second = (
+        MetadataGenerationBatch(stack, name, domain_id=DOMAIN, project_id=PROJECT, assets=AssetSelection.ids(["a"]))
+        for name in ("One", "Two")
+    )
+    (machine,) = [
+        logical
+        for logical, r in Template.from_stack(stack).to_json()["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and logical.startswith("DataZoneMetadataGenerationBatch")
+    ]
+    # One workflow per stack: both batches name it.
+    assert stack.resolve(first.state_machine_arn) == {"Ref": machine}
+    assert stack.resolve(second.state_machine_arn) == {"Ref": machine}
