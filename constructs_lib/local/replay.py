@@ -33,7 +33,7 @@ from constructs_lib.local._deps import check_local
 from constructs_lib.local.assembly import AssemblyError, StackArtifact, load_assembly
 from constructs_lib.local.backend import DataZoneBackend
 from constructs_lib.local.cfn_endpoint import LocalCloudFormationEndpoint
-from constructs_lib.local.clock import Clock, RealClock, SimulatedClock, WallClock
+from constructs_lib.local.clock import Clock, HybridClock, SimulatedClock, WallClock
 from constructs_lib.local.knobs import Knobs
 from constructs_lib.local.provision import HttpWorld, World, provision
 from constructs_lib.local.replay_control import EndpointControl, _HttpControl, _InProcessControl
@@ -101,8 +101,9 @@ class LocalCloudFormation:
     :param batch_poll_seconds: the ``PollSeconds`` every batch resource gets (its workflow's
         ``Wait`` between two polls of a run); default: the template's. A batch's workflow runs in
         moto (:mod:`constructs_lib.local.stepfunctions`) on the endpoint's clock, which must then
-        be a :class:`RealClock` (the replay's own endpoint gets one, :data:`BATCH_CLOCK_SPEED`
-        times the wall clock, unless ``time_scale`` says otherwise).
+        be a :class:`RealClock` or a :class:`HybridClock` (the replay's own endpoint gets a
+        HybridClock: simulated time, except :data:`BATCH_CLOCK_SPEED` times the wall clock while a
+        batch's workflow may run, unless ``time_scale`` says otherwise).
     :param stepfunctions: a started :class:`LocalStepFunctions` to run batches in (tests, the
         bench): it outlives the command, so executions and result files can be inspected and a
         later ``destroy`` finds the execution a ``deploy`` left running. Default: one per command.
@@ -178,6 +179,7 @@ class LocalCloudFormation:
             self._provision(session, selected)
             results = []
             for stack in selected:
+                session.time_for(stack)
                 result = session.deploy(stack)
                 results.append(result)
                 if not result.ok:
@@ -190,6 +192,7 @@ class LocalCloudFormation:
         with self._session(selected) as session:
             results = []
             for stack in reversed(selected):
+                session.time_for(stack)
                 result = session.destroy(stack)
                 results.append(result)
                 if not result.ok:
@@ -242,7 +245,7 @@ class LocalCloudFormation:
         state["target"] = target
         return state
 
-    def _open_endpoint(self, state: Mapping[str, Any], *, batches: bool) -> _Endpoint:
+    def _open_endpoint(self, state: Mapping[str, Any]) -> _Endpoint:
         scaled = self._time_scale if self._time_scale is not None else 1.0
         if self.aws:
             return _Endpoint(WallClock(scaled), None)
@@ -251,21 +254,20 @@ class LocalCloudFormation:
         if self._endpoint is not None:
             given = self._endpoint.clock
             control = _InProcessControl(self._endpoint)
-            return _Endpoint(given, control, isinstance(given, SimulatedClock), self._endpoint.backend)
+            simulated = isinstance(given, (SimulatedClock, HybridClock))
+            return _Endpoint(given, control, simulated, self._endpoint.backend)
         saved = state.get("datazone")
         start = max(time.time(), float(saved["now"])) if saved else None
-        # moto runs a batch's workflow on threads and wall time, which a simulated clock (moving
-        # only when the replay waits) cannot follow: batches get the wall clock, sped up.
-        clock: Clock = (
-            RealClock(speed=1 / self._time_scale if self._time_scale else BATCH_CLOCK_SPEED, start=start)
-            if batches
-            else SimulatedClock(start=start, time_scale=self._time_scale or 0.0)
-        )
+        # One timeline, simulated except while a batch's workflow runs on moto's threads (which
+        # sleep in real time): see HybridClock. Handlers read it too, so their own deadlines,
+        # the waiter's and CloudFormation's all fire at the same simulated moment.
+        speed = 1 / self._time_scale if self._time_scale else BATCH_CLOCK_SPEED
+        clock = HybridClock(start=start, time_scale=self._time_scale or 0.0, speed=speed)
         fresh = DataZoneBackend(seed=self._seed, clock=clock, knobs=self._knobs)
         if saved:
             fresh.import_state(saved)
         owned = LocalDataZone(backend=fresh).start()
-        return _Endpoint(clock, _InProcessControl(owned), not batches, owned.backend, owned)
+        return _Endpoint(clock, _InProcessControl(owned), True, owned.backend, owned)
 
     def _stepfunctions(self, endpoint: _Endpoint, account: str) -> LocalStepFunctions | None:
         if endpoint.control is None:
@@ -278,6 +280,8 @@ class LocalCloudFormation:
             )
         if isinstance(clock, WallClock):
             speed = 1 / clock.time_scale if clock.time_scale > 0 else BATCH_CLOCK_SPEED
+        elif isinstance(clock, HybridClock):
+            speed = clock.speed
         else:
             speed = float(getattr(clock, "speed", 1.0))
         return LocalStepFunctions(datazone_url=endpoint.control.url, speed=speed, account=account)
@@ -286,7 +290,7 @@ class LocalCloudFormation:
     def _session(self, stacks: Sequence[StackArtifact] = ()) -> Iterator[_Session]:
         state = self._checked_state()
         batches = any(has_batch(stack) for stack in stacks)
-        endpoint = self._open_endpoint(state, batches=batches)
+        endpoint = self._open_endpoint(state)
         cfn: LocalCloudFormationEndpoint | None = None
         if not self.aws:
             cfn = LocalCloudFormationEndpoint(endpoint.clock, call_seconds=0.05 if endpoint.simulate else 0.0).start()
@@ -309,6 +313,7 @@ class LocalCloudFormation:
         try:
             with steps if steps is not None else contextlib.nullcontext():
                 yield session
+                session.time_for(None)
                 session.scheduler.drain()
         finally:
             for function in session.functions.values():
@@ -338,3 +343,13 @@ def has_batch(stack: StackArtifact) -> bool:
 
 class _Session(DeploySteps, DestroySteps):
     """One command: the state, the clock, the endpoint and warm functions; deploys and destroys."""
+
+    def time_for(self, stack: StackArtifact | None) -> None:
+        """Real (sped-up) time while a batch's workflow may run on moto's threads: for a stack
+        with a batch, and for anything after it while an execution still runs; else simulated."""
+        if not isinstance(self.clock, HybridClock):
+            return
+        busy = stack is not None and has_batch(stack)
+        if not busy and self.stepfunctions is not None:
+            busy = self.stepfunctions.running_executions() > 0
+        self.clock.use_real_time(busy)

@@ -82,6 +82,7 @@ from constructs_lib._handler import contract  # the wire contract: stdlib only
 from constructs_lib.local import _deps
 from constructs_lib.local._deps import MOTO_INTERPRETER, botocore_module, check_local
 from constructs_lib.local.assembly import file_asset_path
+from constructs_lib.local.lambda_runtime import INVOKE_LOCK
 
 #: The moto release the adapter's patches were written against (they reach into its internals).
 MOTO_VERSION = _deps.MOTO_VERSION
@@ -222,13 +223,18 @@ class MotoAdapter:
         lock = threading.Lock()
 
         def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-            if service != "datazone":
-                return original(region=region, service=service, state_credentials=state_credentials)
             role = getattr(state_credentials, "role_arn", None) or ""
-            key = (self.datazone_url, region, role)  # the URL may be pointed elsewhere between batches
-            with lock:
+            # The URL may be pointed elsewhere between batches.
+            key = (self.datazone_url if service == "datazone" else service, region, role)
+            # Built while no local Lambda invocation runs: one swaps os.environ (its own
+            # variables, then back), and botocore reads the environment while it builds a client
+            # (a variable removed mid-read raised KeyError in a child's task: States.Runtime).
+            with lock, INVOKE_LOCK:
                 if key not in clients:
-                    clients[key] = self._datazone_client(region, role)
+                    if service == "datazone":
+                        clients[key] = self._datazone_client(region, role)
+                    else:
+                        clients[key] = original(region=region, service=service, state_credentials=state_credentials)
                 return clients[key]
 
         return client_for
@@ -466,6 +472,18 @@ class LocalStepFunctions:
             arn = next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name)
             sfn.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role_arn)
         return arn
+
+    def running_executions(self) -> int:
+        """How many executions are RUNNING (their threads wait on real time)."""
+        if self._mock is None:
+            return 0
+        running = 0
+        for region in self._regions():
+            sfn = self.client("stepfunctions", region)
+            for machine in sfn.list_state_machines()["stateMachines"]:
+                listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+                running += len(listed["executions"])
+        return running
 
     def stop_executions(self, cause: str = "the local replay command ended") -> list[str]:
         """Stop every running execution (their threads would outlive the mock); their ARNs."""
