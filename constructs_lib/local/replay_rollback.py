@@ -12,6 +12,7 @@ from constructs_lib.local.replay_session import (
     _failed_logical,
     _FailureError,
     _is_custom,
+    _random_suffix,
     _token,
 )
 from constructs_lib.local.replay_state import _Resource
@@ -32,10 +33,18 @@ class RollbackSteps(SessionCore):
                 carried = failure.physical_id
             attempted = _Resource(kind, carried, properties, {}, fingerprint, _token(dep.stack, logical))
             return _Change(logical, "Update", before, attempted, produced=failure.physical_id)
-        if _is_custom(kind) and failure.physical_id:
-            created = _Resource(kind, failure.physical_id, properties, {}, fingerprint, _token(dep.stack, logical))
-            return _Change(logical, "Create", None, created)
-        return None
+        if not _is_custom(kind):
+            return None
+        physical = failure.physical_id
+        record = dep.records.get(logical)
+        if not physical and record is not None and record.request_type == "Create":
+            # CloudFormation sent a Create and got no answer in time (ServiceTimeout): the rollback
+            # still deletes it, with a physical id it invents, as for a Create deleted in flight.
+            physical = f"{dep.stack.stack_name}-{logical}-{_random_suffix()}"
+        if not physical:
+            return None
+        created = _Resource(kind, physical, properties, {}, fingerprint, _token(dep.stack, logical))
+        return _Change(logical, "Create", None, created)
 
     def _rollback(self, dep: _Deployment, failure: _FailureError) -> StackResult:
         dep.result.reason = failure.reason
