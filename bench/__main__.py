@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from bench import batch
+from bench import batch, catalog
 from bench.run import FULL_SIZES, QUICK_SIZES, Options, run
 
 
@@ -17,6 +17,27 @@ def _sizes(text: str) -> tuple[int, ...]:
     if len(sizes) < 2 or sizes[0] < 1:
         raise argparse.ArgumentTypeError("give at least two positive sizes, e.g. 1,10,100")
     return sizes
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip() and int(part) > 0)
+
+
+def _catalog(args: argparse.Namespace, quick: bool) -> catalog.Options | None:
+    if args.no_catalog:
+        return None
+    defaults = catalog.Options()
+    dry_runs = args.catalog_dry_runs if args.catalog_dry_runs is not None else ((50,) if quick else None)
+    settings = defaults.dry_run
+    if args.catalog_speed:
+        settings = catalog.DryRunSettings(
+            settings.assets, settings.submitted_seconds, settings.in_progress_seconds, args.catalog_speed
+        )
+    return catalog.Options(
+        assets=args.catalog_assets if args.catalog_assets is not None else (2_000 if quick else defaults.assets),
+        dry_run_sizes=dry_runs if dry_runs is not None else defaults.dry_run_sizes,
+        dry_run=settings,
+    )
 
 
 def _outputs(text: str) -> tuple[bool, ...]:
@@ -35,6 +56,17 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--minutes", type=float, default=10.0, help="T, the run's duration for the cost model")
     bench.add_argument("--no-limits", action="store_true", help="skip the limits search")
     bench.add_argument("--no-batch", action="store_true", help="skip the MetadataGenerationBatch section")
+    bench.add_argument("--no-catalog", action="store_true", help="skip the catalog section (issue 15)")
+    bench.add_argument(
+        "--catalog-only",
+        action="store_true",
+        help="run only the catalog section (write it to docs/benchmark-catalog.md)",
+    )
+    bench.add_argument("--catalog-assets", type=int, help="N of the worker's function-level steps (default 100000)")
+    bench.add_argument(
+        "--catalog-dry-runs", type=_counts, help="assets of each catalog dry run, e.g. 2000,10000 (0: none)"
+    )
+    bench.add_argument("--catalog-speed", type=float, help="simulated seconds per real second of the dry runs (50)")
     return main
 
 
@@ -53,12 +85,21 @@ def main(argv: list[str] | None = None) -> int:
         batch_sizes=() if args.no_batch else ((10, 1_000) if quick else batch.SYNTH_SIZES),
         batch_repetitions=1 if quick else 3,
         dry_run_assets=0 if args.no_batch else (100 if quick else batch.DryRunSettings.assets),
+        catalog=_catalog(args, quick),
+        catalog_only=bool(args.catalog_only),
     )
     from bench.report import render  # noqa: PLC0415 - keeps --help instant
 
     results = run(options)
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
-    text = render(results, command)
+    if options.catalog_only:
+        from bench import catalog_report  # noqa: PLC0415
+
+        assert results.catalog is not None, "--catalog-only with --no-catalog measures nothing"
+        results.catalog.seconds = results.seconds
+        text = catalog_report.render(results.catalog, command)
+    else:
+        text = render(results, command)
     if args.write:
         target = Path(args.write)
         target.parent.mkdir(parents=True, exist_ok=True)

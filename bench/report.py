@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from bench import batch_report
+from bench import batch_report, catalog_report
 from bench.markdown import table as _table
 from bench.run import Results
 from bench.scenarios import Side
@@ -538,6 +538,14 @@ def render(results: Results, command: str) -> str:
                 "come from `python -m bench.batch_child ours|peer N OUTDIR`.",
             ),
             "",
+        ]
+    if results.catalog is not None:
+        out += [
+            *catalog_report.section(
+                results.catalog,
+                "Reproduce this section alone with "
+                "`python -m bench run --catalog-only --write docs/benchmark-catalog.md`.",
+            ),
         ]
     out += [
         "## Raw timing samples",

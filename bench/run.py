@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import batch, cold_import, cost, environment
+from bench import batch, catalog, cold_import, cost, environment
 from bench.limits import Search, from_json
 from bench.scenarios import Side
 from bench.template_metrics import TemplateMetrics, load_template, measure
@@ -37,6 +37,10 @@ class Options:
     batch_sizes: tuple[int, ...] = batch.SYNTH_SIZES
     batch_repetitions: int = 3
     dry_run_assets: int = batch.DryRunSettings.assets
+    #: The catalog section (issue 15): worker steps at N assets, dry runs, cost. None: skip it.
+    catalog: catalog.Options | None = field(default_factory=catalog.Options)
+    #: Only the catalog section (everything above is skipped).
+    catalog_only: bool = False
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Results:
     assumptions: cost.Assumptions = field(default_factory=cost.Assumptions)
     batch_synth: list[batch.SynthRow] = field(default_factory=list)
     batch_dry_run: batch.DryRun | None = None
+    catalog: catalog.Results | None = None
     load_before: str = ""
     load_after: str = ""
     seconds: float = 0.0
@@ -208,6 +213,12 @@ def _costs(results: Results, assembly: Path, scratch: Path) -> list[cost.CostRes
 def run(options: Options, log: Log = _stderr) -> Results:
     started = time.perf_counter()
     results = Results(options=options, facts=environment.describe(), load_before=environment.load())
+    if options.catalog_only:
+        if options.catalog is not None:
+            results.catalog = catalog.run(options.catalog, log)
+        results.load_after = environment.load()
+        results.seconds = time.perf_counter() - started
+        return results
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch_name:
         scratch = Path(scratch_name)
         log(f"synthesis: N={list(options.sizes)}, {options.repetitions} alternating pairs each")
@@ -230,6 +241,8 @@ def run(options: Options, log: Log = _stderr) -> Results:
         if options.dry_run_assets:
             log(f"batch dry run: {options.dry_run_assets} assets")
             results.batch_dry_run = batch.dry_run(batch.DryRunSettings(assets=options.dry_run_assets))
+    if options.catalog is not None:
+        results.catalog = catalog.run(options.catalog, log)
     results.load_after = environment.load()
     results.seconds = time.perf_counter() - started
     return results

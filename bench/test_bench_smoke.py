@@ -102,3 +102,47 @@ def test_batch_targets_miss_when_the_template_grows_with_the_ids() -> None:
     assert [t.met for t in batch_report.targets(flat, None)] == [True, True]
     grows = [_row(Side.OURS, 10, 41_507), _row(Side.OURS, 10_000, 43_555, chars=2600)]
     assert [t.met for t in batch_report.targets(grows, None)] == [False, False]
+
+
+def test_catalog_worker_steps_at_tiny_sizes() -> None:
+    from bench import catalog, catalog_report  # noqa: PLC0415
+
+    level = catalog.function_level(assets=300, failure_percent=10.0)
+    assert level.select_data_source.items == level.select_search.items == 300
+    assert [step.join for step in level.select_data_source.steps][-1] is True
+    assert sum(step.pages for step in level.select_data_source.steps) == 6 + 1  # 50 a page, + ListDataSourceRuns
+    assert level.summarize.outcome["total"] == 300
+    assert level.summarize.outcome["failed"] == 30
+    assert all(
+        0 < step.seconds < level.timeout_s for run in (level.select_search, level.summarize) for step in run.steps
+    )
+    assert level.bound.select_steps > len(level.select_data_source.steps)
+    assert level.bound.id_set_mb > 50  # 1,000,000 strings and their set
+    results = catalog.Results(catalog.Options(assets=300, dry_run_sizes=()), function_level=level)
+    text = "\n".join(catalog_report.section(results, "note"))
+    assert "select data source" in text
+    assert "At 1,000,000 assets" in text
+
+
+def test_catalog_poll_count_follows_the_backoff() -> None:
+    from bench.catalog_report import _poll_count  # noqa: PLC0415
+
+    # waits 10, 20, 40, 80, 120, 120, ...: cumulative 10, 30, 70, 150, 270, 390, 510, 630
+    assert [_poll_count(m) for m in (0.1, 1, 5, 10)] == [1, 3, 6, 8]
+
+
+@pytest.mark.slow
+def test_catalog_dry_run_of_a_tiny_data_source_batch() -> None:
+    from bench import catalog, catalog_report  # noqa: PLC0415
+
+    run_ = catalog.dry_run(catalog.DryRunSettings(assets=12))
+    assert run_.stack_status == "CREATE_COMPLETE", run_.reason
+    assert run_.execution_status == "SUCCEEDED"
+    assert run_.summary["counts"] == {"SUCCEEDED": 12}
+    assert run_.calls["StartMetadataGenerationRun"] == 12
+    assert run_.states["Mark"] == run_.states["Unmark"] == 12
+    assert {i.function for i in run_.invocations} == {"worker", "custom resource handler"}
+    assert all(i.peak_mb is not None for i in run_.invocations)
+    results = catalog.Results(catalog.Options(assets=0, dry_run_sizes=(12,)), dry_runs=[run_])
+    text = catalog_report.render(results, "python -m bench run --catalog-only")
+    assert "per 1,000" in text
