@@ -66,6 +66,12 @@ class StackResult:
     paths: dict[str, str] = field(default_factory=dict)  # logical id -> construct path (for display)
     #: The stack's MetadataGenerationRun/Batch resources: with none, there was nothing to dry-run.
     constructs: int = 0
+    #: DataZone calls its batch workflows made (moto's threads, under the state machine's role),
+    #: by operation: the requests' own calls are only the handlers'.
+    workflow_calls: dict[str, int] = field(default_factory=dict)
+    #: The most history events one execution (parent or Distributed Map child) has written so far
+    #: in this command (Step Functions' quota: 25,000); 0 without a workflow.
+    max_history_events: int = 0
 
     def display_name(self, logical_id: str) -> str:
         return self.paths.get(logical_id, logical_id)

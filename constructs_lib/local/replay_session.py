@@ -12,6 +12,7 @@ import random
 import string
 import time
 import uuid
+from collections import Counter
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,8 @@ class SessionCore:
         self.simulate = simulate
         self.functions: dict[str, LocalFunction] = {}
         self.providers: dict[str, ProviderFramework] = {}
+        #: The batch state machines' roles: the principal their workflows call DataZone as.
+        self.workflow_roles: set[str] = set()
         self._paths: dict[str, dict[str, str]] = {}
 
     # -- environment ----------------------------------------------------------------------------
@@ -247,6 +250,7 @@ class SessionCore:
         if not is_batch_definition(definition):
             return physical
         role = str(properties.get("RoleArn", ""))
+        self.workflow_roles.add(role)
         if self.control is not None:
             self.control.register_principal(access_key_for(role), role)
         self._register_workflow_functions(ctx, logical)
@@ -517,6 +521,15 @@ class SessionCore:
         if result.status and result.status != "NO_CHANGES":
             self._stack_status(ctx, result.status)
         result.finished_at = self.clock.now()
+        if self.backend is not None and self.workflow_roles:
+            made = (
+                c.operation
+                for c in self.backend.calls
+                if c.at >= result.started_at and c.principal in self.workflow_roles
+            )
+            result.workflow_calls = dict(Counter(made))
+        if self.stepfunctions is not None:
+            result.max_history_events = self.stepfunctions.adapter.max_history_events
         result.paths = self._paths.get(result.stack, {})
         result.wall_seconds = time.monotonic() - ctx.wall
         if result.reason is None and not result.ok:

@@ -97,6 +97,14 @@ def print_result(result: StackResult, out: TextIO, *, index: int = 1, total: int
             print(line, file=out)
         if verbose:
             _print_invocations(record, out)
+    if result.workflow_calls:
+        made = ", ".join(f"{op} x{n}" for op, n in sorted(result.workflow_calls.items()))
+        print(f"\n  batch workflow DataZone calls: {made}", file=out)
+    if result.max_history_events:
+        print(
+            f"  history events: at most {result.max_history_events:,} in one execution (quota 25,000)",
+            file=out,
+        )
     for note in result.notes:
         print(f"\n  note: {note}", file=out)
     print("", file=out)

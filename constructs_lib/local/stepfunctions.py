@@ -53,6 +53,14 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     10 s poll interval and a 2-300 s back-off keep their proportions to the runs they wait for.
     (``Wait`` stays interruptible: StopExecution still ends it at once.)
 
+``history``
+    moto keeps every history event an execution writes; Step Functions fails a Standard
+    execution at its 25,000th (:data:`HISTORY_EVENTS_QUOTA`, a hard quota), with
+    ``States.Runtime``. Fix: events are counted per execution (the parent and each Distributed
+    Map child have their own history), the one past the quota fails the execution the same way
+    (a ``Catch`` cannot keep it alive: every further event fails again), and
+    :attr:`MotoAdapter.max_history_events` keeps the largest count seen, for the report.
+
 Not a gap but a rule of the grammar, kept in the definition itself: moto refuses an integer
 ``ToleratedFailurePercentage`` (AWS takes either), so the definition writes ``100.0``.
 
@@ -89,7 +97,11 @@ MOTO_VERSION = _deps.MOTO_VERSION
 BATCH_RESOURCE_TYPE = contract.BATCH_RESOURCE_TYPE
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
-FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoints", "lambda", "time"})
+FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoints", "lambda", "time", "history"})
+#: Step Functions' hard quota of history events per Standard execution (developer guide, "Quotas").
+HISTORY_EVENTS_QUOTA = 25_000
+#: What an execution past the quota fails with (error States.Runtime).
+HISTORY_QUOTA_CAUSE = "The execution reached the maximum number of history events ({quota})."
 #: Step Functions' spelling of a service in error names, where it is not the boto name capitalized.
 _ERROR_SERVICE_NAMES = {"datazone": "DataZone", "sfn": "Sfn", "stepfunctions": "Sfn", "dynamodb": "DynamoDb"}
 _INHERITED = object()
@@ -106,6 +118,9 @@ _RESULT_WRITER = (
 _WAIT = "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function"
 _RETRIER = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
 _LAMBDA = "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
+_EVENTS = "moto.stepfunctions.parser.asl.eval.event.event_manager"
+#: Events an execution past the quota still writes: how it ended.
+_CLOSING_EVENTS = frozenset({"ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut", "ExecutionSucceeded"})
 
 
 def access_key_for(role_arn: str) -> str:
@@ -168,6 +183,12 @@ class MotoAdapter:
         self._saved: list[tuple[Any, str, Any]] = []
         #: Lambda functions the workflows may invoke, by ARN and by name (the replay registers them).
         self.functions: dict[str, Any] = {}
+        #: Step Functions' per-execution history quota (tests lower it to reach it cheaply).
+        self.history_quota = HISTORY_EVENTS_QUOTA
+        #: The most history events any one execution wrote (parent or child), and how many ended
+        #: past the quota.
+        self.max_history_events = 0
+        self.executions_over_quota = 0
 
     def __enter__(self) -> MotoAdapter:
         self.install()
@@ -201,6 +222,9 @@ class MotoAdapter:
             self._patch(sdk, "boto_client_for", self._client_for(sdk.boto_client_for))
         if "lambda" in self.fixes:
             self._patch(_module(_LAMBDA), "_invoke_lambda_function", self._invoke_local)
+        if "history" in self.fixes:
+            manager = _module(_EVENTS).EventManager
+            self._patch(manager, "add_event", self._counted(vars(manager)["add_event"]))
         if "time" in self.fixes:
             self._patch(_module(_WAIT).WaitFunction, "_wait_interval", self._scaled_wait())
             real_sleep = time.sleep
@@ -275,6 +299,27 @@ class MotoAdapter:
             response["Payload"] = invocation.result
         return response
 
+    def _counted(self, original: Callable[..., int]) -> Callable[..., int]:
+        """moto's ``EventManager.add_event``, counting each execution's events against the quota."""
+        lock = threading.Lock()
+
+        def add_event(manager: Any, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+            with lock:
+                count = getattr(manager, "_local_event_count", 0) + 1
+                closing = str(getattr(event_type, "value", event_type)) in _CLOSING_EVENTS
+                over = count > self.history_quota and not closing
+                if over and not getattr(manager, "_local_over_quota", False):
+                    manager._local_over_quota = True
+                    self.executions_over_quota += 1
+                if not over:  # an event refused is not written
+                    manager._local_event_count = count
+                    self.max_history_events = max(self.max_history_events, count)
+            if over:
+                raise HistoryQuotaExceededError(HISTORY_QUOTA_CAUSE.format(quota=self.history_quota))
+            return original(manager, context, event_type, *args, **kwargs)
+
+        return add_event
+
     def _scaled_wait(self) -> Callable[..., None]:
         speed = self.speed
 
@@ -284,6 +329,10 @@ class MotoAdapter:
                 env.program_state_event.wait(wait_seconds / speed)
 
         return wait_interval
+
+
+class HistoryQuotaExceededError(Exception):
+    """An execution wrote more history events than Step Functions allows (moto: States.Runtime)."""
 
 
 def _normalise_parameters(

@@ -224,3 +224,20 @@ def test_rule_tolerated_failure_percentage_must_be_a_decimal() -> None:
     }
     with moto_only(), pytest.raises(ClientError, match="ToleratedFailurePercentage"):
         _run(definition, {})
+
+
+def test_history_gap_moto_writes_any_number_of_events() -> None:
+    # Without the "history" fix, an execution runs on past any quota (here a lowered one).
+    adapter = MotoAdapter(datazone_url="http://127.0.0.1:9", fixes=FIXES - {"history"})
+    adapter.history_quota = 50
+    forever = {"StartAt": "Again", "States": {"Again": {"Type": "Pass", "Next": "Again"}}}
+    with moto_only(), adapter:
+        sfn = boto3.client("stepfunctions", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
+        arn = sfn.create_state_machine(name="h", definition=json.dumps(forever), roleArn=ROLE)["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        deadline = time.monotonic() + 20
+        while len(sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]) < 300:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+        sfn.stop_execution(executionArn=execution)
