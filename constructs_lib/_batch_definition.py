@@ -237,7 +237,17 @@ def _predictions_task(verb: str, with_choices: bool) -> dict[str, Any]:
     }
 
 
-def _asset_states() -> dict[str, Any]:
+def _types_parameter(single_type: bool) -> dict[str, str]:
+    """How Start names the types. Step Functions' SDK integrations can lag a service's newest
+    fields, and CreateStateMachine refuses a field its integration does not know: ``Types`` came
+    after the DataZone integration. A workflow whose batches all ask for one type sends the
+    original (deprecated) ``Type`` instead, so that it needs no field newer than the integration."""
+    if single_type:
+        return {"Type.$": "States.ArrayGetItem($.types, 0)"}
+    return {"Types.$": "$.types"}
+
+
+def _asset_states(single_type: bool) -> dict[str, Any]:
     return {
         **_marker_states(),
         "Start": {
@@ -247,7 +257,7 @@ def _asset_states() -> dict[str, Any]:
                 "DomainIdentifier.$": "$.domainId",
                 "OwningProjectIdentifier.$": "$.projectId",
                 "Target": {"Type": "ASSET", "Identifier.$": "$.assetId"},
-                "Types.$": "$.types",
+                **_types_parameter(single_type),
                 "ClientToken.$": _token("start"),
             },
             "ResultSelector": {"id.$": "$.Id"},
@@ -471,9 +481,10 @@ def _cancel_states(worker_arn: str) -> dict[str, Any]:
     }
 
 
-def definition(results_bucket: str, worker_arn: str) -> dict[str, Any]:
+def definition(results_bucket: str, worker_arn: str, *, single_type: bool = False) -> dict[str, Any]:
     """The workflow's ASL definition; ``results_bucket`` receives the map's result files and
-    ``worker_arn`` is the function that selects the assets and summarizes the results."""
+    ``worker_arn`` is the function that selects the assets and summarizes the results.
+    ``single_type``: every batch of the workflow asks for one type (see :func:`_types_parameter`)."""
     return {
         "Comment": "DataZone metadata generation for every asset of a batch (constructs_lib.MetadataGenerationBatch)",
         "StartAt": "Mode?",
@@ -512,7 +523,7 @@ def definition(results_bucket: str, worker_arn: str) -> dict[str, Any]:
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                     "StartAt": "Mark",
-                    "States": _asset_states(),
+                    "States": _asset_states(single_type),
                 },
                 "ResultWriter": {
                     "Resource": "arn:aws:states:::s3:putObject",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -216,6 +217,8 @@ class _BatchWorkflow(Construct):
         self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
             iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[iam.ServicePrincipal("states.amazonaws.com")])
         )
+        #: Every batch so far asks for exactly one type (see _batch_definition._types_parameter).
+        self.single_type = True
         self.bucket = s3.Bucket(
             self,
             "Results",
@@ -257,9 +260,8 @@ class _BatchWorkflow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_string(
-                _definition_string(self.bucket.bucket_name, self.worker.function_arn)
-            ),
+            # Produced at synth, once every batch of the stack has said which types it asks for.
+            definition_body=sfn.DefinitionBody.from_string(cdk.Lazy.string(_DefinitionProducer(self))),
             state_machine_type=sfn.StateMachineType.STANDARD,
             role=self.role,
             tracing_enabled=True,
@@ -296,6 +298,11 @@ class _BatchWorkflow(Construct):
             ],
         )
         self._acknowledge()
+
+    def use_types(self, types: Sequence[str]) -> None:
+        """A batch of this workflow asks for ``types`` (tokens count as several)."""
+        if len(types) != 1 or any(is_token(t) for t in types):
+            self.single_type = False
 
     def _acknowledge(self) -> None:
         stack = cdk.Stack.of(self)
@@ -490,6 +497,7 @@ class MetadataGenerationBatch(Construct):
 
         workflow = _BatchWorkflow.of(self)
         self._workflow = workflow
+        workflow.use_types(properties[Prop.TYPES])
         if workflow_logging is not None:
             workflow.use_logging(workflow_logging, self.node.path)
         provider = workflow.provider
@@ -630,14 +638,14 @@ class MetadataGenerationBatch(Construct):
 show_init_signature(MetadataGenerationBatch)
 
 
-def _definition_string(results_bucket: str, worker_arn: str) -> str:
+def _definition_string(results_bucket: str, worker_arn: str, *, single_type: bool = False) -> str:
     """The definition as JSON, with the bucket's and the worker's tokens spliced in.
 
     Serialized here, not by ``Stack.to_json_string``: that drops ``None`` (the ``"ResultPath":
     null`` that keeps a task's input) and turns ``100.0`` into ``100``.
     """
     bucket, worker = "@@RESULTS_BUCKET@@", "@@WORKER_ARN@@"
-    text = json.dumps(definition(bucket, worker), separators=(",", ":"))
+    text = json.dumps(definition(bucket, worker, single_type=single_type), separators=(",", ":"))
     pieces: list[str] = []
     for i, chunk in enumerate(text.split(bucket)):
         if i:
@@ -647,6 +655,18 @@ def _definition_string(results_bucket: str, worker_arn: str) -> str:
                 pieces.append(worker_arn)
             pieces.append(part)
     return cdk.Fn.join("", pieces)
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _DefinitionProducer:
+    def __init__(self, workflow: _BatchWorkflow) -> None:
+        self._workflow = workflow
+
+    def produce(self) -> str:
+        workflow = self._workflow
+        return _definition_string(
+            workflow.bucket.bucket_name, workflow.worker.function_arn, single_type=workflow.single_type
+        )
 
 
 def _flags(**flags: tuple[bool, str]) -> dict[str, bool]:

@@ -253,12 +253,13 @@ class MotoAdapter:
             # Built while no local Lambda invocation runs: one swaps os.environ (its own
             # variables, then back), and botocore reads the environment while it builds a client
             # (a variable removed mid-read raised KeyError in a child's task: States.Runtime).
-            with lock, INVOKE_LOCK:
+            with lock:
                 if key not in clients:
-                    if service == "datazone":
-                        clients[key] = self._datazone_client(region, role)
-                    else:
-                        clients[key] = original(region=region, service=service, state_credentials=state_credentials)
+                    with INVOKE_LOCK:
+                        if service == "datazone":
+                            clients[key] = self._datazone_client(region, role)
+                        else:
+                            clients[key] = original(region=region, service=service, state_credentials=state_credentials)
                 return clients[key]
 
         return client_for

@@ -482,7 +482,7 @@ def _cancel_marked(batch: dict[str, Any], bucket: str, key: str) -> str:
     """Cancel the run one marker stands for; the marker is deleted after. What happened."""
     asset_id = key.rsplit("/", 1)[-1]
     try:
-        run_id = s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode().strip()
+        run_id = _marker_run_id(s3().get_object(Bucket=bucket, Key=key)["Body"].read())
     except ClientError as error:
         if index._error_code(error) != "NoSuchKey":
             raise
@@ -506,6 +506,17 @@ def _cancel_marked(batch: dict[str, Any], bucket: str, key: str) -> str:
     # Only now: a cancel that failed for the moment (raised above) keeps the marker for the retry.
     s3().delete_object(Bucket=bucket, Key=key)
     return outcome
+
+
+def _marker_run_id(body: bytes) -> str:
+    """The run id a marker holds ("" before its Start answered). Whether Step Functions' S3
+    PutObject writes a string Body as it is or JSON-encoded (quoted) is not documented: both
+    are read."""
+    text = body.decode().strip()
+    if text.startswith('"'):
+        decoded = json.loads(text)
+        text = decoded.strip() if isinstance(decoded, str) else text
+    return text
 
 
 def _cancel_run(domain_id: str, run_id: str) -> bool:

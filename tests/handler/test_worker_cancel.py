@@ -225,9 +225,11 @@ def test_markers_with_and_without_run_ids(sfn: Stubber, s3: Stubber, stubbed: St
     assert worker.handler(event(), Clock()) == next_pass({"cancelled": 2, "recovered": 1})
 
 
-def test_a_run_id_is_read_without_surrounding_whitespace(s3: Stubber, stubbed: Stubber) -> None:
+@pytest.mark.parametrize("body", ["run_a1\n", '"run_a1"', ' "run_a1" \n'])
+def test_a_run_id_is_read_as_written_or_json_encoded(s3: Stubber, stubbed: Stubber, body: str) -> None:
+    # Whether Step Functions writes a string Body raw or as JSON is not documented: both are read.
     expect_listing(s3, ["a1"])
-    expect_marker_read(s3, "a1", "run_a1\n")
+    expect_marker_read(s3, "a1", body)
     expect_cancel(stubbed, "run_a1")
     expect_unmark(s3, "a1")
     assert worker.cancel(cancel_input(), dict(STOPPED), Clock()) == next_pass({"cancelled": 1})
