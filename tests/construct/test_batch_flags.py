@@ -22,11 +22,12 @@ FLAGS = {
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     stack = cdk.Stack(cdk.App(), "Flags")
-    for construct_id, flags in (
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("Neither", {}),
         ("Both", dict.fromkeys(FLAGS, True)),
         ("Off", dict.fromkeys(FLAGS, False)),
-    ):
+    ]
+    for construct_id, flags in cases:
         MetadataGenerationBatch(
             stack,
             construct_id,
@@ -36,11 +37,12 @@ def template() -> dict[str, Any]:
             create_outputs=False,
             **flags,
         )
-    found: dict[str, Any] = Template.from_stack(stack).to_json()
+    found: dict[str, Any] = dict(Template.from_stack(stack).to_json())
     return found
 
 
 def _properties(template: dict[str, Any], construct_id: str) -> dict[str, Any]:
+    properties: dict[str, Any]
     (properties,) = [
         r["Properties"]
         for logical, r in template["Resources"].items()
