@@ -50,7 +50,7 @@ def test_an_invocation_within_its_memory_succeeds_and_reports_its_peak(tmp_path:
     invocation = _function(tmp_path).invoke({"allocateMb": 10})
     assert invocation.error is None
     assert invocation.result == {"allocated": 10 * 1024 * 1024, "memory": 128}
-    assert 10 <= invocation.peak_mb < 128 - RUNTIME_BASELINE_MB
+    assert 9 <= invocation.peak_mb < 128 - RUNTIME_BASELINE_MB
 
 
 def test_an_invocation_past_its_memory_size_fails_out_of_memory(tmp_path: Path) -> None:
