@@ -119,6 +119,7 @@ _WAIT = "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_f
 _RETRIER = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
 _LAMBDA = "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
 _EVENTS = "moto.stepfunctions.parser.asl.eval.event.event_manager"
+_DISTRIBUTED = "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component"
 #: Events an execution past the quota still writes: how it ended.
 _CLOSING_EVENTS = frozenset({"ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut", "ExecutionSucceeded"})
 
@@ -225,6 +226,10 @@ class MotoAdapter:
         if "history" in self.fixes:
             manager = _module(_EVENTS).EventManager
             self._patch(manager, "add_event", self._counted(vars(manager)["add_event"]))
+            # moto gives a Distributed Map run one event list for all its children, where Step
+            # Functions gives each child execution a history of its own: count those per child.
+            per_child = type("MapRunEventManager", (manager,), {"_local_per_child": True})
+            self._patch(_module(_DISTRIBUTED), "EventManager", per_child)
         if "time" in self.fixes:
             self._patch(_module(_WAIT).WaitFunction, "_wait_interval", self._scaled_wait())
             real_sleep = time.sleep
@@ -305,15 +310,23 @@ class MotoAdapter:
         lock = threading.Lock()
 
         def add_event(manager: Any, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+            # A map run's children each write through their own context (one per child frame).
+            per_child = getattr(manager, "_local_per_child", False)
+            owner = context if per_child else manager
+            name = str(getattr(event_type, "value", event_type))
             with lock:
-                count = getattr(manager, "_local_event_count", 0) + 1
-                closing = str(getattr(event_type, "value", event_type)) in _CLOSING_EVENTS
+                if per_child and name == "MapIterationStarted":
+                    # A worker thread runs one child after another in the same frame: a new
+                    # child starts a history of its own.
+                    owner._local_event_count, owner._local_over_quota = 0, False
+                count = getattr(owner, "_local_event_count", 0) + 1
+                closing = name in _CLOSING_EVENTS
                 over = count > self.history_quota and not closing
-                if over and not getattr(manager, "_local_over_quota", False):
-                    manager._local_over_quota = True
+                if over and not getattr(owner, "_local_over_quota", False):
+                    owner._local_over_quota = True
                     self.executions_over_quota += 1
                 if not over:  # an event refused is not written
-                    manager._local_event_count = count
+                    owner._local_event_count = count
                     self.max_history_events = max(self.max_history_events, count)
             if over:
                 raise HistoryQuotaExceededError(HISTORY_QUOTA_CAUSE.format(quota=self.history_quota))

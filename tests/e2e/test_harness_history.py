@@ -61,3 +61,47 @@ def test_an_execution_within_the_quota_is_counted_and_untouched() -> None:
     assert described["status"] == "SUCCEEDED"
     assert adapter.max_history_events == len(events)
     assert adapter.executions_over_quota == 0
+
+
+def _map_of(children: int, turns: int) -> dict[str, Any]:
+    """A Distributed Map over ``children`` items, one worker, each child ``turns`` Pass states."""
+    states = {f"P{n}": {"Type": "Pass", "Next": f"P{n + 1}"} for n in range(turns - 1)}
+    states[f"P{turns - 1}"] = {"Type": "Pass", "End": True}
+    return {
+        "StartAt": "Items",
+        "States": {
+            "Items": {"Type": "Pass", "Result": list(range(children)), "Next": "Each"},
+            "Each": {
+                "Type": "Map",
+                "MaxConcurrency": 1,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P0",
+                    "States": states,
+                },
+                "End": True,
+            },
+        },
+    }
+
+
+def test_the_children_of_a_map_run_each_have_a_history_of_their_own() -> None:
+    # 30 children of ~20 events each, one after another on one worker: together 600 events,
+    # each far below a quota of 200. moto writes them to one list per map run; counted per
+    # child, none is over (counted together, the map would have failed).
+    adapter = MotoAdapter(datazone_url="http://127.0.0.1:9")
+    adapter.history_quota = 200
+    described, _ = _run(_map_of(30, 8), adapter)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert adapter.executions_over_quota == 0
+    assert 16 <= adapter.max_history_events < 60
+
+
+def test_each_child_past_the_quota_is_stopped_there() -> None:
+    # Two children of ~80 events against a quota of 60: each is stopped at 60 (moto then
+    # tolerates a failed child whatever the map says; the batch's map tolerates them all too).
+    adapter = MotoAdapter(datazone_url="http://127.0.0.1:9")
+    adapter.history_quota = 60
+    _run(_map_of(2, 40), adapter)
+    assert adapter.executions_over_quota == 2
+    assert adapter.max_history_events == 60
