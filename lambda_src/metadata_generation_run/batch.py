@@ -296,7 +296,7 @@ def _start(event: index.CloudFormationEvent, spec: BatchSpec, previous: Physical
 
 def is_complete(event: index.IsCompleteEvent, context: Any) -> index.IsCompleteResponse:
     if event.get("RequestType") == "Delete":
-        return {"IsComplete": True}
+        return _wait_for_cancellers(event)
     spec = parse_properties(dict(event["ResourceProperties"]))
     current = PhysicalId.parse(event.get("PhysicalResourceId"))
     data = event.get("Data") or {}
@@ -525,10 +525,13 @@ def _delete(event: index.CloudFormationEvent, props: dict[str, Any]) -> index.On
         return response
     why = "delete" if current is not None else "delete of a create CloudFormation stopped waiting for"
     names = iter([current.run_id]) if current is not None else _executions_of(event, spec)
+    cancellers: list[str] = []
     try:
         for name in names:  # stopped as found: the search may take a while
             try:
-                _stop(spec, name, why)
+                canceller = _stop(spec, name, why)
+                if canceller is not None:
+                    cancellers.append(canceller)
             except (ClientError, BotoCoreError) as error:
                 index._log(
                     logging.WARNING,
@@ -540,7 +543,52 @@ def _delete(event: index.CloudFormationEvent, props: dict[str, Any]) -> index.On
         index._log(
             logging.WARNING, "could not list the executions; delete succeeds anyway", error=index._describe(error)
         )
+    if cancellers:
+        # isComplete waits for them: CloudFormation deletes what they need (the project
+        # membership, the role, the worker, the workflow) only once this Delete is complete.
+        response["Data"] = {CANCELLERS: " ".join(cancellers), "StartedAt": f"{index.now():.3f}"}
     return response
+
+
+#: Data key, Delete only: the cancel executions isComplete waits for (space-separated ARNs).
+CANCELLERS = "Cancellers"
+#: How long a Delete waits for its cancel executions: two passes a minute apart over at most
+#: max_concurrency (1,000) marks, at DataZone's 20 cancels per second, take about 3 minutes.
+DELETE_WAIT_SECONDS = 900
+
+
+def _wait_for_cancellers(event: index.IsCompleteEvent) -> index.IsCompleteResponse:
+    """Complete once the Delete's cancel executions ended; a Delete never fails: past
+    DELETE_WAIT_SECONDS, or when they cannot be read, it completes and says so."""
+    data = event.get("Data") or {}
+    arns = str(data.get(CANCELLERS) or "").split()
+    started_at = float(data.get("StartedAt") or 0)
+    waited = index.now() - started_at
+    for arn in arns:
+        try:
+            status = sfn().describe_execution(executionArn=arn).get("status")
+        except (ClientError, BotoCoreError) as error:
+            if index.is_transient(error) and waited < DELETE_WAIT_SECONDS:
+                return {"IsComplete": False}
+            index._log(
+                logging.WARNING,
+                "could not read a cancel execution; delete completes",
+                canceller=arn,
+                error=index._describe(error),
+            )
+            continue
+        if status == EXECUTION_RUNNING:
+            if waited < DELETE_WAIT_SECONDS:
+                return {"IsComplete": False}
+            index._log(
+                logging.WARNING,
+                "cancel execution still running; delete completes",
+                canceller=arn,
+                waitedSeconds=round(waited),
+            )
+        elif status != "SUCCEEDED":
+            index._log(logging.WARNING, "cancel execution did not succeed", canceller=arn, status=status)
+    return {"IsComplete": True}
 
 
 def _executions_of(event: index.CloudFormationEvent, spec: BatchSpec) -> Iterator[str]:
@@ -570,20 +618,21 @@ def _input_of(execution: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _stop(spec: BatchSpec, name: str, why: str) -> None:
+def _stop(spec: BatchSpec, name: str, why: str) -> str | None:
     """Stop the execution (if it runs), then start the workflow's cancel of the runs it left in
-    flight: bounded work here (three calls), whatever the number of assets."""
+    flight: bounded work here (three calls), whatever the number of assets. The cancel
+    execution's ARN, when one was started."""
     arn = execution_arn(spec.state_machine_arn, name)
     execution = _describe_execution(arn)
     if execution is None:
         index._log(logging.INFO, "no execution to stop", execution=name, why=why)
-        return
+        return None
     status = execution.get("status")
     if status == "SUCCEEDED" or execution.get("error") == contract.FAILURE_TOLERANCE_EXCEEDED:
         # The map ended: every child waited for (or cancelled) its run. Any run of these assets
         # now is someone else's (e.g. the batch that replaces this one).
         index._log(logging.INFO, "execution finished; nothing to stop", execution=name, why=why)
-        return
+        return None
     if status == EXECUTION_RUNNING:
         try:
             sfn().stop_execution(executionArn=arn, cause=f"CloudFormation: {why}")
@@ -594,7 +643,7 @@ def _stop(spec: BatchSpec, name: str, why: str) -> None:
     if given.get("mode") != "RUN" or not given.get("prefix") or not given.get("resultsBucket"):
         # Started by hand, or by a handler before in-flight markers: nothing exact to cancel.
         index._log(logging.WARNING, "the execution marks no runs in flight; runs left alone", execution=name)
-        return
+        return None
     cancel_input: contract.CancelInput = {
         "mode": "CANCEL",
         "target": arn,
@@ -612,3 +661,4 @@ def _stop(spec: BatchSpec, name: str, why: str) -> None:
         if index._error_code(error) != "ExecutionAlreadyExists":
             raise
     index._log(logging.INFO, "cancelling the runs the execution left in flight", execution=name, canceller=canceller)
+    return execution_arn(spec.state_machine_arn, canceller)

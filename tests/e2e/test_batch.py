@@ -164,5 +164,16 @@ def test_destroy_stops_a_running_execution_and_cancels_its_runs(
         [destroyed] = cfn.destroy(["BatchBackground"])
         assert destroyed.status == "DELETE_COMPLETE", destroyed.reason
         assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+        # The Delete started <execution>-cancel, which cancels exactly the runs the stopped
+        # execution marked in flight (after it ended, in two passes a minute apart).
+        canceller = f"{arn}-cancel"
+        deadline = time.monotonic() + 60  # a hang guard: the passes take simulated minutes
+        while (cancel := sfn.describe_execution(executionArn=canceller))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the cancel execution never ended"
+            time.sleep(0.05)
+        assert cancel["status"] == "SUCCEEDED", cancel.get("cause")
+        assert json.loads(cancel["output"])["counts"] == {"cancelled": 3}
         cancelled = {c.params["identifier"] for c in dz.calls if c.operation == "CancelMetadataGenerationRun"}
+        started = {c.params["target"]["identifier"] for c in dz.calls if c.operation == "StartMetadataGenerationRun"}
     assert len(cancelled) == 3
+    assert started == set(BACKGROUND_IDS)

@@ -65,7 +65,7 @@ def test_an_execution_within_the_quota_is_counted_and_untouched() -> None:
 
 def _map_of(children: int, turns: int) -> dict[str, Any]:
     """A Distributed Map over ``children`` items, one worker, each child ``turns`` Pass states."""
-    states = {f"P{n}": {"Type": "Pass", "Next": f"P{n + 1}"} for n in range(turns - 1)}
+    states: dict[str, dict[str, Any]] = {f"P{n}": {"Type": "Pass", "Next": f"P{n + 1}"} for n in range(turns - 1)}
     states[f"P{turns - 1}"] = {"Type": "Pass", "End": True}
     return {
         "StartAt": "Items",

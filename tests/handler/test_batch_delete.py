@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import batch, contract
+from lambda_src.metadata_generation_run import batch, contract, index
 from tests.handler.conftest import Clients
 from tests.handler.helpers import (
     BATCH_INPUT,
@@ -121,6 +121,14 @@ def test_delete_with_invalid_properties_calls_nothing_and_succeeds(
     assert "batch properties are not valid; nothing to stop" in caplog.text
 
 
+def cancelling(physical_id: str, name: str = EXECUTION_NAME) -> dict[str, Any]:
+    """A Delete's answer once it started ``<name>-cancel``: isComplete waits for that execution."""
+    return {
+        "PhysicalResourceId": physical_id,
+        "Data": {"Cancellers": execution_arn_of(f"{name}-cancel"), "StartedAt": f"{index.now():.3f}"},
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # The handler's own id: stop, then start <name>-cancel
 
@@ -130,7 +138,7 @@ def test_delete_stops_the_execution_and_starts_its_cancel(
     stubbed: Stubber, sfn: Stubber, s3: Stubber, context: FakeContext, physical_id: str
 ) -> None:
     expect_stop(sfn, why="delete")
-    assert batch.on_event(delete(physical_id), context) == {"PhysicalResourceId": physical_id}
+    assert batch.on_event(delete(physical_id), context) == cancelling(physical_id)
 
 
 def test_the_cancel_execution_written_out_in_full(
@@ -169,7 +177,7 @@ def test_the_cancel_execution_written_out_in_full(
             ),
         },
     )
-    assert batch.on_event(delete(batch_pid()), context) == {"PhysicalResourceId": batch_pid()}
+    assert batch.on_event(delete(batch_pid()), context) == cancelling(batch_pid())
     assert set(cancel_input()) == set(contract.CancelInput.__annotations__)
     assert log_lines[-1] == {
         "level": "INFO",
@@ -196,7 +204,7 @@ def test_the_cancel_input_carries_the_executions_own_values(sfn: Stubber, contex
         },
     )
     physical_id = batch_pid(name=other)
-    assert batch.on_event(delete(physical_id), context) == {"PhysicalResourceId": physical_id}
+    assert batch.on_event(delete(physical_id), context) == cancelling(physical_id, other)
 
 
 @pytest.mark.parametrize(
@@ -212,14 +220,14 @@ def test_a_selected_batch_is_cancelled_the_same_way_without_reading_its_items(
 ) -> None:
     # Nothing is read from S3 here: the markers are the worker's business.
     expect_stop(sfn, why="delete", execution_input=batch_input(selection=selection))
-    assert batch.on_event(delete(batch_pid()), context) == {"PhysicalResourceId": batch_pid()}
+    assert batch.on_event(delete(batch_pid()), context) == cancelling(batch_pid())
 
 
 def test_an_id_in_the_handlers_format_is_used_directly(sfn: Stubber, context: FakeContext) -> None:
     # Another request's name, bare (a physical id without inputs): no ListExecutions.
     other = execution_name_for("another-request")
     expect_stop(sfn, why="delete", name=other)
-    assert batch.on_event(delete(other), context) == {"PhysicalResourceId": other}
+    assert batch.on_event(delete(other), context) == cancelling(other, other)
 
 
 def test_delete_before_the_execution_started_calls_only_describe(sfn: Stubber, context: FakeContext) -> None:
@@ -251,7 +259,7 @@ def test_an_execution_that_ended_badly_is_not_stopped_but_its_runs_are_cancelled
         {"executionArn": execution_arn_of(CANCELLER), "startDate": CREATED_AT},
         start_cancel_params(),
     )
-    assert batch.on_event(delete(batch_pid()), context) == {"PhysicalResourceId": batch_pid()}
+    assert batch.on_event(delete(batch_pid()), context) == cancelling(batch_pid())
 
 
 @pytest.mark.parametrize(
@@ -295,7 +303,7 @@ def test_a_cancel_already_started_counts_as_started(
         http_status_code=400,
         expected_params=start_cancel_params(),
     )
-    assert batch.on_event(delete(batch_pid()), context) == {"PhysicalResourceId": batch_pid()}
+    assert batch.on_event(delete(batch_pid()), context) == cancelling(batch_pid())
     assert log_lines[1:] == [
         {
             "level": "INFO",
@@ -362,7 +370,7 @@ def test_a_failed_stop_is_logged_and_the_cancel_still_starts(
         {"executionArn": execution_arn_of(CANCELLER), "startDate": CREATED_AT},
         start_cancel_params(),
     )
-    assert batch.on_event(delete(batch_pid()), context) == {"PhysicalResourceId": batch_pid()}
+    assert batch.on_event(delete(batch_pid()), context) == cancelling(batch_pid())
     assert_logged(caplog, "could not stop the execution")
 
 
@@ -484,7 +492,7 @@ def test_delete_with_an_invented_id_stops_only_this_resources_execution(
     sfn.add_response(
         "describe_execution", described(other_page, logical_id="Other"), describe_execution_params(other_page)
     )
-    assert batch.on_event(delete(physical_id), context) == {"PhysicalResourceId": physical_id}
+    assert batch.on_event(delete(physical_id), context) == cancelling(physical_id)
 
 
 def test_a_short_invented_id_is_never_taken_for_an_execution(
