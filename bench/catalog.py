@@ -731,6 +731,8 @@ class DryRun:
     function_memory_mb: dict[str, int]
     selected: int
     limited_by: str = ""
+    #: The replay's own simulated seconds for the deploy (its clock may differ from the endpoint's).
+    replay_simulated_seconds: float | None = None
 
     @property
     def assets(self) -> int:
@@ -881,6 +883,7 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
         memory,
         int(summary.get("total") or selected),
         limited,
+        getattr(result, "simulated_seconds", None),
     )
 
 

@@ -203,7 +203,20 @@ def dry_run_section(runs: list[DryRun]) -> list[str]:
                 f"{run.wall_seconds:.0f} s ({run.wall_seconds / 60:.1f} min); the deploy returned after "
                 f"{run.deploy_wall_seconds:.0f} s",
             ],
-            ["simulated time", f"{run.simulated_seconds / 60:.1f} min"],
+            [
+                "simulated time",
+                f"{run.simulated_seconds / 60:.1f} min on the endpoint's clock"
+                + (
+                    f"; the replay reports {run.replay_simulated_seconds / 60:.1f} min for the deploy"
+                    if run.replay_simulated_seconds is not None
+                    else ""
+                ),
+            ],
+            [
+                "throughput here",
+                f"{run.assets / max(1.0, run.wall_seconds):.2f} assets per real second; at that rate 10,000 assets "
+                f"take ≈ {10_000 / max(1e-9, run.assets / max(1.0, run.wall_seconds)) / 60:.0f} min wall (aim: 10)",
+            ],
             ["DataZone calls per asset", calls],
             [
                 "states entered per asset",
