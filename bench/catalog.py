@@ -697,12 +697,10 @@ class DryRunSettings:
     speed: float = 50.0
     #: Give up waiting for the execution after this many real seconds.
     wall_limit_seconds: float = 1800.0
-    #: The harness's per-execution history-event count (moto adapter fix "history"). Off by
-    #: default: as of 74455b7 it counts per moto EventManager, and moto makes one EventManager for
-    #: a whole map run (distributed_iteration_component.py: ``env.event_manager = EventManager()``)
-    #: that every child writes to, so a batch of ~1,700+ assets fails its children with
-    #: HistoryQuotaExceeded although no execution wrote 25,000 events (a child writes a few dozen).
-    count_history: bool = False
+    #: The harness's per-execution history-event count (moto adapter fix "history"), as AWS
+    #: fails an execution at 25,000 events. Since e9a525f it counts each Distributed Map child on
+    #: its own (74455b7 added up a map run's children: ~1,700 assets failed); False leaves it out.
+    count_history: bool = True
 
 
 @dataclass
