@@ -33,7 +33,7 @@ from constructs_lib.local._deps import check_local
 from constructs_lib.local.assembly import AssemblyError, StackArtifact, load_assembly
 from constructs_lib.local.backend import DataZoneBackend
 from constructs_lib.local.cfn_endpoint import LocalCloudFormationEndpoint
-from constructs_lib.local.clock import Clock, HybridClock, SimulatedClock, WallClock
+from constructs_lib.local.clock import Clock, HybridClock, RealClock, SimulatedClock, WallClock
 from constructs_lib.local.knobs import Knobs
 from constructs_lib.local.provision import HttpWorld, World, provision
 from constructs_lib.local.replay_control import EndpointControl, _HttpControl, _InProcessControl
@@ -254,7 +254,11 @@ class LocalCloudFormation:
         if self._endpoint is not None:
             given = self._endpoint.clock
             control = _InProcessControl(self._endpoint)
-            simulated = isinstance(given, (SimulatedClock, HybridClock))
+            # A sped-up RealClock is a timeline of its own too: handlers must read it, or their
+            # deadlines run in wall seconds while runs and the waiter run faster (a 1-minute batch
+            # timeout never fired before a 10-minute run at speed 50 ended).
+            sped_up = isinstance(given, RealClock) and not isinstance(given, WallClock) and given.speed != 1
+            simulated = isinstance(given, (SimulatedClock, HybridClock)) or sped_up
             return _Endpoint(given, control, simulated, self._endpoint.backend)
         saved = state.get("datazone")
         start = max(time.time(), float(saved["now"])) if saved else None

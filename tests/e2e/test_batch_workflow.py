@@ -218,3 +218,21 @@ def test_an_allowed_empty_selection_is_a_batch_of_none(app_dir: Path, steps: Loc
     data = result.requests[-1].response.data
     assert (data["SucceededCount"], data["FailedCount"]) == ("0", "0")
     assert _read(steps, str(data["Summary"]))["total"] == 0
+
+
+def test_a_batch_that_outlasts_its_timeout_goes_on_after_the_deploy(app_dir: Path, steps: LocalStepFunctions) -> None:
+    # Runs of 10 minutes, a deploy that waits one: the resource completes RUNNING, the workflow
+    # carries on and writes the summary.
+    with _endpoint(in_progress_seconds=600) as dz:
+        [result] = _deploy(app_dir, dz, steps).deploy(["Outlasts"])
+        assert result.status == "CREATE_COMPLETE", result.reason
+        data = result.requests[-1].response.data
+        assert data["Status"] == "RUNNING"
+        assert data["SucceededCount"] == "UNKNOWN"
+        sfn = steps.client("stepfunctions", REGION)
+        deadline = time.monotonic() + 60
+        while (execution := sfn.describe_execution(executionArn=str(data["ExecutionArn"])))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the execution never ended"
+            time.sleep(0.1)
+    assert execution["status"] == "SUCCEEDED"
+    assert _read(steps, str(data["Summary"]))["counts"] == {"SUCCEEDED": 1}
