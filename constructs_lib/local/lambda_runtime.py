@@ -63,6 +63,11 @@ _LOCAL_UNSET = (
 RUNTIME_BASELINE_MB = 80
 _MB = 1024 * 1024
 
+#: Whether functions enforce their MemorySize unless told otherwise. On for every dry run; the
+#: test suite turns it off outside the tests of it (tests/e2e/conftest.py): tracemalloc, once on,
+#: slows every allocation of the process (the batch e2e tests took 2.5 times as long).
+ENFORCE_MEMORY = True
+
 #: Invocations run one at a time, whichever thread asks (the replay's, or a workflow's in moto):
 #: each swaps process-wide state (the environment, sys.modules, boto3's default session, stdout).
 INVOKE_LOCK = threading.RLock()
@@ -186,7 +191,7 @@ class LocalFunction:
         local: LocalMode | None,
         simulate_time: bool,
         invoke_seconds: float = 0.0,
-        enforce_memory: bool = True,
+        enforce_memory: bool | None = None,
     ) -> None:
         self.spec = spec
         self.function_name = function_name
@@ -199,7 +204,7 @@ class LocalFunction:
         #: overhead; an instant invocation would let timeouts look farther away than they are).
         self.invoke_seconds = invoke_seconds
         #: Fail an invocation whose peak allocation + RUNTIME_BASELINE_MB exceeds MemorySize.
-        self.enforce_memory = enforce_memory
+        self.enforce_memory = ENFORCE_MEMORY if enforce_memory is None else enforce_memory
         self._template_environment = dict(environment)
         self._module: ModuleType | None = None
         self._siblings: dict[str, ModuleType] = {}

@@ -43,6 +43,7 @@ def _function(tmp_path: Path, *, memory_mb: int = 128, timeout: float = 30, invo
         local=None,
         simulate_time=True,
         invoke_seconds=invoke_seconds,
+        enforce_memory=True,  # the suite leaves it off elsewhere (tests/e2e/conftest.py)
     )
 
 
