@@ -63,7 +63,9 @@ def _knob_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--server-error-calls", type=int, default=0, metavar="N", help="then the next N with 500")
     group.add_argument("--max-active-runs", type=int, metavar="N", help="402 ServiceQuotaExceeded beyond N active runs")
-    group.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="added to every call")
+    group.add_argument(
+        "--latency", type=float, default=Knobs.latency_seconds, metavar="SECONDS", help="added to every call"
+    )
     group.add_argument("--submitted-seconds", type=float, default=Knobs.submitted_seconds, metavar="S")
     group.add_argument("--in-progress-seconds", type=float, default=Knobs.in_progress_seconds, metavar="S")
     group.add_argument(

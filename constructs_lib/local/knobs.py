@@ -55,12 +55,16 @@ class Knobs:
     #: StartMetadataGenerationRun answers 402 ServiceQuotaExceededException once the domain has
     #: this many SUBMITTED/IN_PROGRESS runs (0: every start). None: no quota.
     max_active_runs: int | None = None
-    #: Added to every call (virtual seconds on the shared clock).
-    latency_seconds: float = 0.0
-    #: How long a new run stays SUBMITTED, then IN_PROGRESS (virtual seconds). The defaults end a
-    #: run between two of the provider's 10 s polls, never on one.
-    submitted_seconds: float = 4.0
-    in_progress_seconds: float = 22.0
+    #: Added to every call (virtual seconds on the shared clock). Not zero: DataZone's control
+    #: plane answers in tens to a few hundred milliseconds, and an endpoint that answers at once
+    #: hides how much of a Lambda's time its calls take; 0.1 s is a typical call.
+    latency_seconds: float = 0.1
+    #: How long a new run stays SUBMITTED, then IN_PROGRESS (virtual seconds). Metadata generation
+    #: (an LLM over an asset's schema) takes minutes, not seconds: 34 s queued plus 262 s of work
+    #: is just under 5 minutes, and ends a run between two of the provider's 10 s polls, never on
+    #: one. Tests that need fast runs set these knobs.
+    submitted_seconds: float = 34.0
+    in_progress_seconds: float = 262.0
     #: asset id -> how its runs end: SUCCEEDED | FAILED | PARTIALLY_SUCCEEDED | CANCELED, or
     #: IN_PROGRESS for never. Assets not named end as their seed ``outcome`` says, else SUCCEEDED.
     final_status: dict[str, str] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """The batch workflow's own Lambda: the work that grows with the number of assets.
 
 The batch workflow (``constructs_lib/_batch_definition.py``) calls this function in loops, so that
-no single invocation does unbounded work (Lambda: 180 s, 256 MB here):
+no single invocation does unbounded work (Lambda: 180 s, 512 MB here):
 
 ``select``
     Pages through a data source's latest import (``ListDataSourceRunActivities``) or a search of
@@ -308,12 +308,13 @@ def summarize(batch: dict[str, Any], results: dict[str, Any], state: dict[str, A
     shown: list[dict[str, Any]] = list(state.get("shown") or [])
     failures: list[dict[str, Any]] = []
     parts = int(state.get("parts", 0))
-    file_index, record_index = int(state.get("file", 0)), int(state.get("record", 0))
+    # Where the previous step stopped: a file, and the byte just after the last record it read
+    # (a resumed step reads on from there with a ranged GET, never re-reading what was counted).
+    file_index, offset = int(state.get("file", 0)), int(state.get("offset", 0))
     while file_index < len(files):
         kind, key = files[file_index]
-        for position, child in enumerate(iter_json_array(bucket, key)):
-            if position < record_index:
-                continue
+        reader = _array_reader(bucket, key, offset)
+        for child in reader.elements():
             record = asset_record(kind, child)
             status = str(record.get("status"))
             counts[status] += 1
@@ -321,19 +322,18 @@ def summarize(batch: dict[str, Any], results: dict[str, Any], state: dict[str, A
                 failures.append(record)
                 if len(shown) < FAILURES_SHOWN:
                     shown.append({k: record.get(k) for k in ("assetId", "status", "reason")})
-            record_index = position + 1
             if len(failures) >= FAILURES_PER_PART or _time_left(context) < RESERVE_SECONDS:
                 parts = _write_failures(batch, parts, failures)
                 if _time_left(context) < RESERVE_SECONDS:
                     return {
                         "done": False,
                         "file": file_index,
-                        "record": record_index,
+                        "offset": reader.offset(),
                         "counts": dict(counts),
                         "shown": shown,
                         "parts": parts,
                     }
-        file_index, record_index = file_index + 1, 0
+        file_index, offset = file_index + 1, 0
     parts = _write_failures(batch, parts, failures)
     return _write_summary(batch, counts, shown, parts)
 
@@ -559,23 +559,38 @@ def iter_json_array(bucket: str, key: str) -> Iterator[Any]:
     """The elements of a JSON array stored in S3, decoded one by one from a streamed body: a
     result file may hold a whole map run's records, and only :data:`READ_CHUNK_BYTES` plus one
     element are in memory at a time."""
-    reader = _ArrayReader(s3().get_object(Bucket=bucket, Key=key)["Body"], f"s3://{bucket}/{key}")
-    yield from reader.elements()
+    yield from _array_reader(bucket, key, 0).elements()
+
+
+def _array_reader(bucket: str, key: str, offset: int) -> _ArrayReader:
+    """A reader of the array from ``offset``: 0, or a byte just after one of its elements."""
+    ranged = {"Range": f"bytes={offset}-"} if offset else {}
+    body = s3().get_object(Bucket=bucket, Key=key, **ranged)["Body"]
+    return _ArrayReader(body, f"s3://{bucket}/{key}", offset=offset)
 
 
 class _ArrayReader:
-    def __init__(self, body: Any, name: str) -> None:
+    def __init__(self, body: Any, name: str, offset: int = 0) -> None:
         self.body = body
         self.name = name
         self.text = codecs.getincrementaldecoder("utf-8")()
         self.decoder = json.JSONDecoder()
         self.buffer, self.position, self.ended = "", 0, False
+        #: Bytes of the object before ``buffer`` (to resume at :meth:`offset`); a reader that
+        #: starts after an element is inside the array already.
+        self.dropped = offset
+        self.inside = offset > 0
 
     def fill(self) -> None:
         chunk = self.body.read(READ_CHUNK_BYTES)
         self.ended = not chunk
+        self.dropped += len(self.buffer[: self.position].encode("utf-8"))
         self.buffer = self.buffer[self.position :] + self.text.decode(chunk, final=self.ended)
         self.position = 0
+
+    def offset(self) -> int:
+        """The byte just after the last element read (computed when asked: it encodes the buffer)."""
+        return self.dropped + len(self.buffer[: self.position].encode("utf-8"))
 
     def next_char(self) -> str:
         """The next character that is not white space or a comma (read on as needed)."""
@@ -589,9 +604,10 @@ class _ArrayReader:
             self.fill()
 
     def elements(self) -> Iterator[Any]:
-        if self.next_char() != "[":
-            raise ValueError(f"{self.name} is not a JSON array")
-        self.position += 1
+        if not self.inside:
+            if self.next_char() != "[":
+                raise ValueError(f"{self.name} is not a JSON array")
+            self.position += 1
         while self.next_char() != "]":
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.position)

@@ -14,7 +14,8 @@ import pytest
 
 import app as example_app
 from constructs_lib.local import LocalDataZone, SimulatedClock, lambda_runtime
-from tests.e2e.cases import CASES, Outcome, run_case
+from constructs_lib.local.knobs import Knobs
+from tests.e2e.cases import CASES, FAST_RUNS, Outcome, run_case
 
 # Lambda memory is enforced by every dry run, measured with tracemalloc, which slows every
 # allocation of the process once on; the suite tests it where it is the subject
@@ -45,5 +46,5 @@ def outcomes(assembly: Path) -> dict[str, Outcome]:
 
 @pytest.fixture
 def endpoint() -> Iterator[LocalDataZone]:
-    with LocalDataZone(clock=SimulatedClock()) as dz:
+    with LocalDataZone(clock=SimulatedClock(), knobs=Knobs(**FAST_RUNS)) as dz:
         yield dz

@@ -26,6 +26,7 @@ from constructs_lib._handler import contract
 from constructs_lib.local import Knobs, LocalDataZone, SimulatedClock, default_seed
 from constructs_lib.local.backend import Call
 from constructs_lib.local.stepfunctions import _RETRIER, _WAIT, MotoAdapter, _module, access_key_for, moto_only
+from tests.e2e.cases import FAST_RUNS
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/batch-workflow-test"
@@ -128,7 +129,7 @@ def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def dz() -> Iterator[LocalDataZone]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
-    with LocalDataZone(seed=default_seed(), clock=SimulatedClock(), knobs=Knobs()) as endpoint:
+    with LocalDataZone(seed=default_seed(), clock=SimulatedClock(), knobs=Knobs(**FAST_RUNS)) as endpoint:
         endpoint.backend.register_principal(access_key_for(ROLE), ROLE)
         endpoint.backend.add_membership(DOMAIN, PROJECT, ROLE, "PROJECT_CONTRIBUTOR")
         yield endpoint

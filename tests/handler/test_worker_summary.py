@@ -390,10 +390,14 @@ def test_the_state_between_steps_carries_the_cursor_counts_and_the_failures_show
     expect_failures_part(s3, 1, [{**records[0], "reason": "BUSINESS_DESCRIPTIONS: no"}])
     # One time check a record while there is time: the second record's finds it low.
     state = worker.summarize(batch_input(), RESULTS, {}, Clock(left_ms=[170_000, 74_999]))
+    # The byte just after the second record: the next step reads on from there (a ranged GET).
+    body = json.dumps([child(r) for r in records]).encode()
+    after_second = len(json.dumps([child(r) for r in records[:2]]).encode()) - 1
+    assert body[after_second : after_second + 2] == b", "
     assert state == {
         "done": False,
         "file": 0,
-        "record": 2,
+        "offset": after_second,
         "counts": {"FAILED": 1, "SUCCEEDED": 1},
         "shown": [{"assetId": "a1", "status": "FAILED", "reason": "BUSINESS_DESCRIPTIONS: no"}],
         "parts": 1,
@@ -559,3 +563,25 @@ def test_items_json_of_a_big_selection_goes_up_in_parts_and_reads_back(
     assert read_json(real_s3, "big.json") == ids
     monkeypatch.setattr(worker, "READ_CHUNK_BYTES", 1 << 20)
     assert list(worker.iter_json_array(RESULTS_BUCKET, "big.json"))[-3:] == ids[-3:]
+
+
+def test_a_resumed_step_reads_on_from_its_byte_offset_and_never_rereads(s3: Stubber) -> None:
+    # A step that resumes asks for the bytes after the last record counted (a million records
+    # in one file are then read once in all, not once per step).
+    records = [run_failed("a1", "no"), ok("a2"), ok("a3")]
+    body = json.dumps([child(r) for r in records]).encode()
+    after_first = len(json.dumps([child(records[0])]).encode()) - 1
+    listed = {"SUCCEEDED": [{"Key": "results/m1/SUCCEEDED_0.json", "Size": len(body)}]}
+    manifest = {"DestinationBucket": RESULTS_BUCKET, "MapRunArn": "arn:m", "ResultFiles": listed}
+    s3.add_response("get_object", s3_body(manifest), {"Bucket": RESULTS_BUCKET, "Key": MANIFEST_KEY})
+    rest = body[after_first:]
+    s3.add_response(
+        "get_object",
+        {"Body": StreamingBody(io.BytesIO(rest), len(rest)), "ContentLength": len(rest)},
+        {"Bucket": RESULTS_BUCKET, "Key": "results/m1/SUCCEEDED_0.json", "Range": f"bytes={after_first}-"},
+    )
+    # The first record (a failure) was counted by the step before; its part is not re-read here.
+    expect_summary(s3, summary_of({"FAILED": 1, "SUCCEEDED": 2}, []), [])
+    state = {"file": 0, "offset": after_first, "counts": {"FAILED": 1}, "shown": [], "parts": 0}
+    done = worker.summarize(batch_input(), RESULTS, state, Clock())
+    assert (done["total"], done["succeeded"], done["failed"]) == (3, 2, 1)
