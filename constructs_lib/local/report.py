@@ -111,6 +111,15 @@ def print_result(result: StackResult, out: TextIO, *, index: int = 1, total: int
     _print_outcome(result, name, out)
 
 
+#: The batch workflow's words for a selection that found no asset (worker.SelectionError), and
+#: what to do about it in a dry run, where the endpoint knows only the seed's assets.
+EMPTY_SELECTION = "The selection is empty"
+EMPTY_SELECTION_HINT = (
+    "local dry run: the endpoint knows only its seed's assets; add some with --seed-assets N "
+    "(generated Glue tables) or a seed file's domains.<domain>.assets / dataSources.<id>.assets (--seed FILE)"
+)
+
+
 def _print_outcome(result: StackResult, name: str, out: TextIO) -> None:
     """The closing lines, as ``cdk deploy`` / ``cdk destroy`` print them."""
     if result.action == "destroy":
@@ -121,6 +130,8 @@ def _print_outcome(result: StackResult, name: str, out: TextIO) -> None:
         return
     if not result.ok:
         print(f" \u274c  {name} failed: {result.status}: {_first_line(result.reason)}", file=out)
+        if EMPTY_SELECTION in (result.reason or ""):
+            print(f"    {EMPTY_SELECTION_HINT}", file=out)
         return
     if not result.constructs:
         # Not a success mark: nothing of what this command checks was in the stack.

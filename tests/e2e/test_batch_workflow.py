@@ -5,6 +5,7 @@ the local DataZone endpoint on a sped-up real clock."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ import pytest
 
 from constructs_lib import AcceptPredictions, AssetSelection, MetadataGenerationBatch
 from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
+from constructs_lib.local.report import print_result
 from constructs_lib.local.seed import generated_asset_ids, with_generated_assets
 from constructs_lib.local.stepfunctions import LocalStepFunctions
 
@@ -209,6 +211,11 @@ def test_an_empty_data_source_selection_fails_the_deploy_naming_it(app_dir: Path
     assert f"SelectionError: The selection is empty: data source {EMPTY_SOURCE}'s latest run" in result.reason
     assert "allow_empty_selection=True" in result.reason
     assert started == []
+    # The dry run says where its assets come from.
+    printed = io.StringIO()
+    print_result(result, printed)
+    assert "--seed-assets N" in printed.getvalue()
+    assert "dataSources.<id>.assets" in printed.getvalue()
 
 
 def test_an_allowed_empty_selection_is_a_batch_of_none(app_dir: Path, steps: LocalStepFunctions) -> None:
