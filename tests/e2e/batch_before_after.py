@@ -390,7 +390,7 @@ def _cat(sides: Sides, side: str, fail_after: float) -> dict[str, Any]:
         ]
         runs = [dz.backend.run_status(DOMAIN, run.id) for run in dz.backend.runs.values()]
         deletes = [r.request.get("PhysicalResourceId", "") for r in result.requests if r.request_type == "Delete"]
-        statuses = []
+        statuses: list[str] = []
         steps.stop_executions()
     return {"status": result.status, "executions": executions, "runs": runs, "delete_ids": deletes, "s": statuses}
 
