@@ -23,18 +23,44 @@ def rows() -> Iterator[dict[str, Row]]:
         yield {row.item.number: row for row in compare(sides)}
 
 
-@pytest.mark.parametrize("number", [item.number for item in ITEMS])
+#: Item 7's scenario fails its sibling 3 s into the batch's Create, but the provider's first
+#: isComplete (which now reads the stack's status before StartExecution) may come before that:
+#: the execution then starts legitimately and the rollback's Delete stops it. The scenario, not
+#: the guard, is what is unresolved; strict, so a scenario that starts to hold is noticed.
+UNRESOLVED = {"7": "the rollback may begin after the first isComplete started the execution (scenario timing)"}
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param(item.number, marks=pytest.mark.xfail(strict=True, reason=UNRESOLVED[item.number]))
+        if item.number in UNRESOLVED
+        else item.number
+        for item in ITEMS
+    ],
+)
 def test_item_breaks_before_and_holds_now(rows: dict[str, Row], number: str) -> None:
-    if number == "7":
-        pytest.xfail("now also shows a RUN execution after the rollback began: scenario timing or a gap, unresolved")
     row = rows[number]
     assert row.now.holds, f"item {number} does not hold now: {row.now.text} {row.now.facts}"
     assert not row.before.holds, f"item {number} already held on {REV}: it tests nothing ({row.before.text})"
 
 
+def _verdicts(markdown: str) -> dict[str, tuple[bool, bool]]:
+    """Item number -> (before holds, now holds), from the table's rows."""
+    found: dict[str, tuple[bool, bool]] = {}
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0][:1].isdigit():
+            found[cells[0].split()[0]] = (not cells[2].startswith("**broken**"), not cells[3].startswith("**broken**"))
+    return found
+
+
 def test_doc_is_current(rows: dict[str, Row]) -> None:
+    # The verdicts, not the words: counts and statuses in the cells come from threads on a
+    # sped-up real clock and may read differently from one run to the next.
     generated = render([rows[item.number] for item in ITEMS])
-    assert DOC.read_text() == generated, (
+    assert _verdicts(DOC.read_text()) == _verdicts(generated), (
         "docs/e2e-batch-cases.md is out of date: run `python -m tests.e2e.batch_before_after --write "
         "docs/e2e-batch-cases.md`"
     )
+    assert len(_verdicts(generated)) == len(ITEMS)
