@@ -54,7 +54,7 @@ from constructs_lib.local.server import LocalDataZone
 from constructs_lib.local.stepfunctions import BATCH_RESOURCE_TYPE, LocalStepFunctions
 
 #: Simulated seconds per real second when the replay's own endpoint serves a batch (its runs of
-#: about 26 s then take about a second, a 10 s poll interval a third of one).
+#: about 5 minutes then take about 10 s, a 10 s poll interval a third of one).
 BATCH_CLOCK_SPEED = 30.0
 
 __all__ = [
