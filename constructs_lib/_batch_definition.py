@@ -385,6 +385,26 @@ def _worker_task(worker_arn: str, action: str, path: str, nxt: str, **payload: s
     }
 
 
+def _worker_loop(
+    worker_arn: str, action: str, path: str, *, start: str, step: str, check: str, wait: str, done: str
+) -> dict[str, Any]:
+    """The worker's ``action`` in steps until its state says ``done`` (then ``done``); a step
+    that asks to wait (``waitSeconds``) is followed by a Wait, any other by the next step."""
+    return {
+        start: {"Type": "Pass", "Result": {"state": {}}, "ResultPath": path, "Next": step},
+        step: _worker_task(worker_arn, action, path, check),
+        check: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": f"{path}.state.done", "BooleanEquals": True, "Next": done},
+                {"Variable": f"{path}.state.waitSeconds", "NumericGreaterThan": 0, "Next": wait},
+            ],
+            "Default": step,
+        },
+        wait: {"Type": "Wait", "SecondsPath": f"{path}.state.waitSeconds", "Next": step},
+    }
+
+
 def _selection_states(worker_arn: str) -> dict[str, Any]:
     """Ids known at synth time are read as they are; a data source's import or a search is paged
     by the worker into ``<prefix>/items.json``, a step (at most a few minutes) at a time."""
@@ -394,17 +414,16 @@ def _selection_states(worker_arn: str) -> dict[str, Any]:
             "Choices": [{"Variable": "$.selection.Kind", "StringEquals": "IDS", "Next": "ForEachAsset"}],
             "Default": "StartSelection",
         },
-        "StartSelection": {"Type": "Pass", "Result": {"state": {}}, "ResultPath": "$.select", "Next": "Select"},
-        "Select": _worker_task(worker_arn, "select", "$.select", "Selected?"),
-        "Selected?": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.select.state.done", "BooleanEquals": True, "Next": "UseSelection"},
-                {"Variable": "$.select.state.waitSeconds", "NumericGreaterThan": 0, "Next": "WaitForDataSource"},
-            ],
-            "Default": "Select",
-        },
-        "WaitForDataSource": {"Type": "Wait", "SecondsPath": "$.select.state.waitSeconds", "Next": "Select"},
+        **_worker_loop(
+            worker_arn,
+            "select",
+            "$.select",
+            start="StartSelection",
+            step="Select",
+            check="Selected?",
+            wait="WaitForDataSource",
+            done="UseSelection",
+        ),
         "UseSelection": {
             "Type": "Pass",
             "Parameters": {"bucket.$": "$.select.state.items.bucket", "key.$": "$.select.state.items.key"},
@@ -462,17 +481,16 @@ def _cancel_states(worker_arn: str) -> dict[str, Any]:
     """An execution started in ``CANCEL`` mode cancels the runs another (stopped) execution left
     in flight: the worker reads that execution's markers, a bounded step at a time."""
     return {
-        "StartCancel": {"Type": "Pass", "Result": {"state": {}}, "ResultPath": "$.cancel", "Next": "CancelRuns"},
-        "CancelRuns": _worker_task(worker_arn, "cancel", "$.cancel", "Cancelled?"),
-        "Cancelled?": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.cancel.state.done", "BooleanEquals": True, "Next": "CancelDone"},
-                {"Variable": "$.cancel.state.waitSeconds", "NumericGreaterThan": 0, "Next": "CancelWait"},
-            ],
-            "Default": "CancelRuns",
-        },
-        "CancelWait": {"Type": "Wait", "SecondsPath": "$.cancel.state.waitSeconds", "Next": "CancelRuns"},
+        **_worker_loop(
+            worker_arn,
+            "cancel",
+            "$.cancel",
+            start="StartCancel",
+            step="CancelRuns",
+            check="Cancelled?",
+            wait="CancelWait",
+            done="CancelDone",
+        ),
         "CancelDone": {
             "Type": "Pass",
             "Parameters": {"target.$": "$.target", "counts.$": "$.cancel.state.counts"},

@@ -46,7 +46,6 @@ LIST_EXECUTIONS_PAGES_MAX = 10
 FAILURES_IN_REASON = 5
 
 _sfn_client: Any = None
-_s3_client: Any = None
 
 
 def sfn() -> Any:
@@ -55,14 +54,6 @@ def sfn() -> Any:
     if _sfn_client is None:
         _sfn_client = boto3.client("stepfunctions", config=index.CLIENT_CONFIG)
     return _sfn_client
-
-
-def s3() -> Any:
-    """The module's S3 client (tests replace ``_s3_client``)."""
-    global _s3_client  # noqa: PLW0603 - as sfn()
-    if _s3_client is None:
-        _s3_client = boto3.client("s3", config=index.CLIENT_CONFIG)
-    return _s3_client
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 clients that never reach AWS.
 
 The module clients (``index._client``, ``index._cfn_client``, the batch handler's
-``batch._sfn_client`` and ``batch._s3_client``, and the batch workflow worker's
-``worker._s3_client`` and ``worker._sfn_client``, which share the S3 and Step Functions
-stubbers) are replaced by stubbed ones for *every* test,
+``batch._sfn_client``, and the batch workflow worker's ``worker._s3_client`` and
+``worker._sfn_client``, which share the Step Functions stubber with the handler) are replaced
+by stubbed ones for *every* test,
 and name resolution of anything but the loopback address is refused, so no test can reach the
 network even if it forgets a fixture. The handler swallows some errors on purpose (a
 Delete logs every failure, a rollback falls back when DescribeStacks fails), so a call the stubber
@@ -160,7 +160,6 @@ def clients(
     monkeypatch.setattr(index, "_client", stubbers.datazone.client)
     monkeypatch.setattr(index, "_cfn_client", stubbers.cloudformation.client)
     monkeypatch.setattr(batch, "_sfn_client", stubbers.stepfunctions.client)
-    monkeypatch.setattr(batch, "_s3_client", stubbers.s3.client)
     monkeypatch.setattr(worker, "_s3_client", stubbers.s3.client)
     monkeypatch.setattr(worker, "_sfn_client", stubbers.stepfunctions.client)
     with stubbers.datazone, stubbers.cloudformation, stubbers.stepfunctions, stubbers.s3:

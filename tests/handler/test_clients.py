@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src.metadata_generation_run import batch, index
+from lambda_src.metadata_generation_run import batch, index, worker
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,8 @@ from lambda_src.metadata_generation_run import batch, index
         (index, "_client", index.datazone, "datazone"),
         (index, "_cfn_client", index.cloudformation, "cloudformation"),
         (batch, "_sfn_client", batch.sfn, "states"),
-        (batch, "_s3_client", batch.s3, "s3"),
+        (worker, "_s3_client", worker.s3, "s3"),
+        (worker, "_sfn_client", worker.sfn, "states"),
     ],
 )
 def test_client_is_built_once_for_its_service_with_bounded_retries(
