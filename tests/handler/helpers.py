@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import quote
@@ -54,6 +54,20 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+@dataclass
+class WorkerContext:
+    """A Lambda context for the batch worker: remaining time read from ``left_ms``, one value per
+    call (the last one repeats); ``calls`` counts the reads."""
+
+    left_ms: list[int] = field(default_factory=lambda: [170_000])
+    calls: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        value = self.left_ms[min(self.calls, len(self.left_ms) - 1)]
+        self.calls += 1
+        return value
 
 
 def make_props(**overrides: Any) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -40,24 +39,14 @@ from tests.handler.helpers import (
     describe_execution_response,
     start_response,
 )
+from tests.handler.helpers import (
+    WorkerContext as Clock,
+)
 
 PREFIX = batch_prefix()
 INFLIGHT = f"{PREFIX}/inflight/"
 #: Where the marker loop begins: the stopped execution has ended, pass 1.
 STOPPED = {"stopped": True, "pass": 1}
-
-
-@dataclass
-class Clock:
-    """A Lambda context: remaining time read from ``left_ms`` one value per call (the last repeats)."""
-
-    left_ms: list[int] = field(default_factory=lambda: [170_000])
-    calls: int = 0
-
-    def get_remaining_time_in_millis(self) -> int:
-        value = self.left_ms[min(self.calls, len(self.left_ms) - 1)]
-        self.calls += 1
-        return value
 
 
 def token(asset: str, seed: str = EXECUTION_NAME) -> str:

@@ -12,7 +12,6 @@ the parts into items.json, each id once, in order. Transient DataZone errors bec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -35,6 +34,9 @@ from tests.handler.helpers import (
     s3_body,
     search_asset,
 )
+from tests.handler.helpers import (
+    WorkerContext as Clock,
+)
 
 DATA_SOURCE = {"Kind": "DATA_SOURCE", "DataSourceId": DATA_SOURCE_ID}
 SEARCH = {"Kind": "SEARCH", "AssetTypes": []}
@@ -42,25 +44,10 @@ GLUE = "amazon.datazone.GlueTableAssetType"
 REDSHIFT = "amazon.datazone.RedshiftTableAssetType"
 PREFIX = batch_prefix()
 ITEMS = {"bucket": RESULTS_BUCKET, "key": f"{PREFIX}/items.json"}
-PLENTY_MS = 170_000
 #: A Search item that is not an asset.
 GLOSSARY_ITEM = {
     "glossaryItem": {"domainId": DOMAIN_ID, "id": "g1", "name": "g", "owningProjectId": PROJECT_ID, "status": "ENABLED"}
 }
-
-
-@dataclass
-class Clock:
-    """A Lambda context whose remaining time is read from ``left_ms``, one value per call (the
-    last one repeats); ``calls`` counts the reads."""
-
-    left_ms: list[int] = field(default_factory=lambda: [PLENTY_MS])
-    calls: int = 0
-
-    def get_remaining_time_in_millis(self) -> int:
-        value = self.left_ms[min(self.calls, len(self.left_ms) - 1)]
-        self.calls += 1
-        return value
 
 
 def list_runs_params() -> dict[str, Any]:

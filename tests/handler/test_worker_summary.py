@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -34,25 +33,15 @@ from tests.handler.helpers import (
     execution_arn_of,
     s3_body,
 )
+from tests.handler.helpers import (
+    WorkerContext as Clock,
+)
 
 PREFIX = batch_prefix()
 SUMMARY_KEY = f"{PREFIX}/summary.json"
 SUMMARY_URL = f"s3://{RESULTS_BUCKET}/{SUMMARY_KEY}"
 MANIFEST_KEY = "results/m1/manifest.json"
 RESULTS = {"Bucket": RESULTS_BUCKET, "Key": MANIFEST_KEY}
-
-
-@dataclass
-class Clock:
-    """A Lambda context: remaining time read from ``left_ms`` one value per call (the last repeats)."""
-
-    left_ms: list[int] = field(default_factory=lambda: [170_000])
-    calls: int = 0
-
-    def get_remaining_time_in_millis(self) -> int:
-        value = self.left_ms[min(self.calls, len(self.left_ms) - 1)]
-        self.calls += 1
-        return value
 
 
 def child(record: dict[str, Any] | None, *, status: str = "SUCCEEDED", **extra: str) -> dict[str, Any]:
