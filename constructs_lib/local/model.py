@@ -1,29 +1,37 @@
 """DataZone's rest-json wire protocol, driven by the botocore service model.
 
-Routing (HTTP method + ``requestUri``), where each input member lives (uri label, query string,
-header, JSON body), validation constraints (required, pattern, enum, min/max) and the error
-shapes' HTTP status codes all come from botocore's model of the service; nothing here is a copy of
-it. Only the operations the backend implements answer; every other route answers the way AWS
-services answer a route they do not know (404 ``UnknownOperationException``).
+Routing, parsing and serializing are moto's (``moto.core.routing``, ``moto.core.parse``,
+``moto.core.serialize``: rest-json from botocore's model, maintained with moto's 150 services);
+validation is botocore's ``ParamValidator``, extended (as localstack extends it) with what the
+service checks and a client does not: ``max``, ``pattern`` and ``enum``, reported in the
+service's words. What stays ours is what the service does beyond the protocol: a route the backend
+does not implement answers 404 ``UnknownOperationException``, a body that is not a JSON object
+or a value of the wrong JSON type answers ``SerializationException``.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
-import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qsl
 
-from constructs_lib.local._deps import botocore_module
+from botocore.validate import ParamValidator
+from moto.core.parse import RestJSONParser
+from moto.core.request import Request
+from moto.core.routing import get_service_router
+from moto.core.serialize import RestJSONSerializer
+from moto.core.utils import get_service_model
+from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.exceptions import NotFound
+from werkzeug.test import EnvironBuilder
 
 if TYPE_CHECKING:
-    from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
+    from botocore.model import Shape
+    from moto.core.model import OperationModel, ServiceModel
+    from moto.core.parse import RequestDict
 
 SERVICE_NAME = "datazone"
 
@@ -47,9 +55,8 @@ def validation_error(problems: Sequence[str]) -> ServiceError:
 
 @functools.cache
 def service_model() -> ServiceModel:
-    """botocore's DataZone model (loaded once per process)."""
-    session = botocore_module("botocore.session").get_session()
-    model: ServiceModel = session.get_service_model(SERVICE_NAME)
+    """botocore's DataZone model, as moto loads it (loaded once per process)."""
+    model: ServiceModel = get_service_model(SERVICE_NAME)
     return model
 
 
@@ -70,216 +77,19 @@ def error_status(code: str) -> int:
     return status
 
 
-@dataclass(frozen=True)
-class Route:
-    operation: str
-    method: str
-    regex: re.Pattern[str]
-    labels: tuple[str, ...]
-    literal_length: int
-
-
-def _compile(method: str, request_uri: str, operation: str) -> Route:
-    path = request_uri.split("?", 1)[0]
-    labels: list[str] = []
-    pattern = ""
-    literal = 0
-    for piece in re.split(r"(\{[^}]+\})", path):
-        if piece.startswith("{") and piece.endswith("}"):
-            name = piece[1:-1]
-            greedy = name.endswith("+")
-            labels.append(name.rstrip("+"))
-            pattern += f"(?P<l{len(labels) - 1}>{'.+' if greedy else '[^/]+'})"
-        else:
-            literal += len(piece)
-            pattern += re.escape(piece)
-    return Route(operation, method, re.compile(pattern), tuple(labels), literal)
-
-
-@functools.cache
-def routes() -> tuple[Route, ...]:
-    """Every operation of the model as a route, most specific (longest literal) first."""
-    model = service_model()
-    compiled = [
-        _compile(op.http["method"], op.http["requestUri"], op.name)
-        for op in (model.operation_model(name) for name in model.operation_names)
-    ]
-    return tuple(sorted(compiled, key=lambda r: (-r.literal_length, r.operation)))
+def _request(method: str, path: str) -> Request:
+    # The router matches on the method and path (DataZone has no operations that differ by
+    # query string or header only).
+    return Request(EnvironBuilder(path=path, method=method).get_environ())
 
 
 def match_route(method: str, path: str) -> tuple[OperationModel, dict[str, str]] | None:
-    """The operation a request addresses and its raw uri labels, or None for an unknown route."""
-    for route in routes():
-        if route.method != method:
-            continue
-        found = route.regex.fullmatch(path)
-        if found is not None:
-            labels = {name: unquote(found.group(f"l{i}")) for i, name in enumerate(route.labels)}
-            return service_model().operation_model(route.operation), labels
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Request parsing: wire -> the same parameter dict a boto3 caller passed.
-
-
-def _scalar(shape: Shape, raw: str, where: str) -> Any:
-    kind = shape.type_name
+    """The operation a request addresses and its uri labels, or None for an unknown route."""
     try:
-        if kind in ("integer", "long"):
-            return int(raw)
-        if kind in ("float", "double"):
-            return float(raw)
-        if kind == "boolean":
-            if raw not in ("true", "false"):
-                raise ValueError(raw)
-            return raw == "true"
-        if kind == "timestamp":
-            return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as error:
-        raise ServiceError("SerializationException", f"Value '{raw}' at '{where}' is not a valid {kind}") from error
-    return raw
-
-
-def _from_json(shape: Shape, value: Any, where: str) -> Any:
-    """Body JSON -> Python, with the type checks the service's deserializer makes."""
-    if value is None:
+        operation, labels = get_service_router(SERVICE_NAME).match(_request(method, path))
+    except NotFound:
         return None
-    convert = _FROM_JSON.get(shape.type_name)
-    if convert is None:
-        return value
-    result = convert(shape, value, where)
-    if result is _WRONG:
-        raise ServiceError("SerializationException", f"Value at '{where}' is not a valid {shape.type_name}")
-    return result
-
-
-_WRONG: Any = object()
-
-
-def _structure_from_json(shape: Shape, value: Any, where: str) -> Any:
-    if not isinstance(value, dict):
-        return _WRONG
-    members = shape.members  # type: ignore[attr-defined]
-    result: dict[str, Any] = {}
-    for name, member in members.items():
-        key = member.serialization.get("name", name)
-        if key in value:
-            result[name] = _from_json(member, value[key], f"{where}.{name}" if where else name)
-    return result
-
-
-def _list_from_json(shape: Shape, value: Any, where: str) -> Any:
-    if not isinstance(value, list):
-        return _WRONG
-    member = shape.member  # type: ignore[attr-defined]
-    return [_from_json(member, item, f"{where}.{i + 1}.member") for i, item in enumerate(value)]
-
-
-def _map_from_json(shape: Shape, value: Any, where: str) -> Any:
-    if not isinstance(value, dict):
-        return _WRONG
-    return {k: _from_json(shape.value, v, f"{where}.{k}") for k, v in value.items()}  # type: ignore[attr-defined]
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _timestamp_from_json(shape: Shape, value: Any, where: str) -> Any:
-    if _number(value):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        return _scalar(shape, value, where)
-    return _WRONG
-
-
-_FROM_JSON: dict[str, Callable[[Shape, Any, str], Any]] = {
-    "structure": _structure_from_json,
-    "list": _list_from_json,
-    "map": _map_from_json,
-    "string": lambda _s, v, _w: v if isinstance(v, str) else _WRONG,
-    "integer": lambda _s, v, _w: v if isinstance(v, int) and not isinstance(v, bool) else _WRONG,
-    "long": lambda _s, v, _w: v if isinstance(v, int) and not isinstance(v, bool) else _WRONG,
-    "float": lambda _s, v, _w: float(v) if _number(v) else _WRONG,
-    "double": lambda _s, v, _w: float(v) if _number(v) else _WRONG,
-    "boolean": lambda _s, v, _w: v if isinstance(v, bool) else _WRONG,
-    "timestamp": _timestamp_from_json,
-    "blob": lambda _s, v, _w: base64.b64decode(v) if isinstance(v, str) else _WRONG,
-}
-
-
-def _json_body(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        parsed = json.loads(body)
-    except ValueError as error:
-        raise ServiceError("SerializationException", f"Request body is not valid JSON: {error}") from error
-    if not isinstance(parsed, dict):
-        raise ServiceError("SerializationException", "Request body must be a JSON object")
-    return parsed
-
-
-@dataclass(frozen=True)
-class _Wire:
-    """One request as it arrived, split the way rest-json places members."""
-
-    labels: Mapping[str, str]
-    query: Mapping[str, list[str]]
-    headers: Mapping[str, str]  # lower-case names
-    body: Mapping[str, Any]
-
-
-_MISSING: Any = object()
-
-
-def _member_value(name: str, member: Shape, wire: _Wire) -> Any:
-    """A member's value from where the model puts it (``_MISSING`` when the request has none)."""
-    location = member.serialization.get("location")
-    key = member.serialization.get("name", name)
-    if location == "uri":
-        return _scalar(member, wire.labels[key], name) if key in wire.labels else _MISSING
-    if location == "querystring":
-        if member.type_name == "map":
-            return {k: v[-1] for k, v in wire.query.items()}
-        if key not in wire.query:
-            return _MISSING
-        if member.type_name == "list":
-            inner = member.member  # type: ignore[attr-defined]
-            return [_scalar(inner, v, name) for v in wire.query[key]]
-        return _scalar(member, wire.query[key][-1], name)
-    if location == "header":
-        header = wire.headers.get(key.lower())
-        return _MISSING if header is None else _scalar(member, header, name)
-    if location is None and key in wire.body:
-        return _from_json(member, wire.body[key], name)
-    return _MISSING
-
-
-def parse_request(
-    operation: OperationModel,
-    labels: Mapping[str, str],
-    query: str,
-    headers: Mapping[str, str],
-    body: bytes,
-) -> dict[str, Any]:
-    """The operation's input parameters, located as the model says (uri, querystring, header, body)."""
-    shape = operation.input_shape
-    if shape is None:
-        return {}
-    wire = _Wire(
-        labels=labels,
-        query=parse_qs(query, keep_blank_values=True),
-        headers={k.lower(): v for k, v in headers.items()},
-        body=_json_body(body),
-    )
-    params: dict[str, Any] = {}
-    for name, member in shape.members.items():
-        value = _member_value(name, member, wire)
-        if value is not _MISSING:
-            params[name] = value
-    return params
+    return operation, labels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,35 +104,40 @@ def _render(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def validate(shape: Shape, value: Any, where: str = "") -> list[str]:
-    """Every constraint ``value`` breaks: required, pattern, enum, min/max (length, size, range)."""
-    if shape.type_name == "structure":
-        return _validate_structure(shape, value, where)  # type: ignore[arg-type]
-    problems: list[str] = []
-    for constraint in _constraints(shape, value):
-        problems.append(f"Value '{_render(value)}' at '{where}' failed to satisfy constraint: Member must {constraint}")
-    if shape.type_name == "list" and isinstance(value, list):
-        member = shape.member  # type: ignore[attr-defined]
-        for i, item in enumerate(value):
-            problems.extend(validate(member, item, f"{where}.{i + 1}.member"))
-    elif shape.type_name == "map" and isinstance(value, dict):
-        value_shape = shape.value  # type: ignore[attr-defined]
-        for key, item in value.items():
-            problems.extend(validate(value_shape, item, f"{where}.{key}"))
-    return problems
+def _where(name: str) -> str:
+    """botocore's member path (``.target.types[0]``) in the service's words (``target.types.1.member``)."""
+    return re.sub(r"\[(\d+)\]", lambda m: f".{int(m.group(1)) + 1}.member", name).lstrip(".")
 
 
-def _validate_structure(shape: StructureShape, value: Any, where: str) -> list[str]:
-    problems: list[str] = []
-    for name in shape.required_members:
-        if not isinstance(value, dict) or value.get(name) is None:
-            path = f"{where}.{name}" if where else name
-            problems.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
-    if isinstance(value, dict):
-        for name, member in shape.members.items():
-            if value.get(name) is not None:
-                problems.extend(validate(member, value[name], f"{where}.{name}" if where else name))
-    return problems
+class _ServiceWording:
+    """Collects botocore's reports as the service words them; type errors apart (they are not
+    validation errors to the service: its deserializer refuses the request first)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.wrong_types: list[str] = []
+
+    def has_errors(self) -> bool:
+        return bool(self.problems or self.wrong_types)
+
+    def report(self, name: str, reason: str, **details: Any) -> None:
+        if reason == "missing required field":
+            path = f"{_where(name)}.{details['required_name']}".lstrip(".")
+            self.problems.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
+        elif reason == "invalid type":
+            self.wrong_types.append(f"Value at '{_where(name)}' is not a valid {details.get('kind', 'value')}")
+        elif reason == "constraint":
+            value, constraint = details["param"], details["constraint"]
+            self.problems.append(
+                f"Value '{_render(value)}' at '{_where(name)}' failed to satisfy constraint: Member must {constraint}"
+            )
+        elif reason in ("empty input", "more than one input"):  # a union needs exactly one member
+            members = ", ".join(details["members"])
+            self.problems.append(
+                f"Value at '{_where(name)}' failed to satisfy constraint: Member must set exactly one of {members}"
+            )
+        # "unknown field" cannot come from a parsed request (the parser keeps modeled members only)
+        # and the service ignores unknown JSON members; range/length reports come as "constraint".
 
 
 def _bounds(metadata: Mapping[str, Any], size: float, what: str) -> list[str]:
@@ -334,66 +149,155 @@ def _bounds(metadata: Mapping[str, Any], size: float, what: str) -> list[str]:
     return broken
 
 
-def _constraints(shape: Shape, value: Any) -> list[str]:
-    """The constraints of a scalar, list or map shape that ``value`` breaks, in the service's words."""
-    metadata = shape.metadata
-    kind = shape.type_name
-    if kind == "string" and isinstance(value, str):
-        broken = _bounds(metadata, len(value), "length")
+class _StrictValidator(ParamValidator):
+    """botocore's validator (types, required, nesting) plus the service's own checks: botocore's
+    ``range_check`` knows ``min`` only, and a client does not check ``pattern`` or ``enum``."""
+
+    def validate(self, params: Any, shape: Shape, name: str = "") -> _ServiceWording:
+        errors = _ServiceWording()
+        # _validate is the hook botocore's own validate() uses (and localstack's extension).
+        self._validate(params, shape, errors, name=name)  # type: ignore[attr-defined]
+        return errors
+
+    def _typed(self, param: Any, shape: Shape, errors: _ServiceWording, name: str, kind: tuple[type, ...]) -> bool:
+        # JSON's true is not a number here, although Python's bool is an int.
+        if isinstance(param, bool) or not isinstance(param, kind):
+            errors.report(name, "invalid type", kind=shape.type_name)
+            return False
+        return True
+
+    def _validate_string(self, param: Any, shape: Shape, errors: _ServiceWording, name: str) -> None:
+        if not self._typed(param, shape, errors, name, (str,)):
+            return
+        metadata = shape.metadata
+        broken = _bounds(metadata, len(param), "length")
         # botocore keeps the model's patterns without anchors; the service matches the whole value.
-        if "pattern" in metadata and re.fullmatch(metadata["pattern"], value) is None:
+        if "pattern" in metadata and re.fullmatch(metadata["pattern"], param) is None:
             broken.append(f"satisfy regular expression pattern: {metadata['pattern']}")
-        if "enum" in metadata and value not in metadata["enum"]:
+        if "enum" in metadata and param not in metadata["enum"]:
             broken.append(f"satisfy enum value set: [{', '.join(metadata['enum'])}]")
-        return broken
-    if kind in ("list", "map") and isinstance(value, (list, dict)):
-        return _bounds(metadata, len(value), "length")
-    if kind in ("integer", "long", "float", "double") and _number(value):
-        return _bounds(metadata, value, "value")
-    return []
+        for constraint in broken:
+            errors.report(name, "constraint", param=param, constraint=constraint)
+
+    def _validate_list(self, param: Any, shape: Shape, errors: _ServiceWording, name: str) -> None:
+        if not self._typed(param, shape, errors, name, (list, tuple)):
+            return
+        for constraint in _bounds(shape.metadata, len(param), "length"):
+            errors.report(name, "constraint", param=list(param), constraint=constraint)
+        for i, item in enumerate(param):
+            self._validate(item, shape.member, errors, f"{name}[{i}]")  # type: ignore[attr-defined]
+
+    def _validate_map(self, param: Any, shape: Shape, errors: _ServiceWording, name: str) -> None:
+        if not self._typed(param, shape, errors, name, (dict,)):
+            return
+        for constraint in _bounds(shape.metadata, len(param), "length"):
+            errors.report(name, "constraint", param=param, constraint=constraint)
+        for key, value in param.items():
+            self._validate(value, shape.value, errors, f"{name}.{key}")  # type: ignore[attr-defined]
+
+    def _validate_integer(self, param: Any, shape: Shape, errors: _ServiceWording, name: str) -> None:
+        self._validate_number(param, shape, errors, name, (int,))
+
+    _validate_long = _validate_integer
+
+    def _validate_double(self, param: Any, shape: Shape, errors: _ServiceWording, name: str) -> None:
+        self._validate_number(param, shape, errors, name, (int, float))
+
+    _validate_float = _validate_double
+
+    def _validate_number(
+        self, param: Any, shape: Shape, errors: _ServiceWording, name: str, kind: tuple[type, ...]
+    ) -> None:
+        if self._typed(param, shape, errors, name, kind):
+            for constraint in _bounds(shape.metadata, param, "value"):
+                errors.report(name, "constraint", param=param, constraint=constraint)
+
+
+def validate(shape: Shape, value: Any, name: str = "") -> _ServiceWording:
+    """Every constraint ``value`` (the member ``name``) breaks: required, type, pattern, enum, min/max."""
+    result: _ServiceWording = _StrictValidator().validate(value, shape, name)
+    return result
 
 
 def validate_input(operation: OperationModel, params: Mapping[str, Any]) -> None:
     """Raise the service's ValidationException when ``params`` break the input shape's constraints."""
     if operation.input_shape is None:
         return
-    problems = validate(operation.input_shape, dict(params))
-    if problems:
-        raise validation_error(problems)
+    found = validate(operation.input_shape, dict(params))
+    if found.wrong_types:
+        raise ServiceError("SerializationException", found.wrong_types[0])
+    if found.problems:
+        raise validation_error(found.problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Request parsing: wire -> the same parameter dict a boto3 caller passed.
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    # moto's parser takes a body that is not JSON as {"message": <body>}; the service refuses it.
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError as error:
+        raise ServiceError("SerializationException", f"Request body is not valid JSON: {error}") from error
+    if not isinstance(parsed, dict):
+        raise ServiceError("SerializationException", "Request body must be a JSON object")
+    return parsed
+
+
+def _body_types(operation: OperationModel, body: Mapping[str, Any]) -> None:
+    """A body member of the wrong JSON type (``"maxResults": "5"``) is refused by the service's
+    deserializer; moto's parser would convert it, so the raw body's types are checked first."""
+    shape = operation.input_shape
+    if shape is None:
+        return
+    members = shape.members
+    in_body = {
+        name: body[member.serialization.get("name", name)]
+        for name, member in members.items()
+        if member.serialization.get("location") is None and member.serialization.get("name", name) in body
+    }
+    for name, value in in_body.items():
+        member = members[name]
+        if member.type_name == "timestamp":
+            wrong = isinstance(value, bool) or not isinstance(value, (int, float, str))
+            if wrong:
+                raise ServiceError("SerializationException", f"Value at '{name}' is not a valid timestamp")
+            continue
+        found = validate(member, value, name)
+        if found.wrong_types:
+            raise ServiceError("SerializationException", found.wrong_types[0])
+
+
+def parse_request(
+    operation: OperationModel,
+    labels: Mapping[str, str],
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> dict[str, Any]:
+    """The operation's input parameters, located as the model says (uri, querystring, header, body)."""
+    _body_types(operation, _json_body(body))
+    parser = RestJSONParser(operation)
+    request: RequestDict = {
+        "body": body,
+        "headers": Headers(dict(headers)),
+        "method": operation.http["method"],
+        "url_params": dict(labels),
+        "url_path": operation.http["requestUri"],
+        "values": MultiDict(parse_qsl(query, keep_blank_values=True)),
+    }
+    try:
+        params: dict[str, Any] = parser.parse(request)
+    except (ValueError, TypeError, AttributeError) as error:  # a querystring "abc" for an integer
+        raise ServiceError("SerializationException", f"Request could not be read: {error}") from error
+    return params
 
 
 # ---------------------------------------------------------------------------------------------
 # Response serialization.
-
-
-def _to_json(shape: Shape, value: Any) -> Any:
-    kind = shape.type_name
-    if kind == "structure":
-        members = shape.members  # type: ignore[attr-defined]
-        return {
-            member.serialization.get("name", name): _to_json(member, value[name])
-            for name, member in members.items()
-            if isinstance(value, Mapping) and value.get(name) is not None
-        }
-    if kind == "list":
-        return [_to_json(shape.member, item) for item in value]  # type: ignore[attr-defined]
-    if kind == "map":
-        return {k: _to_json(shape.value, v) for k, v in value.items()}  # type: ignore[attr-defined]
-    if kind == "timestamp":
-        return _timestamp_to_json(shape, value)
-    if kind == "blob":
-        return base64.b64encode(value).decode()
-    return value
-
-
-def _timestamp_to_json(shape: Shape, value: Any) -> Any:
-    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(float(value), UTC)
-    if shape.serialization.get("timestampFormat") == "iso8601":
-        # Members the model marks iso8601 (the data source run shapes) travel as strings.
-        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    # rest-json's default timestamp format in a body: epoch seconds.
-    seconds = moment.timestamp()
-    return int(seconds) if math.isclose(seconds, round(seconds)) else round(seconds, 3)
 
 
 def serialize_output(
@@ -404,16 +308,16 @@ def serialize_output(
     ``unknown_enums``: let enum values outside the model through, as a service that added a value
     after the client's model was published sends them (clients must cope).
     """
-    status = int(operation.http.get("responseCode", 200))
     shape = operation.output_shape
-    if shape is None:
-        return status, b"{}"
-    problems = validate(shape, dict(result))
-    if unknown_enums:
-        problems = [problem for problem in problems if "enum value set" not in problem]
-    if problems:  # a bug in the backend, never the caller's fault
-        raise ServiceError("InternalServerException", f"local endpoint produced an invalid response: {problems}")
-    return status, json.dumps(_to_json(shape, result), separators=(",", ":")).encode()
+    if shape is not None:
+        problems = validate(shape, dict(result)).problems
+        if unknown_enums:
+            problems = [problem for problem in problems if "enum value set" not in problem]
+        if problems:  # a bug in the backend, never the caller's fault
+            raise ServiceError("InternalServerException", f"local endpoint produced an invalid response: {problems}")
+    response = RestJSONSerializer(operation).serialize(dict(result))
+    body = response["body"]
+    return int(response["status_code"]), body.encode() if isinstance(body, str) else bytes(body or b"{}")
 
 
 def serialize_error(error: ServiceError) -> tuple[int, dict[str, str], bytes]:
