@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
-from constructs_lib.local.seed import with_generated_assets
-from constructs_lib.local.stepfunctions import LocalStepFunctions
+from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
+from constructs_local.seed import with_generated_assets
+from constructs_local.stepfunctions.interpreter import LocalStepFunctions
 
 REV = "20c2370"
 ROOT = Path(__file__).resolve().parents[2]
@@ -445,7 +445,13 @@ def item_10_logging(sides: Sides, side: str) -> Observation:
 HARNESS_FACTS = textwrap.dedent(
     """
     import json
-    from constructs_lib.local import server, stepfunctions, lambda_runtime, clock
+    try:  # the dry run as a distribution of its own (issue 16)
+        from constructs_local import clock
+        from constructs_local.awslambda import runtime as lambda_runtime
+        from constructs_local.datazone import server
+        from constructs_local.stepfunctions import interpreter as stepfunctions
+    except ImportError:  # before: a package inside the library
+        from constructs_lib.local import server, stepfunctions, lambda_runtime, clock
     print(json.dumps({
         "backlog": server._Server.request_queue_size,
         "history_quota": hasattr(stepfunctions, "HistoryQuotaExceededError"),
@@ -459,7 +465,7 @@ HARNESS_FACTS = textwrap.dedent(
 def item_11_harness(sides: Sides, side: str) -> Observation:
     """The local harness of each revision, read (not run): a 1,000-child dry run is out of budget."""
     lib = sides.before_lib if side == "before" else ROOT
-    env = {**os.environ, "PYTHONPATH": str(lib)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(lib), str(lib / "dryrun")])}
     out = subprocess.run(
         [sys.executable, "-P", "-c", HARNESS_FACTS], cwd=lib, env=env, check=True, capture_output=True, text=True
     ).stdout

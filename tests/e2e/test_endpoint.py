@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from constructs_local import LocalDataZone
+from constructs_local.datazone.urls import service_model
 
-from constructs_lib.local import LocalDataZone
-from constructs_lib.local.model import service_model
 from tests.e2e.conftest import ASSET, DOMAIN, PROJECT
 
 NO_RETRIES: dict[str, Any] = {"retries": {"mode": "standard", "total_max_attempts": 1}}

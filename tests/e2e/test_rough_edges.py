@@ -13,9 +13,9 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sns as sns
+from constructs_local.cli import main
 
 from constructs_lib import AssetSelection, MetadataGenerationBatch
-from constructs_lib.local.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 BATCH_STACK = "RoughBatch"
@@ -62,7 +62,7 @@ class Deploys:
 def batch_deploys(batch_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Deploys:
     """Two deploys of a batch, as a user runs them: the CLI in its own process (no test logging)."""
     state = tmp_path_factory.mktemp("rough-state") / "state.json"
-    command = [sys.executable, "-m", "constructs_lib.local", "deploy", "--app", str(batch_app), "--state", str(state)]
+    command = [sys.executable, "-m", "constructs_local", "deploy", "--app", str(batch_app), "--state", str(state)]
 
     def deploy() -> subprocess.CompletedProcess[str]:
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
