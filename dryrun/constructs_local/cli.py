@@ -43,7 +43,7 @@ def _knob_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--seed",
         type=Path,
-        help="JSON file of domains, projects and assets (default: the example app's ids; format: README.md)",
+        help="JSON file of domains, projects and assets (default: the example app's ids; docs/local-dry-run.md)",
     )
     group.add_argument(
         "--seed-assets",

@@ -130,7 +130,9 @@ def load_seed(path: str | Path) -> dict[str, Any]:
     problems = seed_problems(seed)
     if problems:
         listed = "\n  ".join(problems)
-        raise SeedError(f"seed file {file}: {len(problems)} problem(s):\n  {listed}\n(see README.md, Local dry run)")
+        raise SeedError(
+            f"seed file {file}: {len(problems)} problem(s):\n  {listed}\n(format: docs/local-dry-run.md, Seed file)"
+        )
     result: dict[str, Any] = seed
     return result
 

@@ -299,9 +299,9 @@ def test_data_source_ref_and_attributes_resolve(catalog_app: Path) -> None:
     assert resolver.attribute(logical, "Status") == "READY"
 
 
-def test_readme_seed_example_serves_its_data_source() -> None:
-    readme = Path(__file__).resolve().parents[2] / "README.md"
-    section = readme.read_text().split("## Local dry run", 1)[1].split("\n## ", 1)[0]
+def test_documented_seed_example_serves_its_data_source() -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "local-dry-run.md"
+    section = doc.read_text().split("\n## Seed file", 1)[1].split("\n## ", 1)[0]
     (example,) = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
     seed = json.loads(example)
     assert seed_problems(seed) == []

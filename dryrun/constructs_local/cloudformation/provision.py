@@ -41,7 +41,7 @@ _SECTIONS = ("projects", "assets", "dataSources")
 #: More unknown ids than this from one resource (a batch's explicit ids) make one notice, not one each.
 NOTICES_PER_USER = 5
 UNKNOWN_LISTED = 20
-_HINT = "(--strict refuses; see README, Local dry run)"
+_HINT = "(--strict refuses; see docs/local-dry-run.md, Seed file)"
 
 
 class UnknownIdsError(AssemblyError):
@@ -139,7 +139,7 @@ class _Provisioning:
         if self.strict and self.unknown:
             raise UnknownIdsError(
                 f"--strict: the app references ids that the seed does not know:\n  {self._unknown_list()}\n"
-                "Add them to your seed file (--seed FILE; the format is in README.md, section 'Local dry run'), "
+                "Add them to your seed file (--seed FILE; the format is in docs/local-dry-run.md, Seed file), "
                 "or deploy without --strict to have them created on the fly."
             )
         self.notices += self._unknown_notices()
