@@ -33,6 +33,7 @@ from constructs_lib import _nag
 from constructs_lib._batch_definition import definition
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
+from constructs_lib._provider import Provider
 from constructs_lib._signature import show_init_signature
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
@@ -43,9 +44,7 @@ from constructs_lib.metadata_generation_run import (
     PROJECT_DESIGNATIONS,
     PROJECT_ID_ALLOWED,
     PROJECT_ID_PATTERN,
-    SERVICE_TIMEOUT,
     MetadataGenerationType,
-    _MetadataGenerationRunProvider,
     _normalize_types,
     _predictions_policy,
     timeout_allowed,
@@ -210,13 +209,11 @@ class _BatchWorkflow(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self.provider = _MetadataGenerationRunProvider.of(stack)
+        self.provider = Provider.of(stack)
         # The workflow runs as the provider's handler role: it calls DataZone for the same runs,
         # so one role means one DataZone statement and one project membership per project.
         self.role = self.provider.role
-        self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
-            iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[iam.ServicePrincipal("states.amazonaws.com")])
-        )
+        self.provider.trust("states.amazonaws.com")
         #: Every batch so far asks for exactly one type (see _batch_definition._types_parameter).
         self.single_type = True
         self.bucket = s3.Bucket(
@@ -337,8 +334,7 @@ class _BatchWorkflow(Construct):
         machine = logical_id(self.state_machine)
         executions = f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<{machine}.Name>*"
         assets = "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
-        _nag.acknowledge(
-            self.provider.handler_policy,
+        self.provider.acknowledge(
             [
                 ("AwsSolutions-IAM5", "Resource::*", services_reason),
                 ("AwsSolutions-IAM5", assets, asset_reason),
@@ -520,18 +516,10 @@ class MetadataGenerationBatch(Construct):
             properties[Prop.RERUN_TOKEN] = rerun_token
         if predictions is not None:
             properties[Prop.PREDICTIONS] = predictions.to_property()
-            provider._grant(predictions.iam_action)
-        for action in _SELECTION_ACTIONS.get(assets.kind, ()):
-            provider._grant(action)
+            provider.grant(predictions.iam_action)
+        provider.grant(*_SELECTION_ACTIONS.get(assets.kind, ()))
 
-        self.resource = cdk.CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type=contract.BATCH_RESOURCE_TYPE,
-            properties=properties,
-            service_timeout=SERVICE_TIMEOUT,
-        )
+        self.resource = provider.custom_resource(self, contract.BATCH_RESOURCE_TYPE, properties)
         node = self.node
         # Starting and following executions needs the workflow's own policy in place.
         node.add_dependency(workflow.policy)

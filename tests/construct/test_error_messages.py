@@ -303,11 +303,11 @@ def test_token_ids_and_designation_are_taken_as_they_are() -> None:
 def test_a_missing_handler_package_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util  # noqa: PLC0415
 
-    from constructs_lib import metadata_generation_run as module  # noqa: PLC0415
+    from constructs_lib import _provider  # noqa: PLC0415
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(
         RuntimeError,
         match=r"^constructs_lib\._handler is missing: reinstall datazone-metadata-generation-constructs$",
     ):
-        module._lambda_code_dir()
+        _provider.lambda_code_dir()

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import aws_datazone as datazone
 
 import constructs_lib
-from constructs_lib import MetadataGenerationRun, MetadataGenerationType
+from constructs_lib import MetadataGenerationRun, MetadataGenerationType, _provider
 from constructs_lib import metadata_generation_run as mgr
 from constructs_lib._handler import contract
 from constructs_lib._validation import is_token
@@ -255,7 +255,7 @@ def test_the_provider_is_found_again_from_any_scope_in_the_stack(stack: cdk.Stac
     inner = cdk.aws_iam.Role(stack, "Inner", assumed_by=cdk.aws_iam.AccountRootPrincipal())
     MetadataGenerationRun(stack, "First", **VALID)
     MetadataGenerationRun(inner, "Second", **{**VALID, "asset_id": "other"})
-    providers = [c for c in stack.node.children if c.node.id == mgr.PROVIDER_ID]
+    providers = [c for c in stack.node.children if c.node.id == _provider.PROVIDER_ID]
     assert len(providers) == 1
-    assert mgr._MetadataGenerationRunProvider.of(inner) is providers[0]
-    assert mgr._MetadataGenerationRunProvider.of(stack) is providers[0]
+    assert _provider.Provider.of(inner) is providers[0]
+    assert _provider.Provider.of(stack) is providers[0]
