@@ -30,6 +30,7 @@ from constructs import Construct, IConstruct, IValidation
 
 from constructs_lib import _nag
 from constructs_lib._handler import contract
+from constructs_lib._props import RUN
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
 
@@ -193,7 +194,7 @@ class Provider(Construct):
                 self._statement.add_actions(action)
 
     def membership(
-        self, domain_id: str, project_id: str, designation: str, owner: str = "MetadataGenerationRun"
+        self, domain_id: str, project_id: str, designation: str, owner: str = RUN
     ) -> datazone.CfnProjectMembership:
         """The stack's single membership of the handler role in (domain, project), for the runs
         and batches (``owner`` names the construct asking, in errors) of that project."""

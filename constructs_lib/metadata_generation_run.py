@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
 
+from constructs_lib import _props
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import Attr, Prop
 from constructs_lib._provider import Provider
@@ -19,23 +19,6 @@ from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 
 RESOURCE_TYPE = contract.RESOURCE_TYPE
 
-# Kept as Python ints: every Duration.to_seconds() would be a jsii round trip per run.
-POLL_INTERVAL_SECONDS = contract.POLL_INTERVAL_SECONDS
-MAX_TIMEOUT_SECONDS = contract.MAX_TIMEOUT_SECONDS
-DEFAULT_TIMEOUT_SECONDS = contract.DEFAULT_TIMEOUT_SECONDS
-
-DOMAIN_ID_PATTERN = contract.DOMAIN_ID_RE
-PROJECT_ID_PATTERN = contract.PROJECT_ID_RE
-REVISION_MAX_LENGTH = contract.REVISION_MAX
-MAX_TYPES = contract.TYPES_MAX
-PROJECT_DESIGNATIONS = (
-    "PROJECT_OWNER",
-    "PROJECT_CONTRIBUTOR",
-    "PROJECT_CATALOG_VIEWER",
-    "PROJECT_CATALOG_CONSUMER",
-    "PROJECT_CATALOG_STEWARD",
-)
-
 
 class MetadataGenerationType(enum.StrEnum):
     """What a metadata-generation run generates (DataZone ``MetadataGenerationRunType``)."""
@@ -43,86 +26,6 @@ class MetadataGenerationType(enum.StrEnum):
     BUSINESS_DESCRIPTIONS = "BUSINESS_DESCRIPTIONS"
     BUSINESS_NAMES = "BUSINESS_NAMES"
     BUSINESS_GLOSSARY_ASSOCIATIONS = "BUSINESS_GLOSSARY_ASSOCIATIONS"
-
-
-_invalid = invalid
-
-# Shared with MetadataGenerationBatch, so both constructs explain a bad id or timeout alike.
-DOMAIN_ID_ALLOWED = f"use a DataZone domain id matching {DOMAIN_ID_PATTERN.pattern}, e.g. 'dzd_abc123'"
-PROJECT_ID_ALLOWED = f"use a DataZone project id matching {PROJECT_ID_PATTERN.pattern}"
-
-
-def timeout_allowed(low: str, stop: str) -> str:
-    """What a deploy-time ``timeout`` may be, and why the upper bound is below an hour."""
-    high = MAX_TIMEOUT_SECONDS
-    return (
-        f"must be a whole number of seconds from {low} to {high} s ({high // 60} minutes: CloudFormation gives a "
-        f"custom resource {contract.SERVICE_TIMEOUT_SECONDS // 60} minutes, and the handler needs the rest to "
-        f"notice the timeout, {stop} and report it)"
-    )
-
-
-def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], allowed: str) -> None:
-    if not isinstance(value, str):
-        raise _invalid(prop, value, f"must be a string; {allowed}")
-    if not is_token(value) and not pattern.fullmatch(value):
-        raise _invalid(prop, value, allowed)
-
-
-def _normalize_types(
-    types: Sequence[MetadataGenerationType | str] | None, owner: str = "MetadataGenerationRun"
-) -> list[str]:
-    if types is None:
-        return [MetadataGenerationType.BUSINESS_DESCRIPTIONS.value]
-    known = [t.value for t in MetadataGenerationType]
-    allowed = f"use 1-{MAX_TYPES} distinct values of MetadataGenerationType ({', '.join(known)})"
-    if isinstance(types, str) or not isinstance(types, Sequence):
-        raise invalid("types", types, f"must be a list; {allowed}", owner)
-    values = [t.value if isinstance(t, MetadataGenerationType) else t for t in types]
-    if not 1 <= len(values) <= MAX_TYPES or len(set(values)) != len(values):
-        raise invalid("types", values, allowed, owner)
-    for value in values:
-        if not isinstance(value, str) or (not is_token(value) and value not in known):
-            raise invalid("types", values, f"{value!r} is not a known type; {allowed}", owner)
-    return values
-
-
-def _timeout_seconds(timeout: cdk.Duration | None) -> int:
-    if timeout is None:
-        return DEFAULT_TIMEOUT_SECONDS
-    if not isinstance(timeout, cdk.Duration):
-        raise _invalid("timeout", timeout, "must be an aws_cdk.Duration, e.g. Duration.minutes(30)")
-    seconds = timeout.to_seconds(integral=False)
-    low, high = POLL_INTERVAL_SECONDS, MAX_TIMEOUT_SECONDS
-    if not low <= seconds <= high or seconds != int(seconds):
-        raise _invalid("timeout", f"{seconds:g} s", timeout_allowed(f"{low} s (the poll interval)", "cancel the run"))
-    return int(seconds)
-
-
-def _predictions_policy(
-    accept: AcceptPredictions | None,
-    reject: RejectPredictions | None,
-    wait_for_completion: bool,
-    owner: str = "MetadataGenerationRun",
-) -> AcceptPredictions | RejectPredictions | None:
-    if accept is not None and reject is not None:
-        raise invalid("reject_predictions", reject, "set accept_predictions or reject_predictions, not both", owner)
-    if accept is not None and not isinstance(accept, AcceptPredictions):
-        allowed = "use AcceptPredictions.all(...) or AcceptPredictions.choices(...)"
-        raise invalid("accept_predictions", accept, allowed, owner)
-    if reject is not None and not isinstance(reject, RejectPredictions):
-        allowed = "use RejectPredictions.all(...) or RejectPredictions.choices(...)"
-        raise invalid("reject_predictions", reject, allowed, owner)
-    policy = accept or reject
-    if policy is not None and not wait_for_completion:
-        prop = "accept_predictions" if accept is not None else "reject_predictions"
-        raise invalid(
-            "wait_for_completion",
-            False,
-            f"{prop} needs the run to finish first: keep wait_for_completion=True or drop {prop}",
-            owner,
-        )
-    return policy
 
 
 class MetadataGenerationRun(Construct):
@@ -137,7 +40,7 @@ class MetadataGenerationRun(Construct):
         # client_token is out of the typed signature, so a type checker flags it; a caller that
         # is not type-checked (or passes **props) still learns why, not Python's bare TypeError.
         if "client_token" in kwargs:
-            raise _invalid(
+            raise invalid(
                 "client_token",
                 kwargs["client_token"],
                 "the prop was removed in 0.2.0: a fixed token made DataZone return runs started for earlier "
@@ -201,7 +104,7 @@ class MetadataGenerationRun(Construct):
             Default: None. At most one of ``accept_predictions`` and ``reject_predictions``.
         """
         super().__init__(scope, construct_id)
-        predictions = _predictions_policy(accept_predictions, reject_predictions, wait_for_completion)
+        predictions = _props.predictions_policy(accept_predictions, reject_predictions, wait_for_completion)
         properties = _run_properties(
             domain_id=domain_id,
             project_id=project_id,
@@ -214,8 +117,7 @@ class MetadataGenerationRun(Construct):
             cancel_on_delete=cancel_on_delete,
             rerun_token=rerun_token,
         )
-        if project_designation not in PROJECT_DESIGNATIONS and not is_token(project_designation):
-            raise _invalid("project_designation", project_designation, f"use one of {', '.join(PROJECT_DESIGNATIONS)}")
+        _props.check_designation(project_designation)
 
         provider = Provider.of(scope)
         if predictions is not None:
@@ -292,26 +194,28 @@ def _run_properties(
     rerun_token: str | None,
 ) -> dict[str, Any]:
     """The validated ResourceProperties of one run (all but Predictions)."""
-    _check_pattern("domain_id", domain_id, DOMAIN_ID_PATTERN, DOMAIN_ID_ALLOWED)
-    _check_pattern("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_ALLOWED)
+    _props.check_ids(domain_id, project_id)
     if not isinstance(asset_id, str) or not asset_id:
-        raise _invalid("asset_id", asset_id, "use the non-empty id of a DataZone asset")
+        raise invalid("asset_id", asset_id, "use the non-empty id of a DataZone asset")
     if asset_revision is not None and (
         not isinstance(asset_revision, str)
-        or (not is_token(asset_revision) and not 1 <= len(asset_revision) <= REVISION_MAX_LENGTH)
+        or (not is_token(asset_revision) and not 1 <= len(asset_revision) <= contract.REVISION_MAX)
     ):
-        raise _invalid(
-            "asset_revision", asset_revision, f"use 1-{REVISION_MAX_LENGTH} characters, or None for the latest revision"
+        raise invalid(
+            "asset_revision",
+            asset_revision,
+            f"use 1-{contract.REVISION_MAX} characters, or None for the latest revision",
         )
-    if rerun_token is not None and not isinstance(rerun_token, str):
-        raise _invalid("rerun_token", rerun_token, "use a string (e.g. a schema hash) or None")
+    _props.check_rerun_token(rerun_token, "a schema hash")
     properties: dict[str, Any] = {
         Prop.DOMAIN_ID: domain_id,
         Prop.PROJECT_ID: project_id,
         Prop.ASSET_ID: asset_id,
-        Prop.TYPES: _normalize_types(types),
+        Prop.TYPES: _props.normalize_types(types),
         Prop.WAIT_FOR_COMPLETION: wait_for_completion,
-        Prop.TIMEOUT_SECONDS: _timeout_seconds(timeout),
+        Prop.TIMEOUT_SECONDS: _props.deploy_timeout_seconds(
+            timeout, low=contract.POLL_INTERVAL_SECONDS, low_reason=" (the poll interval)", stop="cancel the run"
+        ),
         Prop.FAIL_ON_PARTIAL_SUCCESS: fail_on_partial_success,
         Prop.CANCEL_ON_DELETE: cancel_on_delete,
     }
