@@ -1,8 +1,9 @@
 """The wire contract between the construct (synth time) and the handler (Lambda).
 
-One copy of the resource type, property names, limits and the shape of the ``Predictions``
-property. Standard library only: the handler imports it in Lambda, the construct imports it at
-synth time (as ``constructs_lib._handler.contract``), and the local replay reads the resource type.
+One copy of the resource types, property names, limits, the shape of the ``Predictions``
+property and the physical-id format. Standard library only: the handler imports it in Lambda, the
+construct imports it at synth time (as ``constructs_lib._handler.contract``), and the local replay
+reads the resource type.
 Patterns and bounds come from the botocore DataZone model (StartMetadataGenerationRunInput,
 AcceptPredictionsInput); tests compare them with it.
 """
@@ -10,7 +11,9 @@ AcceptPredictionsInput); tests compare them with it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from typing import Final, Literal, NotRequired, TypedDict
+from urllib.parse import quote, unquote
 
 RESOURCE_TYPE: Final = "Custom::DataZoneMetadataGenerationRun"
 
@@ -126,6 +129,8 @@ class BatchProp:
     MAX_CONCURRENCY: Final = "MaxConcurrency"
     FAILURE_TOLERANCE: Final = "FailureTolerancePercent"
     RUN_TIMEOUT_SECONDS: Final = "RunTimeoutSeconds"
+    #: Set only by the local replay (its ``batch_poll_seconds``), never by the construct: a
+    #: deployed batch's workflow first polls a run after POLL_INTERVAL_SECONDS, the default.
     POLL_SECONDS: Final = "PollSeconds"
     STATE_MACHINE_ARN: Final = "StateMachineArn"
     RESULTS_BUCKET: Final = "ResultsBucket"
@@ -195,6 +200,7 @@ class BatchInput(TypedDict):
     #: Whether a selection that finds no asset may go on (a batch of none) instead of failing.
     allowEmptySelection: bool
     maxConcurrency: int
+    #: BatchProp.POLL_SECONDS: POLL_INTERVAL_SECONDS but in a local replay.
     pollSeconds: int
     #: How long one asset's run may take (run_timeout): the workflow cancels it once the seconds
     #: its poll loop waited reach this (the interval backs off, so polls are not counted).
@@ -217,3 +223,126 @@ class CancelInput(TypedDict):
     tokenSeed: str
     resultsBucket: str
     prefix: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Physical ids (both resource types)
+
+#: What a physical id names: a DataZone metadata-generation run, or a batch's workflow execution.
+Kind = Literal["RUN", "BATCH"]
+#: The names the batch handler gives its executions: ``mgb-`` and 32 hex digits of the request.
+EXECUTION_NAME_RE: Final = re.compile(r"mgb-[0-9a-f]{32}")
+_INPUTS_RE: Final = re.compile(r"[0-9a-f]{16}")
+_COUNTS_RE: Final = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+
+
+@dataclass(frozen=True)
+class PhysicalId:
+    """A resource's physical id: ``<name>:<inputs>[:<status>[:<outcome>]][!<previous>]``, each
+    field percent-encoded.
+
+    CloudFormation hands it back on every Update and Delete, so it is where a handler keeps what
+    it must know about the work the resource has: its ``name`` (a run's id, or a batch's execution
+    name), the ``inputs`` it was started for (16 hex digits), the status the resource finished with
+    (absent while in flight, and in what a FAILED response names), its outcome (a run: the asset
+    revision its predictions produced; a batch: ``<succeeded>.<failed>``), and, for work an Update
+    started, the physical id of what it replaced (so a rollback can return to it without asking
+    anyone). A bare name (no ``:``, ``inputs`` None) is a 0.1 run's physical id; a batch never
+    had one, but its handler has always taken one of its execution names for that execution.
+
+    The text does not name the kind: the resource type does, so each handler parses with its own.
+    Runs and batches have been written in this one format since each exists, and a handler of an
+    earlier release reads all it writes: a new text format would look foreign to it in a rollback
+    or a downgrade, and it would start a run or an execution there.
+    """
+
+    kind: Kind
+    name: str
+    inputs: str | None
+    status: str | None = None
+    #: RUN only: the asset revision its predictions produced.
+    revision: str | None = None
+    #: BATCH only: how many assets ended well and how many did not.
+    counts: tuple[int, int] | None = None
+    previous: PhysicalId | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "RUN" and self.counts is not None:
+            raise ValueError("a run's physical id has no counts")
+        if self.kind == "BATCH" and self.revision is not None:
+            raise ValueError("a batch's physical id has no revision")
+
+    @classmethod
+    def run(
+        cls,
+        run_id: str,
+        inputs: str | None,
+        status: str | None = None,
+        revision: str | None = None,
+        previous: PhysicalId | None = None,
+    ) -> PhysicalId:
+        return cls("RUN", run_id, inputs, status, revision=revision, previous=previous)
+
+    @classmethod
+    def batch(
+        cls,
+        name: str,
+        inputs: str | None,
+        status: str | None = None,
+        counts: tuple[int, int] | None = None,
+        previous: PhysicalId | None = None,
+    ) -> PhysicalId:
+        return cls("BATCH", name, inputs, status, counts=counts, previous=previous)
+
+    @classmethod
+    def parse(cls, kind: Kind, text: str | None) -> PhysicalId | None:
+        """The ``kind`` physical id in ``text``, or None for anything its handler did not write (an
+        id CloudFormation invented for a Delete, the framework's failed-create marker, ...)."""
+        if not text:
+            return None
+        head, _, rest = text.partition("!")
+        fields = [unquote(part) for part in head.split(":")]
+        name = RUN_ID_RE if kind == "RUN" else EXECUTION_NAME_RE
+        if not name.fullmatch(fields[0]) or len(fields) > 4:
+            return None
+        if len(fields) == 1:
+            return cls(kind, fields[0], None) if not rest else None
+        if not _INPUTS_RE.fullmatch(fields[1]) or (len(fields) >= 3 and not fields[2]):
+            return None
+        outcome = fields[3] if len(fields) == 4 else None
+        counts = _COUNTS_RE.fullmatch(outcome) if kind == "BATCH" and outcome is not None else None
+        if kind == "BATCH" and outcome is not None and counts is None:
+            return None
+        previous = cls.parse(kind, rest) if rest else None
+        if rest and previous is None:
+            return None
+        return cls(
+            kind,
+            fields[0],
+            fields[1],
+            fields[2] if len(fields) >= 3 else None,
+            revision=outcome if kind == "RUN" else None,
+            counts=(int(counts[1]), int(counts[2])) if counts is not None else None,
+            previous=previous,
+        )
+
+    def __str__(self) -> str:
+        if self.inputs is None:
+            return self.name
+        fields = [self.name, self.inputs]
+        if self.status is not None:
+            fields.append(self.status)
+            outcome = self.revision if self.counts is None else f"{self.counts[0]}.{self.counts[1]}"
+            if outcome is not None:
+                fields.append(outcome)
+        text = ":".join(quote(field, safe="", errors="replace") for field in fields)
+        return text if self.previous is None else f"{text}!{self.previous}"
+
+    def finished(
+        self, status: str, *, revision: str | None = None, counts: tuple[int, int] | None = None
+    ) -> PhysicalId:
+        return replace(self, status=status, revision=revision, counts=counts)
+
+    def alone(self) -> PhysicalId:
+        """This id without its own ``previous``: one step back is all a rollback needs."""
+        return replace(self, previous=None)

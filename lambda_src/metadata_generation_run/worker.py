@@ -28,17 +28,16 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 try:
-    from . import contract, index
+    from . import common, contract
 except ImportError:  # Lambda loads the entry module top-level, next to this one
+    import common  # type: ignore[no-redef, import-not-found]
     import contract  # type: ignore[no-redef, import-not-found]
-    import index  # type: ignore[no-redef, import-not-found]
 
 #: Stop paging or reading with this much of the invocation left: one DataZone call at its worst
-#: (index.CLIENT_CONFIG: 5 attempts x 13 s plus backoff) and the part file's write must still fit.
+#: (common.CLIENT_CONFIG: 5 attempts x 13 s plus backoff) and the part file's write must still fit.
 RESERVE_SECONDS = 75
 #: Pages per invocation at most, whatever the time left: bounds a part file (100,000 ids, about
 #: 4 MB) and the memory that holds it.
@@ -64,25 +63,6 @@ CANCEL_PASSES = 2
 ASSET_OK = frozenset({"SUCCEEDED", "PARTIALLY_SUCCEEDED"})
 DATA_SOURCE_RUN_WAITING = frozenset({"REQUESTED", "RUNNING"})
 DATA_SOURCE_RUN_OK = frozenset({"SUCCESS", "PARTIALLY_SUCCEEDED"})
-
-_s3_client: Any = None
-_sfn_client: Any = None
-
-
-def sfn() -> Any:
-    """The module's Step Functions client (tests replace ``_sfn_client``)."""
-    global _sfn_client  # noqa: PLW0603 - one lazily built client per Lambda container, by design
-    if _sfn_client is None:
-        _sfn_client = boto3.client("stepfunctions", config=index.CLIENT_CONFIG)
-    return _sfn_client
-
-
-def s3() -> Any:
-    """The module's S3 client (tests replace ``_s3_client``)."""
-    global _s3_client  # noqa: PLW0603 - one lazily built client per Lambda container, by design
-    if _s3_client is None:
-        _s3_client = boto3.client("s3", config=index.CLIENT_CONFIG)
-    return _s3_client
 
 
 class SelectionError(RuntimeError):
@@ -116,14 +96,10 @@ def handler(event: WorkerEvent, context: Any) -> dict[str, Any]:
         if action == "cancel":
             return cancel(batch, state, context)
     except (ClientError, BotoCoreError) as error:
-        if index.is_transient(error):
-            raise TransientError(index._describe(error)) from error
+        if common.is_transient(error):
+            raise TransientError(common.describe(error)) from error
         raise
     raise ValueError(f"unknown worker action {action!r}: must be select, summarize or cancel")
-
-
-def _time_left(context: Any) -> float:
-    return float(context.get_remaining_time_in_millis()) / 1000
 
 
 def _location(batch: dict[str, Any], name: str) -> tuple[str, str]:
@@ -150,17 +126,17 @@ def select(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[s
     for count, (page_ids, next_token, on_page) in enumerate(pages, start=1):
         ids.extend(page_ids)
         listed += on_page
-        if next_token is None or count >= PAGES_PER_CALL or _time_left(context) < RESERVE_SECONDS:
+        if next_token is None or count >= PAGES_PER_CALL or common.time_left(context) < RESERVE_SECONDS:
             break
     parts = int(state.get("parts", 0))
     if ids:
         parts += 1
         bucket, key = _location(batch, f"selection/part-{parts:05d}.json")
-        s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(ids).encode(), ContentType="application/json")
+        common.s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(ids).encode(), ContentType="application/json")
     found = int(state.get("found", 0)) + len(ids)
     state = {**state, "parts": parts, "found": found, "listed": listed, "nextToken": next_token}
     state["paged"] = next_token is None
-    index._log(logging.INFO, "batch selection page", found=state["found"], parts=parts, more=not state["paged"])
+    common.log(logging.INFO, "batch selection page", found=state["found"], parts=parts, more=not state["paged"])
     return {**state, "done": False, "waitSeconds": 0}
 
 
@@ -169,7 +145,7 @@ def _data_source_run(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, 
     source = batch["selection"]["DataSourceId"]
     # DataZone lists a data source's runs newest first; the first page (up to 50) holds the
     # latest one whatever the order within it. Older pages are never needed.
-    page = index.datazone().list_data_source_runs(
+    page = common.datazone().list_data_source_runs(
         domainIdentifier=batch["domainId"], dataSourceIdentifier=source, maxResults=PAGE_SIZE
     )
     runs = page.get("items") or []
@@ -181,7 +157,7 @@ def _data_source_run(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, 
         if waited >= limit:
             what = "has no run yet" if latest is None else f"run {latest.get('id')} is still {status}"
             raise SelectionError(
-                index.fit(
+                common.fit(
                     f"data source {source} {what} after {waited} s: start its run (or wait for it), then "
                     "deploy again with a new rerun_token"
                 )
@@ -197,10 +173,10 @@ def _data_source_run(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, 
         error = latest.get("errorMessage") or {}
         message = f"{error.get('errorType', 'no error type')}: {error.get('errorDetail', 'no detail')}"
         raise SelectionError(
-            index.fit(f"data source {source}: its latest run {latest.get('id')} ended {status}: {message}")
+            common.fit(f"data source {source}: its latest run {latest.get('id')} ended {status}: {message}")
         )
     state["runId"] = str(latest["id"])
-    index._log(logging.INFO, "batch data source run", dataSourceId=source, runId=state["runId"], status=status)
+    common.log(logging.INFO, "batch data source run", dataSourceId=source, runId=state["runId"], status=status)
     return None
 
 
@@ -213,31 +189,38 @@ def _selection_pages(batch: dict[str, Any], state: dict[str, Any]) -> Iterator[t
     """Pages of asset ids from where the state left off: (ids, the next page's token or None,
     the items the page listed)."""
     selection = batch["selection"]
-    client = index.datazone()
-    token = state.get("nextToken")
-    while True:
-        params: dict[str, Any] = {"domainIdentifier": batch["domainId"], "maxResults": PAGE_SIZE}
-        if token:
-            params["nextToken"] = token
-        if selection["Kind"] == "DATA_SOURCE":
-            page = client.list_data_source_run_activities(identifier=state["runId"], **params)
-            ids = [
-                str(a["dataAssetId"])
-                for a in page.get("items") or []
-                if a.get("dataAssetId") and a.get("dataAssetStatus") in contract.IMPORTED_ASSET_STATES
-            ]
-        else:
-            page = client.search(**_search_params(batch), **params)
-            wanted = set(selection.get("AssetTypes") or ())
-            ids = [
-                str(asset["identifier"])
-                for asset in ((item.get("assetItem") or {}) for item in page.get("items") or [])
-                if asset.get("identifier") and (not wanted or asset.get("typeIdentifier") in wanted)
-            ]
-        token = page.get("nextToken") or None
-        yield ids, token, len(page.get("items") or [])
-        if token is None:
-            return
+    if selection["Kind"] == "DATA_SOURCE":
+        operation, params = "list_data_source_run_activities", {"identifier": state["runId"]}
+    else:
+        operation, params = "search", _search_params(batch)
+    listing = common.pages(
+        common.datazone(),
+        operation,
+        page_size=PAGE_SIZE,
+        resume={"nextToken": state.get("nextToken")},
+        domainIdentifier=batch["domainId"],
+        **params,
+    )
+    for page in listing:
+        items = page.get("items") or []
+        yield _asset_ids(selection, items), page.get("nextToken") or None, len(items)
+
+
+def _asset_ids(selection: dict[str, Any], items: list[dict[str, Any]]) -> list[str]:
+    """The ids a page of the selection's listing holds: a data source's imported assets, or the
+    search's assets of the wanted types."""
+    if selection["Kind"] == "DATA_SOURCE":
+        return [
+            str(a["dataAssetId"])
+            for a in items
+            if a.get("dataAssetId") and a.get("dataAssetStatus") in contract.IMPORTED_ASSET_STATES
+        ]
+    wanted = set(selection.get("AssetTypes") or ())
+    return [
+        str(asset["identifier"])
+        for asset in ((item.get("assetItem") or {}) for item in items)
+        if asset.get("identifier") and (not wanted or asset.get("typeIdentifier") in wanted)
+    ]
 
 
 def _search_params(batch: dict[str, Any]) -> dict[str, Any]:
@@ -284,11 +267,11 @@ def _join_parts(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
                     yield json.dumps(asset_id).encode()
 
     count = write_json_array(bucket, key, unique_ids())
-    index._log(logging.INFO, "batch assets selected", kind=batch["selection"]["Kind"], assets=count, key=key)
+    common.log(logging.INFO, "batch assets selected", kind=batch["selection"]["Kind"], assets=count, key=key)
     if not count and not batch.get("allowEmptySelection"):
         # Almost always a mistake (the wrong data source, its import not run yet): say what was
         # looked at, rather than succeed with nothing done.
-        raise SelectionError(index.fit(f"{_describe_selection(batch, state)} {EMPTY_SELECTION_FIX}"))
+        raise SelectionError(common.fit(f"{_describe_selection(batch, state)} {EMPTY_SELECTION_FIX}"))
     return {"done": True, "waitSeconds": 0, "count": count, "items": {"bucket": bucket, "key": key}}
 
 
@@ -322,9 +305,9 @@ def summarize(batch: dict[str, Any], results: dict[str, Any], state: dict[str, A
                 failures.append(record)
                 if len(shown) < FAILURES_SHOWN:
                     shown.append({k: record.get(k) for k in ("assetId", "status", "reason")})
-            if len(failures) >= FAILURES_PER_PART or _time_left(context) < RESERVE_SECONDS:
+            if len(failures) >= FAILURES_PER_PART or common.time_left(context) < RESERVE_SECONDS:
                 parts = _write_failures(batch, parts, failures)
-                if _time_left(context) < RESERVE_SECONDS:
+                if common.time_left(context) < RESERVE_SECONDS:
                     return {
                         "done": False,
                         "file": file_index,
@@ -342,7 +325,7 @@ def _write_failures(batch: dict[str, Any], parts: int, failures: list[dict[str, 
     if not failures:
         return parts
     bucket, key = _location(batch, f"failures/part-{parts + 1:05d}.json")
-    s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(failures).encode(), ContentType="application/json")
+    common.s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(failures).encode(), ContentType="application/json")
     failures.clear()
     return parts + 1
 
@@ -374,10 +357,10 @@ def _write_summary(
     opening = json.dumps(head)[:-1].encode() + b', "failures": ['
     write_json_array(bucket, key, failures(), opening=opening, closing=b"]}")
     exceeded = bool(total) and failed * 100 / total > tolerance
-    index._log(logging.INFO, "batch summary", counts=head["counts"], total=total, key=key, exceeded=exceeded)
+    common.log(logging.INFO, "batch summary", counts=head["counts"], total=total, key=key, exceeded=exceeded)
     message = ""
     if exceeded:
-        message = index.fit(
+        message = common.fit(
             f"{failed} of {total} assets failed (failure_tolerance {tolerance:g} %; summary {location}): "
             + "; ".join(f"{f.get('assetId')} {f.get('status')}: {f.get('reason', '')}" for f in shown),
             contract.BATCH_FAILURE_MESSAGE_MAX,
@@ -443,34 +426,27 @@ def cancel(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[s
     being aborted may still finish a Start it had sent.
     """
     if not state.get("stopped"):
-        status = sfn().describe_execution(executionArn=batch["target"])["status"]
+        status = common.stepfunctions().describe_execution(executionArn=batch["target"])["status"]
         waited = int(state.get("waitedSeconds", 0))
         if status == "RUNNING" and waited < STOP_WAIT_SECONDS:
             return {**state, "waitedSeconds": waited + 10, "waitSeconds": 10, "done": False}
         state = {**state, "stopped": True, "pass": 1}
     bucket, prefix = _location(batch, contract.INFLIGHT_FOLDER + "/")
-    listing: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
-    if state.get("token"):
-        listing["ContinuationToken"] = state["token"]
     counts: Counter[str] = Counter(state.get("counts") or {})
-    while True:
-        page = s3().list_objects_v2(**listing)
+    for page in common.pages(common.s3(), "list_objects_v2", page_size=1000, Bucket=bucket, Prefix=prefix):
         for entry in page.get("Contents") or []:
             counts[_cancel_marked(batch, bucket, str(entry["Key"]))] += 1
-            if _time_left(context) < RESERVE_SECONDS:
-                # The marker is deleted once handled: listing again from the start loses nothing.
-                return {**state, "token": None, "counts": dict(counts), "waitSeconds": 0, "done": False}
-        if not page.get("IsTruncated"):
-            break
-        listing["ContinuationToken"] = page["NextContinuationToken"]
-    index._log(
+            if common.time_left(context) < RESERVE_SECONDS:
+                # The marker is deleted once handled: the next step lists again from the start
+                # and loses nothing.
+                return {**state, "counts": dict(counts), "waitSeconds": 0, "done": False}
+    common.log(
         logging.INFO, "batch runs cancelled", execution=batch["target"], counts=dict(counts), **{"pass": state["pass"]}
     )
     if state["pass"] < CANCEL_PASSES:
         return {
             **state,
             "pass": state["pass"] + 1,
-            "token": None,
             "counts": dict(counts),
             "waitSeconds": 60,
             "done": False,
@@ -482,9 +458,9 @@ def _cancel_marked(batch: dict[str, Any], bucket: str, key: str) -> str:
     """Cancel the run one marker stands for; the marker is deleted after. What happened."""
     asset_id = key.rsplit("/", 1)[-1]
     try:
-        run_id = _marker_run_id(s3().get_object(Bucket=bucket, Key=key)["Body"].read())
+        run_id = _marker_run_id(common.s3().get_object(Bucket=bucket, Key=key)["Body"].read())
     except ClientError as error:
-        if index._error_code(error) != "NoSuchKey":
+        if common.error_code(error) != "NoSuchKey":
             raise
         # Its child removed it since the listing: that run was recorded, nothing to cancel.
         return "gone"
@@ -493,7 +469,7 @@ def _cancel_marked(batch: dict[str, Any], bucket: str, key: str) -> str:
         # Start was sent (or about to be) when the child was stopped: the same client token
         # returns that run if it exists (DataZone deduplicates), so it can be cancelled too.
         token = run_token(str(batch["tokenSeed"]), asset_id)
-        started = index.datazone().start_metadata_generation_run(
+        started = common.datazone().start_metadata_generation_run(
             domainIdentifier=batch["domainId"],
             owningProjectIdentifier=batch["projectId"],
             target={"type": "ASSET", "identifier": asset_id},
@@ -504,7 +480,7 @@ def _cancel_marked(batch: dict[str, Any], bucket: str, key: str) -> str:
     if not _cancel_run(str(batch["domainId"]), run_id):
         outcome = "unknown"
     # Only now: a cancel that failed for the moment (raised above) keeps the marker for the retry.
-    s3().delete_object(Bucket=bucket, Key=key)
+    common.s3().delete_object(Bucket=bucket, Key=key)
     return outcome
 
 
@@ -523,21 +499,21 @@ def _cancel_run(domain_id: str, run_id: str) -> bool:
     """Cancel a run; False when DataZone knows no such run. A transient failure raises (the
     step is retried with the marker kept), as does any error that is not about this run."""
     try:
-        index.datazone().cancel_metadata_generation_run(domainIdentifier=domain_id, identifier=run_id)
+        common.datazone().cancel_metadata_generation_run(domainIdentifier=domain_id, identifier=run_id)
     except ClientError as error:
-        code = index._error_code(error)
-        if index.is_transient(error) or code not in (
+        code = common.error_code(error)
+        if common.is_transient(error) or code not in (
             "ConflictException",
             "ResourceNotFoundException",
             "ValidationException",
         ):
             raise
         if code == "ConflictException":  # it ended meanwhile: nothing left to cancel
-            index._log(logging.INFO, "run already ended", runId=run_id)
+            common.log(logging.INFO, "run already ended", runId=run_id)
             return True
-        index._log(logging.WARNING, "no such run to cancel", runId=run_id, error=index._describe(error))
+        common.log(logging.WARNING, "no such run to cancel", runId=run_id, error=common.describe(error))
         return False
-    index._log(logging.INFO, "run cancelled", runId=run_id, why="the batch's execution was stopped")
+    common.log(logging.INFO, "run cancelled", runId=run_id, why="the batch's execution was stopped")
     return True
 
 
@@ -552,7 +528,7 @@ def run_token(token_seed: str, asset_id: str, purpose: str = "start") -> str:
 
 
 def _read_json(bucket: str, key: str) -> Any:
-    return json.loads(s3().get_object(Bucket=bucket, Key=key)["Body"].read())
+    return json.loads(common.s3().get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def iter_json_array(bucket: str, key: str) -> Iterator[Any]:
@@ -565,7 +541,7 @@ def iter_json_array(bucket: str, key: str) -> Iterator[Any]:
 def _array_reader(bucket: str, key: str, offset: int) -> _ArrayReader:
     """A reader of the array from ``offset``: 0, or a byte just after one of its elements."""
     ranged = {"Range": f"bytes={offset}-"} if offset else {}
-    body = s3().get_object(Bucket=bucket, Key=key, **ranged)["Body"]
+    body = common.s3().get_object(Bucket=bucket, Key=key, **ranged)["Body"]
     return _ArrayReader(body, f"s3://{bucket}/{key}", offset=offset)
 
 
@@ -646,19 +622,21 @@ def write_json_array(
         count += 1
         if len(buffer) >= UPLOAD_PART_BYTES:
             if upload_id is None:
-                upload_id = s3().create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/json")[
+                upload_id = common.s3().create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/json")[
                     "UploadId"
                 ]
             number = len(parts) + 1
-            etag = s3().upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer))
+            etag = common.s3().upload_part(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer)
+            )
             parts.append({"ETag": etag["ETag"], "PartNumber": number})
             buffer.clear()
     buffer += closing
     if upload_id is None:
-        s3().put_object(Bucket=bucket, Key=key, Body=bytes(buffer), ContentType="application/json")
+        common.s3().put_object(Bucket=bucket, Key=key, Body=bytes(buffer), ContentType="application/json")
         return count
     number = len(parts) + 1
-    etag = s3().upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer))
+    etag = common.s3().upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer))
     parts.append({"ETag": etag["ETag"], "PartNumber": number})
-    s3().complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    common.s3().complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
     return count

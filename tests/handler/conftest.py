@@ -1,12 +1,10 @@
 """Fixtures for the handler tests: Stubber-backed DataZone, CloudFormation, Step Functions and S3
 clients that never reach AWS.
 
-The module clients (``index._client``, ``index._cfn_client``, the batch handler's
-``batch._sfn_client``, and the batch workflow worker's ``worker._s3_client`` and
-``worker._sfn_client``, which share the Step Functions stubber with the handler) are replaced
-by stubbed ones for *every* test,
-and name resolution of anything but the loopback address is refused, so no test can reach the
-network even if it forgets a fixture. The handler swallows some errors on purpose (a
+The clients the handlers and the batch workflow's worker share (``common._clients``: DataZone,
+CloudFormation, Step Functions, S3) are replaced by stubbed ones for *every* test, and name
+resolution of anything but the loopback address is refused, so no test can reach the network
+even if it forgets a fixture. The handler swallows some errors on purpose (a
 Delete logs every failure, a rollback falls back when DescribeStacks fails), so a call the stubber
 refuses is also remembered and fails the test at teardown: an unexpected call is never silent.
 
@@ -32,7 +30,7 @@ from botocore.exceptions import StubAssertionError, StubResponseError
 from botocore.stub import Stubber
 from syrupy.assertion import SnapshotAssertion
 
-from lambda_src.metadata_generation_run import batch, index, worker
+from lambda_src.metadata_generation_run import common
 from tests.handler.helpers import CREATED_AT, FakeContext
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -115,7 +113,7 @@ def _brief(value: Any) -> Any:
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """The handlers' clock reads 30 s after the runs' CreatedAt unless a test sets its own: logged
     elapsed times (and so the recorded log lines) do not depend on when the suite runs."""
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 30)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 30)
 
 
 @pytest.fixture(autouse=True)
@@ -123,11 +121,11 @@ def log_lines(snapshot: SnapshotAssertion) -> Iterator[list[dict[str, Any]]]:
     """The handlers' log lines in this test, at the level Lambda logs at; they must equal the
     lines recorded for the test."""
     capture = _LogLines()
-    index.LOGGER.addHandler(capture)
+    common.LOGGER.addHandler(capture)
     try:
         yield capture.lines
     finally:
-        index.LOGGER.removeHandler(capture)
+        common.LOGGER.removeHandler(capture)
     assert capture.lines == snapshot(name="log")
 
 
@@ -157,11 +155,10 @@ def clients(
         stepfunctions=StrictStubber(stepfunctions),
         s3=StrictStubber(s3_client),
     )
-    monkeypatch.setattr(index, "_client", stubbers.datazone.client)
-    monkeypatch.setattr(index, "_cfn_client", stubbers.cloudformation.client)
-    monkeypatch.setattr(batch, "_sfn_client", stubbers.stepfunctions.client)
-    monkeypatch.setattr(worker, "_s3_client", stubbers.s3.client)
-    monkeypatch.setattr(worker, "_sfn_client", stubbers.stepfunctions.client)
+    monkeypatch.setitem(common._clients, "datazone", stubbers.datazone.client)
+    monkeypatch.setitem(common._clients, "cloudformation", stubbers.cloudformation.client)
+    monkeypatch.setitem(common._clients, "stepfunctions", stubbers.stepfunctions.client)
+    monkeypatch.setitem(common._clients, "s3", stubbers.s3.client)
     with stubbers.datazone, stubbers.cloudformation, stubbers.stepfunctions, stubbers.s3:
         yield stubbers
     for stubber in stubbers.all():

@@ -317,9 +317,9 @@ def batch_event(
     physical_id: str | None = None,
     data: dict[str, str] | None = None,
     request_id: str = BATCH_REQUEST_ID,
-) -> index.IsCompleteEvent:
+) -> batch.BatchPollEvent:
     """A CloudFormation event for the batch resource (plus the framework's Data for is_complete)."""
-    return make_event(
+    event = make_event(
         request_type,
         batch_props() if props is None else props,
         old_props=old_props,
@@ -329,6 +329,7 @@ def batch_event(
         logical_id=BATCH_LOGICAL_ID,
         resource_type=BATCH_RESOURCE_TYPE,
     )
+    return cast(batch.BatchPollEvent, event)
 
 
 def execution_name_for(request_id: str = BATCH_REQUEST_ID) -> str:
@@ -377,7 +378,7 @@ def batch_poll_event(
     *,
     physical_id: str | None = None,
     request_type: str = "Create",
-) -> index.IsCompleteEvent:
+) -> batch.BatchPollEvent:
     """What is_complete receives after on_event accepted EXECUTION_NAME for ``props``."""
     return batch_event(
         request_type,

@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import batch, contract, index
+from lambda_src.metadata_generation_run import batch, common, contract
 from tests.handler.conftest import Clients
 from tests.handler.helpers import (
     BATCH_INPUT,
@@ -125,7 +125,7 @@ def cancelling(physical_id: str, name: str = EXECUTION_NAME) -> dict[str, Any]:
     """A Delete's answer once it started ``<name>-cancel``: isComplete waits for that execution."""
     return {
         "PhysicalResourceId": physical_id,
-        "Data": {"Cancellers": execution_arn_of(f"{name}-cancel"), "StartedAt": f"{index.now():.3f}"},
+        "Data": {"Cancellers": execution_arn_of(f"{name}-cancel"), "StartedAt": f"{common.now():.3f}"},
     }
 
 
@@ -500,7 +500,7 @@ def test_a_short_invented_id_is_never_taken_for_an_execution(
 ) -> None:
     # It fits the physical id format (a bare name), but no execution of that name is asked for,
     # stopped or given a cancel: only the listing.
-    assert batch.EXECUTION_NAME_RE.fullmatch(SHORT_INVENTED_ID) is None
+    assert contract.EXECUTION_NAME_RE.fullmatch(SHORT_INVENTED_ID) is None
     sfn.add_response("list_executions", {"executions": []}, list_executions_params())
     assert batch.on_event(delete(SHORT_INVENTED_ID), context) == {"PhysicalResourceId": SHORT_INVENTED_ID}
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import batch, index
+from lambda_src.metadata_generation_run import batch, common
 from tests.handler.helpers import (
     CREATED_AT,
     EXECUTION_NAME,
@@ -27,7 +27,7 @@ STARTED = CREATED_AT.timestamp()
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     current = [STARTED + 30]
-    monkeypatch.setattr(index, "now", lambda: current[0])
+    monkeypatch.setattr(common, "now", lambda: current[0])
     return current
 
 

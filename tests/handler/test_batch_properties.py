@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src.metadata_generation_run import batch, contract, index
+from lambda_src.metadata_generation_run import batch, common, contract
 from tests.handler.helpers import (
     ABSENT,
     DATA_SOURCE_ID,
@@ -132,7 +132,7 @@ def test_bad_property_is_named_with_its_value_and_the_fix(
     else:
         physical_id = batch_pid(status="SUCCEEDED", counts="3.0") if request_type == "Update" else None
         event = batch_event(request_type, props, physical_id=physical_id)
-    with pytest.raises(index.PropertyError) as caught:
+    with pytest.raises(common.PropertyError) as caught:
         handler(event, context)
     assert str(caught.value) == f"ResourceProperties.{message}"
 
@@ -140,7 +140,9 @@ def test_bad_property_is_named_with_its_value_and_the_fix(
 def test_invalid_request_type_is_refused(context: FakeContext) -> None:
     event: Any = batch_event()
     event["RequestType"] = "Replace"
-    with pytest.raises(index.PropertyError, match="RequestType 'Replace' is invalid: must be Create, Update or Delete"):
+    with pytest.raises(
+        common.PropertyError, match="RequestType 'Replace' is invalid: must be Create, Update or Delete"
+    ):
         batch.on_event(event, context)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src.metadata_generation_run import batch, index, worker
+from lambda_src.metadata_generation_run import batch, common, worker
 
 
 def _child(status: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -128,4 +128,4 @@ def test_reason_is_the_services_own_words(record: dict[str, Any], reason: str) -
 )
 def test_a_policy_without_a_rule_leaves_it_to_datazone(body: dict[str, Any], expected: dict[str, Any]) -> None:
     # Only listed choices imply rule NONE; with neither rule nor choices DataZone applies its default.
-    assert batch._predictions(index.Predictions(action="ACCEPT", body=body)) == expected
+    assert batch._predictions(common.Predictions(action="ACCEPT", body=body)) == expected

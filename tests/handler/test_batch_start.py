@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import batch, contract, entry, index
+from lambda_src.metadata_generation_run import batch, common, contract, entry, index
 from tests.handler.conftest import Clients
 from tests.handler.helpers import (
     BATCH_LOGICAL_ID,
@@ -65,9 +65,9 @@ REDSHIFT = "amazon.datazone.RedshiftTableAssetType"
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """index.now() returns clock[0]: 10 s after onEvent accepted the batch (STARTED_AT)."""
+    """common.now() returns clock[0]: 10 s after onEvent accepted the batch (STARTED_AT)."""
     current = [CREATED_AT.timestamp() + 10]
-    monkeypatch.setattr(index, "now", lambda: current[0])
+    monkeypatch.setattr(common, "now", lambda: current[0])
     return current
 
 
@@ -112,15 +112,18 @@ def expect_start(sfn: Stubber, execution_input: dict[str, Any]) -> None:
 def test_create_names_the_execution_and_calls_nothing(
     sfn: Stubber, s3: Stubber, stubbed: Stubber, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(index, "now", lambda: 1767323045.25)
+    monkeypatch.setattr(common, "now", lambda: 1767323045.25)
     result = batch.on_event(batch_event(), context)
     assert result == {
         "PhysicalResourceId": f"{EXECUTION_NAME}:{batch_inputs()}",
         "Data": {"ExecutionArn": execution_arn_of(), "StartedAt": "1767323045.250"},
     }
     assert re.fullmatch(r"mgb-[0-9a-f]{32}:[0-9a-f]{16}", result["PhysicalResourceId"])
-    # The name is what Step Functions takes, and what the physical id format takes as a run id.
-    assert index.PhysicalId.parse(result["PhysicalResourceId"]) == index.PhysicalId(EXECUTION_NAME, batch_inputs())
+    # The name is what Step Functions takes, and what a batch's physical id takes as its name.
+    assert contract.EXECUTION_NAME_RE.fullmatch(EXECUTION_NAME)
+    assert contract.PhysicalId.parse("BATCH", result["PhysicalResourceId"]) == contract.PhysicalId.batch(
+        EXECUTION_NAME, batch_inputs()
+    )
 
 
 def test_redelivered_create_gets_the_same_name_and_another_request_another(context: FakeContext) -> None:
@@ -357,7 +360,7 @@ def test_a_poll_without_started_at_completes_with_no_call(context: FakeContext) 
 @pytest.mark.parametrize("physical_id", ["Demo-CatalogBatchA1B2C3D4-1A2B3C4D5E6F", "not:ours", ""])
 def test_a_poll_with_a_physical_id_not_ours_fails(context: FakeContext, physical_id: str) -> None:
     event = batch_poll_event(physical_id=physical_id)
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(event, context)
     assert str(caught.value) == f"physical id {physical_id!r} is not a batch of this resource"
 
@@ -499,7 +502,7 @@ def test_a_non_ids_batch_that_does_not_wait_completes_at_once_with_its_summary_l
 # The stack's status, read before anything starts
 
 
-@pytest.mark.parametrize("stack_status", sorted(index.APPLY_STACK_STATES))
+@pytest.mark.parametrize("stack_status", sorted(common.APPLY_STACK_STATES))
 def test_the_stack_applying_this_request_lets_the_execution_start(
     cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, stack_status: str
 ) -> None:
@@ -537,7 +540,7 @@ def test_a_stack_no_longer_applying_this_request_starts_nothing(
     # CloudFormation is undoing the request: no StartExecution (the strict stubbers refuse any
     # call not queued here), whether or not the batch waits.
     no_execution_yet(sfn, cfn, stack_status)
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(batch_props(WaitForCompletion=wait)), context)
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME} not started: the stack is {stack_status}"
     assert take_refused(clients) == []
@@ -548,7 +551,7 @@ def test_a_stack_without_a_status_starts_nothing(
 ) -> None:
     sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
     cfn.add_response("describe_stacks", {"Stacks": []}, stack_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME} not started: the stack is UNKNOWN"
 
@@ -571,7 +574,7 @@ def test_an_update_rolling_back_starts_nothing_under_the_new_name(
         expected_params=describe_execution_params(new_name),
     )
     cfn.add_response("describe_stacks", stack_response("UPDATE_ROLLBACK_IN_PROGRESS"), stack_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(event, context)
     assert str(caught.value) == (
         f"Metadata-generation batch {new_name} not started: the stack is UPDATE_ROLLBACK_IN_PROGRESS"
@@ -640,7 +643,7 @@ def test_a_stack_status_unreadable_at_the_deadline_fails_naming_it(
     clock[0] = CREATED_AT.timestamp() + 1800
     no_execution(sfn)
     unreadable_stack(cfn)
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME} did not finish within 1800 s (use wait_for_completion=False "
@@ -676,7 +679,7 @@ def test_a_stack_status_that_cannot_be_read_at_all_fails_at_once(
         http_status_code=status,
         expected_params=stack_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == f"DescribeStacks failed: {code}: {message}"
 
@@ -688,8 +691,8 @@ def test_a_stack_status_read_fails_whole_for_a_reason_other_than_the_service(
         raise NoCredentialsError
 
     no_execution(sfn)
-    monkeypatch.setattr(index, "stack_status", no_credentials)
-    with pytest.raises(index.RunError) as caught:
+    monkeypatch.setattr(common, "stack_status", no_credentials)
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == "DescribeStacks failed: NoCredentialsError: Unable to locate credentials"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src.metadata_generation_run import batch, index
+from lambda_src.metadata_generation_run import batch, common
 from tests.handler.helpers import (
     BATCH_LOGICAL_ID,
     EXECUTION_NAME,
@@ -78,6 +78,6 @@ def test_the_outputs_summary_is_returned_as_it_is() -> None:
 @pytest.mark.parametrize("output", [None, "", "[]", "{", json.dumps({"summary": {"succeeded": 1}})])
 def test_an_output_without_counts_fails_saying_what_it_was(output: str | None) -> None:
     execution: dict[str, Any] = {} if output is None else {"output": output}
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch._output_summary(execution)
     assert str(caught.value) == f"the execution's output has no summary counts: {output!r}"

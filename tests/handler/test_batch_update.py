@@ -1,4 +1,4 @@
-"""MetadataGenerationBatch, Update and rollback: the run's one rule (index.decide_update).
+"""MetadataGenerationBatch, Update and rollback: the run's one rule (common.decide_update).
 
 Settings (concurrency, tolerance, timeouts, waiting, cancel-on-delete) never start an execution:
 the batch is kept with no call. A new selection, types, policy, rerun token or state machine
@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import batch, index
+from lambda_src.metadata_generation_run import batch, common
 from tests.handler.helpers import (
     BATCH_LOGICAL_ID,
     CREATED_AT,
@@ -59,16 +59,16 @@ SUCCEEDED_ID = batch_pid(NEW, NEW_NAME, status="SUCCEEDED", counts="9.1", previo
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "now", CREATED_AT.timestamp)
+    monkeypatch.setattr(common, "now", CREATED_AT.timestamp)
 
 
 def update(
     props: dict[str, Any], physical_id: str, old_props: dict[str, Any], request_id: str = UPDATE_REQUEST
-) -> index.IsCompleteEvent:
+) -> batch.BatchPollEvent:
     return batch_event("Update", props, old_props=old_props, physical_id=physical_id, request_id=request_id)
 
 
-def poll_after(event: index.IsCompleteEvent, result: index.OnEventResponse) -> index.IsCompleteEvent:
+def poll_after(event: batch.BatchPollEvent, result: common.OnEventResponse) -> batch.BatchPollEvent:
     """What the provider framework hands isComplete after onEvent answered ``result``."""
     return {**event, "PhysicalResourceId": result["PhysicalResourceId"], "Data": result.get("Data", {})}
 
@@ -175,7 +175,7 @@ def test_update_of_an_id_without_inputs_starts_anew_with_no_call(
 # Rollbacks
 
 
-def rollback(physical_id: str) -> index.IsCompleteEvent:
+def rollback(physical_id: str) -> batch.BatchPollEvent:
     """The rollback Update: the previous properties back, the failed ones as old."""
     return update(OLD, physical_id, NEW, request_id="rollback-req")
 

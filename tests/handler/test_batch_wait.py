@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import batch, index
+from lambda_src.metadata_generation_run import batch, common
 from tests.handler.helpers import (
     BATCH_LOGICAL_ID,
     CREATED_AT,
@@ -60,9 +60,9 @@ TRANSIENT = [
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """index.now() returns clock[0]: a minute after onEvent accepted the batch."""
+    """common.now() returns clock[0]: a minute after onEvent accepted the batch."""
     current = [CREATED_AT.timestamp() + 60]
-    monkeypatch.setattr(index, "now", lambda: current[0])
+    monkeypatch.setattr(common, "now", lambda: current[0])
     return current
 
 
@@ -149,7 +149,7 @@ def test_with_fail_on_timeout_the_deadline_stops_the_execution_starts_its_cancel
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
     # Stopped, then <name>-cancel started on the same state machine: no DataZone or S3 call here.
     expect_stop(sfn, why="timeout")
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(FAIL_ON_TIMEOUT), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s; the execution was stopped "
@@ -170,7 +170,7 @@ def test_transient_error_at_the_deadline_fails_naming_it(
         http_status_code=http_status,
         expected_params=describe_execution_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s (use "
@@ -250,7 +250,7 @@ def test_an_output_without_summary_counts_fails_saying_what_it_was(
     if output is not None:
         execution["output"] = output
     sfn.add_response("describe_execution", execution, describe_execution_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == f"the execution's output has no summary counts: {output!r}"
 
@@ -273,7 +273,7 @@ def test_failure_tolerance_exceeded_fails_with_the_workers_message(
         describe_execution_response("FAILED", error="FailureToleranceExceeded", cause=TOLERANCE_CAUSE),
         describe_execution_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(batch_props(FailureTolerancePercent="50")), context)
     # No "execution ended FAILED: FailureToleranceExceeded": the cause says it all.
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: {TOLERANCE_CAUSE}"
@@ -288,7 +288,7 @@ def test_failure_tolerance_exceeded_fails_even_for_a_batch_that_does_not_wait(
         describe_execution_response("FAILED", error="FailureToleranceExceeded", cause="1 of 1 assets failed"),
         describe_execution_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(batch_props(WaitForCompletion="false")), context)
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: 1 of 1 assets failed"
 
@@ -303,11 +303,11 @@ def test_failure_reason_fits_the_response_limit(
         describe_execution_response("FAILED", error="FailureToleranceExceeded", cause=f"8 of 8 assets failed: {huge}"),
         describe_execution_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     reason = str(caught.value)
     assert reason.startswith(f"Metadata-generation batch {EXECUTION_NAME}: 8 of 8 assets failed: ")
-    assert index.json_size(reason) <= index.REASON_LIMIT
+    assert common.json_size(reason) <= common.REASON_LIMIT
     # CloudFormation's limit is on the whole JSON response body, ASCII-escaped or not.
     for ensure_ascii in (True, False):
         assert len(json.dumps({"Reason": reason}, ensure_ascii=ensure_ascii).encode()) < 4096
@@ -328,7 +328,7 @@ def test_execution_that_ended_badly_fails_naming_status_error_and_cause(
         describe_execution_response(status, error="States.ItemReaderFailed", cause="Access Denied on items.json"),
         describe_execution_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME}: execution ended {status}: "
@@ -340,7 +340,7 @@ def test_execution_stopped_without_error_or_cause_says_so(
     sfn: Stubber, clock: list[float], context: FakeContext
 ) -> None:
     sfn.add_response("describe_execution", describe_execution_response("ABORTED"), describe_execution_params())
-    with pytest.raises(index.RunError, match=r"execution ended ABORTED: no error: no cause$"):
+    with pytest.raises(common.RunError, match=r"execution ended ABORTED: no error: no cause$"):
         batch.is_complete(batch_poll_event(), context)
 
 
@@ -379,7 +379,7 @@ def test_a_lambda_errors_cause_is_shown_as_its_type_and_message(
         describe_execution_response("FAILED", error=error, cause=cause),
         describe_execution_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: execution ended FAILED: {said}"
 
@@ -393,7 +393,7 @@ def test_a_failure_tolerance_verdict_with_a_lambda_payload_cause_is_shown_as_its
         describe_execution_response("FAILED", error="FailureToleranceExceeded", cause=cause),
         describe_execution_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == (f"Metadata-generation batch {EXECUTION_NAME}: 2 of 2 assets failed")
 
@@ -462,7 +462,7 @@ def test_other_step_functions_errors_fail(
         sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
         cfn.add_response("describe_stacks", stack_response("CREATE_IN_PROGRESS"), stack_params())
     sfn.add_client_error(operation, service_error_code=code, service_message=message, http_status_code=400)
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(), context)
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: {code}: {message}"
 
@@ -498,7 +498,7 @@ def test_a_throttled_cancel_at_the_deadline_still_fails_the_resource_with_the_ti
     # The execution is stopped; its cancel is started again by the Delete that follows the failure.
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     expect_stop_then_cancel_error(sfn, "ThrottlingException", 400)
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(FAIL_ON_TIMEOUT), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s; stopping it failed "
@@ -512,7 +512,7 @@ def test_a_cancel_refused_at_the_deadline_still_fails_naming_the_timeout(
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     expect_stop_then_cancel_error(sfn, "AccessDeniedException", 400)
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         batch.is_complete(batch_poll_event(FAIL_ON_TIMEOUT), context)
     assert str(caught.value) == (
         f"Metadata-generation batch {EXECUTION_NAME} did not finish within {TIMEOUT} s; stopping it failed "

@@ -8,27 +8,26 @@ from typing import Any
 
 import pytest
 
-from lambda_src.metadata_generation_run import batch, index, worker
+from lambda_src.metadata_generation_run import common
 
 
 @pytest.mark.parametrize(
-    ("module", "attribute", "factory", "service"),
+    ("factory", "service"),
     [
-        (index, "_client", index.datazone, "datazone"),
-        (index, "_cfn_client", index.cloudformation, "cloudformation"),
-        (batch, "_sfn_client", batch.sfn, "states"),
-        (worker, "_s3_client", worker.s3, "s3"),
-        (worker, "_sfn_client", worker.sfn, "states"),
+        (common.datazone, "datazone"),
+        (common.cloudformation, "cloudformation"),
+        (common.stepfunctions, "states"),
+        (common.s3, "s3"),
     ],
 )
 def test_client_is_built_once_for_its_service_with_bounded_retries(
-    monkeypatch: pytest.MonkeyPatch, module: Any, attribute: str, factory: Callable[[], Any], service: str
+    monkeypatch: pytest.MonkeyPatch, factory: Callable[[], Any], service: str
 ) -> None:
-    monkeypatch.setattr(module, attribute, None)
+    monkeypatch.setattr(common, "_clients", {})
     client = factory()
     assert client.meta.service_model.endpoint_prefix == service
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 5}
     assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (3, 10)
     assert client.meta.config.user_agent_extra == "constructs-lib-metadata-generation-run"
     assert factory() is client
-    assert getattr(module, attribute) is client
+    assert common._clients == {client.meta.service_model.service_name: client}

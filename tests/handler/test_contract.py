@@ -1,4 +1,5 @@
-"""Issue 8, scenarios 5 and 9, and the physical id: the wire contract and the request's token.
+"""Issue 8, scenarios 5 and 9: the wire contract and the request's token (the physical id is in
+test_physical_id.py).
 
 ServiceTimeout (scenario 9): our timeout must fire, and its message reach CloudFormation, before
 CloudFormation's own limit. The token (scenario 5): only the request decides it, so no request ever
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import contract, index
+from lambda_src.metadata_generation_run import common, contract, index
 from tests.handler.helpers import (
     ASSET_ID,
     DOMAIN_ID,
@@ -51,13 +52,13 @@ def test_largest_timeout_leaves_room_under_the_service_timeout() -> None:
 
 def test_one_call_at_its_worst_fits_the_call_budget_and_a_poll_without_predictions_the_timeout() -> None:
     # botocore's retries (backoff sleeps not counted): one call may take attempts x (connect + read).
-    config: Any = index.CLIENT_CONFIG
+    config: Any = common.CLIENT_CONFIG
     attempts = int(config.retries["total_max_attempts"])
     per_call = attempts * (config.connect_timeout + config.read_timeout)
-    assert per_call < index.CALL_BUDGET_SECONDS
+    assert per_call < common.CALL_BUDGET_SECONDS
     # A poll that only reads (Get, and a Cancel on timeout) fits the Lambda timeout outright; one
     # that also applies predictions checks the time left before each further call (below).
-    assert 2 * index.CALL_BUDGET_SECONDS < contract.HANDLER_TIMEOUT_SECONDS
+    assert 2 * common.CALL_BUDGET_SECONDS < contract.HANDLER_TIMEOUT_SECONDS
 
 
 class ShrinkingContext(FakeContext):
@@ -122,99 +123,6 @@ def test_handler_uses_the_contracts_names() -> None:
     assert index.Attr is contract.Attr
     assert frozenset(contract.KNOWN_TYPES) == index.KNOWN_TYPES
     assert contract.RESOURCE_TYPE == "Custom::DataZoneMetadataGenerationRun"
-
-
-# The physical id: <runId>:<inputs>[:<status>[:<revision>]][!<previous>]
-
-ROUND_TRIPS = [
-    index.PhysicalId(RUN_ID, None),
-    index.PhysicalId(RUN_ID, HASH),
-    index.PhysicalId(RUN_ID, HASH, "SUCCEEDED"),
-    index.PhysicalId(RUN_ID, HASH, "PARTIALLY_SUCCEEDED", "4"),
-    index.PhysicalId(RUN_ID, HASH, "SUCCEEDED", ""),
-    index.PhysicalId(RUN_ID, HASH, "SUCCEEDED", "r:1!x%2F é/?#&=+ \U0001f600"),
-    index.PhysicalId(RUN_ID, HASH, "UNKNOWN"),
-    index.PhysicalId("a", HASH, previous=index.PhysicalId(NEW_RUN_ID, OTHER_HASH, "SUCCEEDED", "3")),
-    index.PhysicalId("A-b_" + "c" * 32, HASH, "SUCCEEDED", "5", index.PhysicalId(NEW_RUN_ID, OTHER_HASH)),
-    index.PhysicalId(
-        RUN_ID,
-        HASH,
-        previous=index.PhysicalId(NEW_RUN_ID, OTHER_HASH, "FAILED", previous=index.PhysicalId("x", HASH)),
-    ),
-]
-
-
-@pytest.mark.parametrize("physical", ROUND_TRIPS, ids=str)
-def test_physical_id_round_trips(physical: index.PhysicalId) -> None:
-    text = str(physical)
-    assert index.PhysicalId.parse(text) == physical
-    assert str(index.PhysicalId.parse(text)) == text
-    assert len(text) <= 1024
-
-
-@pytest.mark.parametrize(
-    ("physical", "text"),
-    [
-        (index.PhysicalId(RUN_ID, None), RUN_ID),
-        (index.PhysicalId(RUN_ID, HASH), f"{RUN_ID}:{HASH}"),
-        (index.PhysicalId(RUN_ID, HASH, "SUCCEEDED", "4"), f"{RUN_ID}:{HASH}:SUCCEEDED:4"),
-        (index.PhysicalId(RUN_ID, HASH, "SUCCEEDED", "a:b!c%"), f"{RUN_ID}:{HASH}:SUCCEEDED:a%3Ab%21c%25"),
-        (
-            index.PhysicalId(RUN_ID, HASH, previous=index.PhysicalId(NEW_RUN_ID, OTHER_HASH, "SUCCEEDED")),
-            f"{RUN_ID}:{HASH}!{NEW_RUN_ID}:{OTHER_HASH}:SUCCEEDED",
-        ),
-        # A revision without a status cannot be written (the status comes first).
-        (index.PhysicalId(RUN_ID, HASH, None, "4"), f"{RUN_ID}:{HASH}"),
-    ],
-)
-def test_physical_id_format(physical: index.PhysicalId, text: str) -> None:
-    assert str(physical) == text
-
-
-def test_helpers_write_the_same_physical_id_as_the_handler() -> None:
-    previous = index.PhysicalId(NEW_RUN_ID, OTHER_HASH, "SUCCEEDED", "a:b")
-    physical = index.PhysicalId(RUN_ID, HASH, "PARTIALLY_SUCCEEDED", "7", previous)
-    expected = pid(
-        status="PARTIALLY_SUCCEEDED",
-        revision="7",
-        previous=pid(make_props(RerunToken="v9"), NEW_RUN_ID, status="SUCCEEDED", revision="a:b"),
-    )
-    assert str(physical) == expected
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        None,
-        "",
-        "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED",
-        "AWSCDK::CustomResourceProviderFramework::MISSING_PHYSICAL_ID",
-        "MyStack-DescriptionsResourceABC-1A2B3C4D5E6F",
-        "x" * 37,
-        "has space",
-        f"{RUN_ID}:",
-        f"{RUN_ID}:nothex0123456789",
-        f"{RUN_ID}:{HASH.upper()}",
-        f"{RUN_ID}:{HASH}0",
-        f"{RUN_ID}:{HASH[:-1]}",
-        f"{RUN_ID}:{HASH}:",
-        f"{RUN_ID}:{HASH}::4",
-        f"{RUN_ID}:{HASH}:SUCCEEDED:4:extra",
-        f":{HASH}",
-        f"bad id:{HASH}",
-        f"{RUN_ID}!{NEW_RUN_ID}",  # a bare id has no previous
-        f"{RUN_ID}:{HASH}!not a run",
-        f"{RUN_ID}:{HASH}!{NEW_RUN_ID}:nothex",
-        f"{RUN_ID}:{HASH}!{NEW_RUN_ID}!x",
-        "\ud800:" + HASH,
-    ],
-)
-def test_malformed_physical_ids_are_not_ours(text: str | None) -> None:
-    assert index.PhysicalId.parse(text) is None
-
-
-def test_bare_run_id_is_a_0_1_physical_id() -> None:
-    assert index.PhysicalId.parse(RUN_ID) == index.PhysicalId(RUN_ID, None)
 
 
 # Scenario 5: only the request decides the token.

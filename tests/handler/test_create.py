@@ -9,7 +9,7 @@ import botocore
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     DESCRIPTIONS,
     GLOSSARY,
@@ -83,7 +83,7 @@ def test_create_without_creation_time_starts_the_clock_now(
     stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
 ) -> None:
     # StartedAt bounds the wait while Get answers nothing useful, so it is always there.
-    monkeypatch.setattr(index, "now", lambda: 1767323045.25)
+    monkeypatch.setattr(common, "now", lambda: 1767323045.25)
     response = start_response()
     del response["createdAt"]
     stubbed.add_response("start_metadata_generation_run", response, expected_params=start_params(token=ANY))
@@ -201,7 +201,7 @@ def test_deprecated_type_parameter_cannot_carry_two_types(
     stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
 ) -> None:
     monkeypatch.setattr(index, "_supports_types", lambda client: False)
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.on_event(make_event("Create", make_props(Types=[NAMES, GLOSSARY])), context)
     assert str(caught.value) == (
         f"this Lambda runtime's botocore {botocore.__version__} does not know the `types` parameter, so it can "

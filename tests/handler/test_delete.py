@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     DOMAIN_ID,
     FAILED_CREATE_MARKER,
@@ -187,7 +187,7 @@ def test_delete_warns_only_when_cancel_may_have_been_needed(
     stubbed: Stubber, caplog: pytest.LogCaptureFixture, context: FakeContext, code: str, status: int, warns: bool
 ) -> None:
     # A finished or vanished run is the normal case; anything else may leave a run going, so it warns.
-    caplog.set_level(logging.INFO, logger=index.LOGGER.name)
+    caplog.set_level(logging.INFO, logger=common.LOGGER.name)
     stubbed.add_client_error(
         "cancel_metadata_generation_run",
         service_error_code=code,
@@ -196,5 +196,5 @@ def test_delete_warns_only_when_cancel_may_have_been_needed(
         expected_params=CANCEL_PARAMS,
     )
     index.on_event(delete_event(), context)
-    levels = {r.levelno for r in caplog.records if r.name == index.LOGGER.name}
+    levels = {r.levelno for r in caplog.records if r.name == common.LOGGER.name}
     assert (logging.WARNING in levels) is warns

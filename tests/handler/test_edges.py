@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, contract, index
 from tests.handler.helpers import RUN_ID, make_event, make_props, pid
 
 ACCEPT_ALL = {"Action": "ACCEPT", "Rule": "ALL"}
@@ -37,17 +37,17 @@ def _no_credentials(event: Any) -> str:
 def test_update_fails_whole_when_the_stack_cannot_be_read_for_a_reason_other_than_the_service(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(index, "stack_status", _no_credentials)
-    current = index.PhysicalId.parse(pid(make_props(RerunToken="old")))
+    monkeypatch.setattr(common, "stack_status", _no_credentials)
+    current = contract.PhysicalId.parse("RUN", pid(make_props(RerunToken="old")))
     assert current is not None
-    with pytest.raises(index.RunError, match=f"^DescribeStacks failed: {NO_CREDENTIALS}$"):
-        index.decide_update(make_event("Update", make_props()), index.inputs_hash(make_props()), current)
+    with pytest.raises(common.RunError, match=f"^DescribeStacks failed: {NO_CREDENTIALS}$"):
+        common.decide_update(make_event("Update", make_props()), index.inputs_hash(make_props()), current)
 
 
 def test_predictions_are_not_applied_when_the_stack_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "stack_status", _no_credentials)
+    monkeypatch.setattr(common, "stack_status", _no_credentials)
     spec = index.parse_properties(make_props(Predictions=ACCEPT_ALL))
-    with pytest.raises(index.RunError, match=f"^DescribeStacks failed: {NO_CREDENTIALS}$"):
+    with pytest.raises(common.RunError, match=f"^DescribeStacks failed: {NO_CREDENTIALS}$"):
         index._may_apply(make_event("Create", make_props()), spec, RUN_ID, 30.0)
 
 
@@ -57,12 +57,12 @@ def test_an_unreadable_stack_status_past_the_timeout_cancels_and_says_why(
     def unreachable(event: Any) -> str:
         raise EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com")
 
-    monkeypatch.setattr(index, "stack_status", unreachable)
+    monkeypatch.setattr(common, "stack_status", unreachable)
     spec = index.parse_properties(make_props(Predictions=ACCEPT_ALL, TimeoutSeconds="60"))
     stubbed.add_response(
         "cancel_metadata_generation_run", {}, {"domainIdentifier": spec.domain_id, "identifier": RUN_ID}
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index._may_apply(make_event("Create", make_props()), spec, RUN_ID, 60.0)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} timed out after 60 s (timeout 60 s); the stack's status could not be "
@@ -99,9 +99,9 @@ def test_accept_fails_whole_for_an_error_that_is_not_the_services(monkeypatch: p
         def accept_predictions(self, **params: Any) -> dict[str, Any]:
             raise NoCredentialsError
 
-    monkeypatch.setattr(index, "_client", NoCredentials())
+    monkeypatch.setitem(common._clients, "datazone", NoCredentials())
     spec = index.parse_properties(make_props(Predictions=ACCEPT_ALL))
-    with pytest.raises(index.RunError, match=f"^AcceptPredictions failed: {NO_CREDENTIALS}$"):
+    with pytest.raises(common.RunError, match=f"^AcceptPredictions failed: {NO_CREDENTIALS}$"):
         index.apply_predictions(spec, RUN_ID, {"status": "SUCCEEDED"}, make_event("Create"))
 
 
@@ -111,7 +111,7 @@ def test_accept_denied_names_the_fix(stubbed: Stubber, monkeypatch: pytest.Monke
         "accept_predictions", service_error_code="AccessDeniedException", service_message="no", http_status_code=403
     )
     spec = index.parse_properties(make_props(Predictions=ACCEPT_ALL))
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.apply_predictions(spec, RUN_ID, {"status": "SUCCEEDED"}, make_event("Create"))
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} SUCCEEDED: AcceptPredictions failed: AccessDeniedException: no "
@@ -144,12 +144,12 @@ def _service_error(code: str, status: int | None) -> ClientError:
     ],
 )
 def test_what_is_worth_another_try(error: Exception, transient: bool) -> None:
-    assert index.is_transient(error) is transient
+    assert common.is_transient(error) is transient
 
 
 def test_a_revision_with_a_lone_surrogate_still_makes_a_physical_id() -> None:
-    current = index.PhysicalId.parse(pid(make_props()))
+    current = contract.PhysicalId.parse("RUN", pid(make_props()))
     assert current is not None
-    text = str(current.finished("SUCCEEDED", "r\ud800"))
+    text = str(current.finished("SUCCEEDED", revision="r\ud800"))
     assert text.endswith(":SUCCEEDED:r%3F")
     text.encode("utf-8")

@@ -8,7 +8,7 @@ import re
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import FakeContext, make_event
 
 
@@ -33,11 +33,11 @@ def _client_error(error: dict[str, str] | None) -> ClientError:
     ],
 )
 def test_a_client_error_is_described_by_code_and_message(error: dict[str, str] | None, described: str) -> None:
-    assert index._describe(_client_error(error)) == described
+    assert common.describe(_client_error(error)) == described
 
 
 def test_an_error_without_a_code_fails_with_unknown_and_the_exception_text() -> None:
-    reason = str(index._client_error("GetMetadataGenerationRun", _client_error(None), None))
+    reason = str(common.client_error("GetMetadataGenerationRun", _client_error(None), None))
     assert reason == (
         "GetMetadataGenerationRun failed: Unknown: An error occurred (Unknown) when calling the "
         "GetMetadataGenerationRun operation: Unknown"
@@ -46,14 +46,14 @@ def test_an_error_without_a_code_fails_with_unknown_and_the_exception_text() -> 
 
 def test_other_errors_are_described_by_type() -> None:
     error = EndpointConnectionError(endpoint_url="https://datazone.us-east-1.amazonaws.com")
-    assert index._describe(error) == (
+    assert common.describe(error) == (
         'EndpointConnectionError: Could not connect to the endpoint URL: "https://datazone.us-east-1.amazonaws.com"'
     )
 
 
 def test_time_left_is_lambdas_remaining_time_in_seconds() -> None:
-    assert index._time_left(FakeContext(remaining_ms=2500)) == 2.5
-    assert index._time_left(object()) == float("inf")
+    assert common.time_left(FakeContext(remaining_ms=2500)) == 2.5
+    assert common.time_left(object()) == float("inf")
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_time_left_is_lambdas_remaining_time_in_seconds() -> None:
     ],
 )
 def test_fit_keeps_the_longest_prefix_that_fits_with_its_ellipsis(limit: int, fitted: str) -> None:
-    assert index.fit("abcdefghij", limit) == fitted
+    assert common.fit("abcdefghij", limit) == fitted
 
 
 def test_client_tokens_are_cfn_and_a_sha256() -> None:
@@ -76,4 +76,4 @@ def test_client_tokens_are_cfn_and_a_sha256() -> None:
 
 
 def test_clean_turns_control_characters_into_spaces_and_lone_surrogates_into_replacements() -> None:
-    assert index.clean("a\x00b\nc\x7fd\ud800e") == "a b c d\ufffde"
+    assert common.clean("a\x00b\nc\x7fd\ud800e") == "a b c d\ufffde"

@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     DOMAIN_ID,
     PROJECT_ID,
@@ -34,7 +34,7 @@ def test_access_denied_on_start_explains_the_fix(
         http_status_code=status,
         expected_params=start_params(token=ANY),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.on_event(make_event("Create"), context)
     assert str(caught.value) == (
         f"StartMetadataGenerationRun failed: {code}: {DENIED} (fix: {ROLE_ARN} must be a member of "
@@ -54,7 +54,7 @@ def test_access_denied_without_role_env_names_the_handler_role(
         http_status_code=403,
         expected_params=start_params(token=ANY),
     )
-    with pytest.raises(index.RunError, match="the handler role must be a member of DataZone project"):
+    with pytest.raises(common.RunError, match="the handler role must be a member of DataZone project"):
         index.on_event(make_event("Create"), context)
 
 
@@ -70,10 +70,10 @@ def test_access_denied_fix_survives_a_long_service_message(
         http_status_code=403,
         expected_params=start_params(token=ANY),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.on_event(make_event("Create"), context)
     message = str(caught.value)
-    assert len(json.dumps(message)) - 2 <= index.REASON_LIMIT
+    assert len(json.dumps(message)) - 2 <= common.REASON_LIMIT
     assert message.startswith(f"StartMetadataGenerationRun failed: AccessDeniedException: {DENIED} because ")
     assert message.endswith(
         f"... (fix: {ROLE_ARN} must be a member of DataZone project {PROJECT_ID} in domain {DOMAIN_ID}; "
@@ -103,7 +103,7 @@ def test_other_start_errors_keep_code_and_message(
         http_status_code=status,
         expected_params=start_params(token=ANY),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.on_event(make_event("Create"), context)
     message = str(caught.value)
     assert message == f"StartMetadataGenerationRun failed: {code}: {text}"
@@ -132,7 +132,7 @@ def test_lasting_get_errors_cancel_the_run_then_fail_the_poll(
         expected_params=get_params(),
     )
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=get_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(), context)
     fix = (
         f" (fix: {ROLE_ARN} must be a member of DataZone project {PROJECT_ID} in domain {DOMAIN_ID}; "

@@ -9,16 +9,18 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, UnStubbedResponseError
 from botocore.retries import standard
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.conftest import Clients
 from tests.handler.helpers import FakeContext, make_event, make_props, pid, stack_params
 
 
-def test_both_clients_are_stubbed(clients: Clients) -> None:
-    assert index.datazone() is clients.datazone.client
-    assert index.cloudformation() is clients.cloudformation.client
+def test_every_client_is_stubbed(clients: Clients) -> None:
+    assert common.datazone() is clients.datazone.client
+    assert common.cloudformation() is clients.cloudformation.client
+    assert common.stepfunctions() is clients.stepfunctions.client
+    assert common.s3() is clients.s3.client
     with pytest.raises(UnStubbedResponseError):
-        index.cloudformation().describe_stacks(**stack_params())
+        common.cloudformation().describe_stacks(**stack_params())
     assert len(clients.cloudformation.refused) == 1
     clients.cloudformation.refused.clear()  # seen: do not fail this test at teardown
 
@@ -46,8 +48,8 @@ def test_wrong_parameters_are_remembered(clients: Clients, context: FakeContext)
     clients.datazone.add_response(
         "cancel_metadata_generation_run", {}, {"domainIdentifier": "dzd_x", "identifier": "y"}
     )
-    index.datazone().cancel_metadata_generation_run(domainIdentifier="dzd_x", identifier="y")
-    index.datazone().cancel_metadata_generation_run(domainIdentifier="dzd_x", identifier="y")
+    common.datazone().cancel_metadata_generation_run(domainIdentifier="dzd_x", identifier="y")
+    common.datazone().cancel_metadata_generation_run(domainIdentifier="dzd_x", identifier="y")
 
 
 def test_name_resolution_is_refused(offline: list[str]) -> None:
@@ -60,10 +62,10 @@ def test_name_resolution_is_refused(offline: list[str]) -> None:
 
 def test_a_real_client_cannot_reach_aws(monkeypatch: pytest.MonkeyPatch, offline: list[str]) -> None:
     # Even a test that rebuilds the handler's real client fails at once, and is reported.
-    monkeypatch.setattr(index, "_cfn_client", None)
+    monkeypatch.delitem(common._clients, "cloudformation")
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
     event: Any = make_event("Update")
     with pytest.raises(EndpointConnectionError):
-        index.stack_status(event)
+        common.stack_status(event)
     assert set(offline) == {"cloudformation.us-east-1.amazonaws.com"}
     offline.clear()

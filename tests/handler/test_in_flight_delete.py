@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import contract, index
+from lambda_src.metadata_generation_run import common, contract, index
 from tests.handler.helpers import (
     CREATED_AT,
     DESCRIPTIONS,
@@ -45,7 +45,7 @@ OTHER_RUN = "run_other0000000000"
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A minute after the run was created (the Create CloudFormation gave up on is young)."""
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 60)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 60)
 
 
 def invented_delete(props: dict[str, Any] | None = None, physical_id: str = INVENTED) -> index.IsCompleteEvent:
@@ -142,7 +142,7 @@ def test_invented_id_reads_a_bounded_number_of_pages(stubbed: Stubber, context: 
 def test_invented_id_with_nothing_running_cancels_nothing(
     stubbed: Stubber, caplog: pytest.LogCaptureFixture, context: FakeContext
 ) -> None:
-    caplog.set_level(logging.INFO, logger=index.LOGGER.name)
+    caplog.set_level(logging.INFO, logger=common.LOGGER.name)
     stubbed.add_response(
         "list_metadata_generation_runs", {"items": [run_item(RUN_ID, "SUCCEEDED")]}, expected_params=list_params()
     )
@@ -157,7 +157,7 @@ def test_invented_id_with_nothing_running_cancels_nothing(
 def test_list_failure_is_logged_and_the_delete_succeeds(
     stubbed: Stubber, caplog: pytest.LogCaptureFixture, context: FakeContext, code: str, status: int
 ) -> None:
-    caplog.set_level(logging.INFO, logger=index.LOGGER.name)
+    caplog.set_level(logging.INFO, logger=common.LOGGER.name)
     stubbed.add_client_error(
         "list_metadata_generation_runs",
         service_error_code=code,
@@ -215,7 +215,7 @@ def test_short_invented_id_that_looks_like_a_run_id_is_still_looked_up(
     # Stack "Demo", construct "Run" at the top level: CDK's logical id RunA1B2C3D4 -> 29 characters,
     # which pass for a 0.1 bare run id. DataZone knowing no such run is what tells them apart.
     invented = "Demo-RunA1B2C3D4-1A2B3C4D5E6F"
-    assert index.RUN_ID_RE.fullmatch(invented)
+    assert contract.RUN_ID_RE.fullmatch(invented)
     event = make_event("Delete", make_props(), physical_id=invented, logical_id="RunA1B2C3D4")
     stubbed.add_client_error(
         "cancel_metadata_generation_run",
@@ -293,7 +293,7 @@ def test_waiter_of_a_deleted_create_applies_no_predictions(
     stubbed.add_response("get_metadata_generation_run", get_response("SUCCEEDED"), expected_params=get_params())
     cfn.add_response("describe_stacks", stack_response(stack_status), expected_params=stack_params())
     # No accept_predictions queued: a call would fail the test.
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(props), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} finished, but the stack is {stack_status}: predictions not applied"
@@ -304,7 +304,7 @@ def test_waiter_of_a_cancelled_run_fails_without_predictions(
     stubbed: Stubber, cfn: Stubber, context: FakeContext
 ) -> None:
     stubbed.add_response("get_metadata_generation_run", get_response("CANCELED"), expected_params=get_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(make_props(Predictions=ACCEPT_ALL)), context)
     assert str(caught.value) == f"Metadata-generation run {RUN_ID} ended CANCELED: the service gave no error message"
 

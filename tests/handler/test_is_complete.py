@@ -11,7 +11,7 @@ from datetime import timedelta, timezone
 import pytest
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     CREATED_AT,
     DESCRIPTIONS,
@@ -33,9 +33,9 @@ from tests.handler.helpers import (
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """index.now() returns clock[0]; starts 10 s after the run was created."""
+    """common.now() returns clock[0]; starts 10 s after the run was created."""
     current = [CREATED_AT.timestamp() + 10]
-    monkeypatch.setattr(index, "now", lambda: current[0])
+    monkeypatch.setattr(common, "now", lambda: current[0])
     return current
 
 
@@ -102,7 +102,7 @@ def test_partial_success_fails_when_asked(stubbed: Stubber, context: FakeContext
         ),
         expected_params=get_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(make_props(FailOnPartialSuccess="true")), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} ended PARTIALLY_SUCCEEDED: {GLOSSARY}: glossary G1 has no terms"
@@ -125,7 +125,7 @@ def test_failed_run_raises_with_service_reasons(
         expected_params=get_params(),
     )
     # No Cancel queued: a run that ended needs none.
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} ended {status}: "
@@ -140,7 +140,7 @@ def test_failed_run_without_service_message_still_explains(
     stubbed.add_response(
         "get_metadata_generation_run", get_response("FAILED", type_stats=type_stats), expected_params=get_params()
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(), context)
     assert str(caught.value) == f"Metadata-generation run {RUN_ID} ended FAILED: the service gave no error message"
 
@@ -159,13 +159,13 @@ def test_long_error_message_is_truncated(stubbed: Stubber, context: FakeContext,
         ),
         expected_params=get_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(), context)
     message = str(caught.value)
     # CloudFormation counts the bytes of the JSON body: the reason stays within the limit however
     # wide the characters, measured as (ASCII-escaped, the larger) JSON.
-    assert len(json.dumps(message)) - 2 <= index.REASON_LIMIT
-    assert len(message.encode()) <= index.REASON_LIMIT
+    assert len(json.dumps(message)) - 2 <= common.REASON_LIMIT
+    assert len(message.encode()) <= common.REASON_LIMIT
     assert message.startswith(f"Metadata-generation run {RUN_ID} ended FAILED: ")
     assert "first" in message
     # Each type's message is cut on its own, so the second type still gets a word in.
@@ -176,7 +176,7 @@ def test_running_past_timeout_cancels_then_raises(stubbed: Stubber, context: Fak
     clock[0] = CREATED_AT.timestamp() + 601
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(make_props(TimeoutSeconds="600")), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} timed out after 601 s (timeout 600 s); last status IN_PROGRESS"
@@ -198,7 +198,7 @@ def test_default_timeout_is_thirty_minutes(stubbed: Stubber, context: FakeContex
     clock[0] = CREATED_AT.timestamp() + 1801
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError, match=r"timed out after 1801 s \(timeout 1800 s\)"):
+    with pytest.raises(common.RunError, match=r"timed out after 1801 s \(timeout 1800 s\)"):
         index.is_complete(poll_event(props), context)
 
 
@@ -213,7 +213,7 @@ def test_timeout_over_the_maximum_is_capped(
     clock[0] = CREATED_AT.timestamp() + capped
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError, match=rf"timed out after {capped} s \(timeout {capped} s\)"):
+    with pytest.raises(common.RunError, match=rf"timed out after {capped} s \(timeout {capped} s\)"):
         index.is_complete(poll_event(props), context)
 
 
@@ -224,7 +224,7 @@ def test_timeout_uses_creation_time_in_any_timezone(stubbed: Stubber, context: F
         "get_metadata_generation_run", get_response("IN_PROGRESS", created_at=created), expected_params=get_params()
     )
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError, match="timed out after 61 s"):
+    with pytest.raises(common.RunError, match="timed out after 61 s"):
         index.is_complete(poll_event(make_props(TimeoutSeconds="60")), context)
 
 
@@ -249,7 +249,7 @@ def test_run_without_creation_time_times_out_from_started_at(
         "get_metadata_generation_run", get_response("IN_PROGRESS", created_at=None), expected_params=get_params()
     )
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError, match=r"timed out after 60 s \(timeout 60 s\)"):
+    with pytest.raises(common.RunError, match=r"timed out after 60 s \(timeout 60 s\)"):
         index.is_complete(poll_event(make_props(TimeoutSeconds="60"), data=data), context)
 
 
@@ -330,13 +330,13 @@ def test_kept_run_with_status_in_its_id_completes_without_call(stubbed: Stubber,
 def test_poll_of_a_physical_id_that_is_not_a_run_fails_clearly(
     stubbed: Stubber, context: FakeContext, physical_id: str
 ) -> None:
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(physical_id=physical_id), context)
     assert str(caught.value) == f"physical id {physical_id!r} is not a run of this resource"
 
 
 def test_elapsed_seconds_uses_now_seam(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 42.4)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 42.4)
     started = CREATED_AT.timestamp() + 10
     assert index._elapsed_seconds({"createdAt": CREATED_AT}, started) == pytest.approx(42.4)
     assert index._elapsed_seconds({"createdAt": CREATED_AT + timedelta(seconds=2)}, started) == pytest.approx(40.4)

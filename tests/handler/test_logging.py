@@ -8,7 +8,7 @@ import logging
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     CREATED_AT,
     RESPONSE_URL,
@@ -32,7 +32,7 @@ def _records(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
         message = record.getMessage()
         assert RESPONSE_URL not in message
         assert RESPONSE_URL_SECRET not in message
-        if record.name != index.LOGGER.name:
+        if record.name != common.LOGGER.name:
             continue
         value = json.loads(message)
         assert isinstance(value, dict)
@@ -47,7 +47,7 @@ def test_create_and_poll_log_json_without_response_url(
     stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, context: FakeContext
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 30)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 30)
     stubbed.add_response("start_metadata_generation_run", start_response(), expected_params=start_params(token=ANY))
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_response("get_metadata_generation_run", get_response("SUCCEEDED"), expected_params=get_params())
@@ -95,6 +95,6 @@ def test_failures_are_not_logged_with_the_event(
     stubbed: Stubber, caplog: pytest.LogCaptureFixture, context: FakeContext
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(index.PropertyError):
+    with pytest.raises(common.PropertyError):
         index.on_event(make_event("Create", make_props(DomainId="bad")), context)
     _records(caplog)

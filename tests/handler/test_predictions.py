@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     ASSET_ID,
     CREATED_AT,
@@ -142,7 +142,7 @@ def test_reject_uses_reject_predictions_and_its_revision_field(
 def test_nothing_is_applied_while_the_run_is_going(
     stubbed: Stubber, context: FakeContext, status: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 60)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 60)
     _queue_get(stubbed, status)  # and no accept_predictions queued: a call would fail the test
     assert index.is_complete(poll_event(make_props(Predictions=ACCEPT_ALL)), context) == {"IsComplete": False}
 
@@ -155,7 +155,7 @@ def test_nothing_is_applied_when_the_run_fails(
     stubbed: Stubber, cfn: Stubber, context: FakeContext, status: str, overrides: dict[str, Any]
 ) -> None:
     _queue_get(stubbed, status)
-    with pytest.raises(index.RunError, match=status):
+    with pytest.raises(common.RunError, match=status):
         index.is_complete(poll_event(make_props(Predictions=ACCEPT_ALL, **overrides)), context)
 
 
@@ -213,7 +213,7 @@ def test_transient_accept_error_tries_again_with_the_same_token(
     api_calls: list[tuple[str, dict[str, Any]]],
     context: FakeContext,
 ) -> None:
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 60)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 60)
     props = make_props(Predictions=ACCEPT_ALL)
     _queue_get(stubbed, "SUCCEEDED")
     _queue_stack(cfn)
@@ -246,7 +246,7 @@ def test_failure_to_accept_fails_with_the_service_reason(stubbed: Stubber, cfn: 
         http_status_code=409,
         expected_params=_accept_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(make_props(Predictions=ACCEPT_ALL)), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} SUCCEEDED: AcceptPredictions failed: ConflictException: "
@@ -270,7 +270,7 @@ def test_predictions_are_applied_only_while_the_request_is_wanted(
 def test_unreadable_stack_status_tries_again(
     stubbed: Stubber, cfn: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, code: str, status: int
 ) -> None:
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 60)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 60)
     _queue_get(stubbed, "SUCCEEDED")
     cfn.add_client_error(
         "describe_stacks",
@@ -295,7 +295,7 @@ def test_denied_stack_status_fails_without_the_project_hint(
         http_status_code=403,
         expected_params=stack_params(),
     )
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(make_props(Predictions=ACCEPT_ALL)), context)
     assert str(caught.value) == (
         "DescribeStacks failed: AccessDenied: not authorized to perform cloudformation:DescribeStacks"
@@ -384,7 +384,7 @@ def test_revision_survives_the_physical_id(stubbed: Stubber, cfn: Stubber, conte
     ],
 )
 def test_invalid_policy_names_the_property(policy: Any, name: str) -> None:
-    with pytest.raises(index.PropertyError, match=rf"^ResourceProperties\.{name.replace('.', '[.]')} "):
+    with pytest.raises(common.PropertyError, match=rf"^ResourceProperties\.{name.replace('.', '[.]')} "):
         index.parse_properties(make_props(Predictions=policy))
 
 

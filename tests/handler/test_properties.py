@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     ABSENT,
     ASSET_ID,
@@ -167,7 +167,7 @@ INVALID: list[tuple[str, Any]] = [
 
 @pytest.mark.parametrize(("name", "value"), INVALID)
 def test_parse_properties_names_the_invalid_property(name: str, value: Any) -> None:
-    with pytest.raises(index.PropertyError, match=rf"ResourceProperties\.{name}\b"):
+    with pytest.raises(common.PropertyError, match=rf"ResourceProperties\.{name}\b"):
         index.parse_properties(make_props(**{name: value}))
 
 
@@ -178,7 +178,7 @@ def test_on_event_rejects_invalid_property_before_any_call(
 ) -> None:
     # Nothing is queued on either stubber: any call would fail the test.
     event = make_event(request_type, make_props(**{name: value}), old_props=make_props(), physical_id=RUN_ID)
-    with pytest.raises(index.PropertyError, match=rf"ResourceProperties\.{name}\b"):
+    with pytest.raises(common.PropertyError, match=rf"ResourceProperties\.{name}\b"):
         index.on_event(event, context)
 
 
@@ -186,17 +186,17 @@ def test_on_event_rejects_invalid_property_before_any_call(
 def test_is_complete_rejects_invalid_property_before_any_call(
     stubbed: Stubber, context: FakeContext, name: str, value: Any
 ) -> None:
-    with pytest.raises(index.PropertyError, match=rf"ResourceProperties\.{name}\b"):
+    with pytest.raises(common.PropertyError, match=rf"ResourceProperties\.{name}\b"):
         index.is_complete(poll_event(make_props(**{name: value})), context)
 
 
 def test_property_error_is_a_value_error_with_a_short_message() -> None:
-    with pytest.raises(index.PropertyError) as caught:
+    with pytest.raises(common.PropertyError) as caught:
         index.parse_properties(make_props(AssetRevision="r" * 100_000))
     assert isinstance(caught.value, ValueError)
-    assert len(str(caught.value).encode()) <= index.REASON_LIMIT
+    assert len(str(caught.value).encode()) <= common.REASON_LIMIT
 
 
 def test_unknown_request_type_is_rejected(stubbed: Stubber, context: FakeContext) -> None:
-    with pytest.raises(index.PropertyError, match="RequestType"):
+    with pytest.raises(common.PropertyError, match="RequestType"):
         index.on_event(make_event("Replace"), context)

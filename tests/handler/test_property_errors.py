@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import make_props
 
 TYPES = "['BUSINESS_DESCRIPTIONS', 'BUSINESS_GLOSSARY_ASSOCIATIONS', 'BUSINESS_NAMES']"
@@ -78,18 +78,18 @@ def _reject_choice(**fields: Any) -> dict[str, Any]:
     ],
 )
 def test_property_error_reason(overrides: dict[str, Any], reason: str) -> None:
-    with pytest.raises(index.PropertyError, match=f"^{re.escape('ResourceProperties.' + reason)}$"):
+    with pytest.raises(common.PropertyError, match=f"^{re.escape('ResourceProperties.' + reason)}$"):
         index.parse_properties({**make_props(), **overrides})
 
 
 def test_edited_value_one_past_the_limit_is_refused_with_a_shortened_reason() -> None:
     choice = {"PredictionTarget": "t", "EditedValue": "e" * 5001}
-    with pytest.raises(index.PropertyError) as error:
+    with pytest.raises(common.PropertyError) as error:
         index.parse_properties({**make_props(), **_accept(Choices=[choice])})
     reason = str(error.value)
     assert reason.startswith("ResourceProperties.Predictions.Choices.EditedValue 'eeee")
     assert reason.endswith("...")
-    assert index.json_size(reason) <= index.REASON_LIMIT
+    assert common.json_size(reason) <= common.REASON_LIMIT
 
 
 @pytest.mark.parametrize(

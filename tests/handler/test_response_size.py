@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     CREATED_AT,
     DESCRIPTIONS,
@@ -120,19 +120,19 @@ def failure_reason(call: Callable[[], Any], *, physical_id: str = LARGEST_ID) ->
     reason = str(caught.value)
     assert body_size(failure_body(reason, physical_id)) <= LIMIT
     # Our part alone stays within the handler's own budget, measured as JSON.
-    assert len(json.dumps(reason)) - 2 <= index.REASON_LIMIT
+    assert len(json.dumps(reason)) - 2 <= common.REASON_LIMIT
     return reason
 
 
 def test_model_of_the_body_leaves_room_for_the_reason() -> None:
     # Everything but our reason, at its largest, leaves more than the handler's budget.
-    assert body_size(failure_body("")) + index.REASON_LIMIT <= LIMIT
+    assert body_size(failure_body("")) + common.REASON_LIMIT <= LIMIT
 
 
 def test_successful_results_fit(
     stubbed: Stubber, cfn: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
 ) -> None:
-    monkeypatch.setattr(index, "now", CREATED_AT.timestamp)
+    monkeypatch.setattr(common, "now", CREATED_AT.timestamp)
     policy = {"Action": "ACCEPT", "Rule": "ALL"}
     props = make_props(Predictions=policy)
     stubbed.add_response("start_metadata_generation_run", start_response(), expected_params=start_params(token=ANY))
@@ -242,7 +242,7 @@ def test_unknown_status_timeout_reason_fits(
     stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, text: str
 ) -> None:
     # The status itself is service text here.
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 10**9)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 10**9)
     stubbed.add_response("get_metadata_generation_run", get_response(text), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
     reason = failure_reason(lambda: index.is_complete(poll_event(), context))
@@ -288,7 +288,7 @@ def test_not_a_run_reason_fits(stubbed: Stubber, context: FakeContext) -> None:
 
 
 def test_timeout_reason_fits(stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext) -> None:
-    monkeypatch.setattr(index, "now", lambda: CREATED_AT.timestamp() + 10**9)
+    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 10**9)
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
     failure_reason(lambda: index.is_complete(poll_event(), context))
@@ -296,8 +296,8 @@ def test_timeout_reason_fits(stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, 
 
 def test_fit_measures_json_not_characters() -> None:
     # Six bytes of JSON per control character: 1000 of them do not fit 1000 bytes.
-    cut = index.fit("\x01" * 1000 + "tail", 100)
+    cut = common.fit("\x01" * 1000 + "tail", 100)
     assert len(json.dumps(cut)) - 2 <= 100
-    assert index.fit("\ud800") == "\ufffd"
-    assert index.json_size("\U0001f600") == 12
-    assert index.fit("short") == "short"
+    assert common.fit("\ud800") == "\ufffd"
+    assert common.json_size("\U0001f600") == 12
+    assert common.fit("short") == "short"

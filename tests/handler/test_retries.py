@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.retries import standard
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import DOMAIN_ID, PROJECT_ID, RUN_ID, FakeContext, make_event, pid
 
 
@@ -26,7 +26,7 @@ def total_attempts(retries: dict[str, Any]) -> int:
 
 
 # botocore-stubs declare Config's options as constructor arguments only, not as attributes.
-CONFIG: Any = index.CLIENT_CONFIG
+CONFIG: Any = common.CLIENT_CONFIG
 
 
 def test_client_config_retries_with_bounded_attempts() -> None:
@@ -98,8 +98,8 @@ def _serve(fake: FakeDataZone) -> Iterator[FakeDataZone]:
 
 @pytest.fixture
 def real_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make index.datazone() build its real client again, with no backoff sleeps."""
-    monkeypatch.setattr(index, "_client", None)
+    """Make common.datazone() build its real client again, with no backoff sleeps."""
+    monkeypatch.delitem(common._clients, "datazone")
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
 
 
@@ -121,7 +121,7 @@ def test_real_client_retries_throttling_and_succeeds(
     throttled_twice: FakeDataZone, monkeypatch: pytest.MonkeyPatch, context: FakeContext
 ) -> None:
     # The fake answers no createdAt: StartedAt is the handler's clock.
-    monkeypatch.setattr(index, "now", lambda: 1767323045.0)
+    monkeypatch.setattr(common, "now", lambda: 1767323045.0)
     event = make_event("Create")
     result = index.on_event(event, context)
     assert result == {
@@ -134,10 +134,10 @@ def test_real_client_retries_throttling_and_succeeds(
     # Every retry carries the same idempotency token, so DataZone starts one run only.
     tokens = {body["clientToken"] for _, _, body in throttled_twice.requests}
     assert tokens == {index.derive_client_token(event)}
-    assert index.datazone().meta.config.retries["mode"] == CONFIG.retries["mode"]
+    assert common.datazone().meta.config.retries["mode"] == CONFIG.retries["mode"]
 
 
 def test_real_client_gives_up_after_max_attempts(always_throttled: FakeDataZone, context: FakeContext) -> None:
-    with pytest.raises(index.RunError, match="ThrottlingException: Rate exceeded"):
+    with pytest.raises(common.RunError, match="ThrottlingException: Rate exceeded"):
         index.on_event(make_event("Create"), context)
     assert len(always_throttled.requests) == total_attempts(CONFIG.retries)

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     GLOSSARY,
     NAMES,
@@ -53,7 +53,7 @@ def rollback(physical_id: str) -> index.IsCompleteEvent:
     return make_event("Update", OLD, old_props=NEW, physical_id=physical_id, request_id="rollback-req")
 
 
-def poll_after(event: index.IsCompleteEvent, result: index.OnEventResponse) -> index.IsCompleteEvent:
+def poll_after(event: index.IsCompleteEvent, result: common.OnEventResponse) -> index.IsCompleteEvent:
     """What the provider framework hands isComplete after onEvent answered ``result``."""
     return {**event, "PhysicalResourceId": result["PhysicalResourceId"], "Data": result.get("Data", {})}
 
@@ -153,7 +153,7 @@ def test_rollback_while_start_would_answer_402_makes_no_start_call(
         http_status_code=402,
         expected_params=start_params(types=[NAMES, GLOSSARY], token=ANY),
     )
-    with pytest.raises(index.RunError, match=r"^StartMetadataGenerationRun failed: ServiceQuotaExceededException"):
+    with pytest.raises(common.RunError, match=r"^StartMetadataGenerationRun failed: ServiceQuotaExceededException"):
         index.on_event(update, context)
     stubbed.assert_no_pending_responses()
     # The rollback, with Start still answering 402, asks nothing at all.
@@ -222,7 +222,7 @@ def test_user_update_fails_clearly_when_describe_stacks_fails(
         expected_params=stack_params(),
     )
     event = make_event("Update", NEW, old_props=OLD, physical_id=OLD_ID)
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.on_event(event, context)
     assert str(caught.value) == (
         "DescribeStacks failed: AccessDenied: not authorized to perform cloudformation:DescribeStacks"

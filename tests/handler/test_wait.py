@@ -18,7 +18,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import index
+from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     CREATED_AT,
     RUN_ID,
@@ -54,9 +54,9 @@ CONNECTION_ERRORS = [
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """index.now() returns clock[0]; starts a minute after the run was started."""
+    """common.now() returns clock[0]; starts a minute after the run was started."""
     current = [CREATED_AT.timestamp() + 60]
-    monkeypatch.setattr(index, "now", lambda: current[0])
+    monkeypatch.setattr(common, "now", lambda: current[0])
     return current
 
 
@@ -122,7 +122,7 @@ def test_timeout_during_transient_errors_cancels_and_names_the_last_error(
         expected_params=get_params(),
     )
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(PROPS), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} timed out after {TIMEOUT + 5} s (timeout {TIMEOUT} s); "
@@ -137,7 +137,7 @@ def test_timeout_during_connection_errors_counts_from_started_at(
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     fail_get_with(monkeypatch, stubbed.client, EndpointConnectionError(endpoint_url="https://dz"))
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(PROPS), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} timed out after {TIMEOUT} s (timeout {TIMEOUT} s); "
@@ -155,7 +155,7 @@ def test_timeout_still_fails_when_the_cancel_fails(stubbed: Stubber, context: Fa
         http_status_code=429,
         expected_params=cancel_params(),
     )
-    with pytest.raises(index.RunError, match=rf"^Metadata-generation run {RUN_ID} timed out after {TIMEOUT + 1} s"):
+    with pytest.raises(common.RunError, match=rf"^Metadata-generation run {RUN_ID} timed out after {TIMEOUT + 1} s"):
         index.is_complete(poll_event(PROPS), context)
 
 
@@ -170,7 +170,7 @@ def test_access_denied_on_get_cancels_before_failing(
         expected_params=get_params(),
     )
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError, match=r"^GetMetadataGenerationRun failed: AccessDeniedException: "):
+    with pytest.raises(common.RunError, match=r"^GetMetadataGenerationRun failed: AccessDeniedException: "):
         index.is_complete(poll_event(PROPS), context)
     assert [name for name, _ in api_calls] == ["GetMetadataGenerationRun", "CancelMetadataGenerationRun"]
 
@@ -195,7 +195,7 @@ def test_unknown_status_at_timeout_cancels_and_names_it(
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     stubbed.add_response("get_metadata_generation_run", get_response("PAUSED"), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(props), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} timed out after {TIMEOUT} s (timeout {TIMEOUT} s); "
@@ -215,7 +215,7 @@ def test_unknown_status_is_polled_until_the_timeout(
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     stubbed.add_response("get_metadata_generation_run", get_response("PAUSED"), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError, match=r"last status PAUSED \(not a status this handler knows\)$"):
+    with pytest.raises(common.RunError, match=r"last status PAUSED \(not a status this handler knows\)$"):
         index.is_complete(poll_event(PROPS), context)
 
 
@@ -229,7 +229,7 @@ def test_timeout_cancels_the_run_before_failing(
     clock[0] = CREATED_AT.timestamp() + TIMEOUT + 30
     stubbed.add_response("get_metadata_generation_run", get_response(status), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
-    with pytest.raises(index.RunError) as caught:
+    with pytest.raises(common.RunError) as caught:
         index.is_complete(poll_event(PROPS), context)
     assert str(caught.value) == (
         f"Metadata-generation run {RUN_ID} timed out after {TIMEOUT + 30} s (timeout {TIMEOUT} s); last status {status}"
@@ -244,5 +244,5 @@ def test_run_that_ended_is_not_cancelled(
     # Past the timeout too: the run's own end wins, and there is nothing to cancel.
     clock[0] = CREATED_AT.timestamp() + TIMEOUT + 30
     stubbed.add_response("get_metadata_generation_run", get_response(status), expected_params=get_params())
-    with pytest.raises(index.RunError, match=rf"^Metadata-generation run {RUN_ID} ended {status}: "):
+    with pytest.raises(common.RunError, match=rf"^Metadata-generation run {RUN_ID} ended {status}: "):
         index.is_complete(poll_event(PROPS), context)

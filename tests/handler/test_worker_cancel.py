@@ -134,7 +134,7 @@ def expect_recovered(s3: Stubber, stubbed: Stubber, asset: str, run_id: str) -> 
 
 def next_pass(counts: dict[str, int], **state: Any) -> dict[str, Any]:
     """What pass 1 returns: pass 2 a minute later, listing from the start."""
-    return {**STOPPED, **state, "pass": 2, "token": None, "counts": counts, "waitSeconds": 60, "done": False}
+    return {**STOPPED, **state, "pass": 2, "counts": counts, "waitSeconds": 60, "done": False}
 
 
 def take_refused(clients: Clients) -> list[str]:
@@ -307,7 +307,7 @@ def test_a_step_stops_when_time_runs_low_and_the_next_lists_again_from_the_start
     expect_marked(s3, stubbed, "a1", "run_a1")
     expect_marked(s3, stubbed, "a2", "run_a2")
     state = worker.cancel(cancel_input(), dict(STOPPED), Clock([worker.RESERVE_SECONDS * 1000, low]))
-    assert state == {**STOPPED, "token": None, "counts": {"cancelled": 2}, "waitSeconds": 0, "done": False}
+    assert state == {**STOPPED, "counts": {"cancelled": 2}, "waitSeconds": 0, "done": False}
     # The next step: from the start (no ContinuationToken), the same pass; a1 and a2 are gone,
     # a3 (on the page the first step never read) is not lost.
     expect_listing(s3, ["a3"])
@@ -316,7 +316,7 @@ def test_a_step_stops_when_time_runs_low_and_the_next_lists_again_from_the_start
 
 
 def test_a_resumed_step_in_pass_two_finishes_the_cancel(s3: Stubber, stubbed: Stubber) -> None:
-    state = {"stopped": True, "pass": 2, "token": None, "counts": {"cancelled": 4}, "waitSeconds": 0, "done": False}
+    state = {"stopped": True, "pass": 2, "counts": {"cancelled": 4}, "waitSeconds": 0, "done": False}
     expect_listing(s3, ["a9"])
     expect_marked(s3, stubbed, "a9", "run_a9")
     assert worker.cancel(cancel_input(), state, Clock()) == {

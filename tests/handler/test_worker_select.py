@@ -12,6 +12,8 @@ the parts into items.json, each id once, in order. Transient DataZone errors bec
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -608,3 +610,29 @@ def test_an_unknown_action_fails_naming_it() -> None:
     event: Any = {"action": "dance", "batch": batch_input(), "state": {}}
     with pytest.raises(ValueError, match=r"^unknown worker action 'dance': must be select, summarize or cancel$"):
         worker.handler(event, Clock())
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        # The local endpoint's tokens are base64 JSON objects, as botocore's own StartingTokens
+        # are: handed over raw, botocore would send the object's keys as parameters.
+        base64.b64encode(json.dumps({"o": 50, "d": DOMAIN_ID}).encode()).decode(),
+        # botocore's pre-1.0 token format splits on "___": a service's token may hold it too.
+        "page___2",
+    ],
+)
+def test_a_resumed_step_sends_the_services_token_as_it_came(stubbed: Stubber, s3: Stubber, token: str) -> None:
+    stubbed.add_response("search", {"items": [search_asset("s2")]}, search_params(None, token))
+    expect_part(s3, 2, ["s2"])
+    state = {"parts": 1, "found": 1, "listed": 1, "nextToken": token, "paged": False}
+    assert worker.select(batch_input(selection=SEARCH), state, Clock()) == {
+        **state,
+        "parts": 2,
+        "found": 2,
+        "listed": 2,
+        "nextToken": None,
+        "paged": True,
+        "done": False,
+        "waitSeconds": 0,
+    }

@@ -22,7 +22,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from lambda_src.metadata_generation_run import contract, worker
+from lambda_src.metadata_generation_run import common, contract, worker
 from tests.handler.helpers import (
     PROJECT_ID,
     RESULTS_BUCKET,
@@ -326,7 +326,7 @@ def real_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=RESULTS_BUCKET)
-        monkeypatch.setattr(worker, "_s3_client", client)
+        monkeypatch.setitem(common._clients, "s3", client)
         yield client
 
 
