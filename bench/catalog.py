@@ -198,6 +198,19 @@ class PagingDataZone:
             page["nextToken"] = encode_token(end, DOMAIN_ID, scope)
         return page
 
+    def get_paginator(self, operation: str) -> Any:
+        """botocore's own paginator over these methods, as the worker pages a real client."""
+        import botocore.session  # noqa: PLC0415
+        from botocore import xform_name  # noqa: PLC0415
+        from botocore.paginate import Paginator  # noqa: PLC0415
+
+        session = botocore.session.get_session()
+        model = session.get_service_model("datazone")
+        # A client takes the method's name (list_data_source_run_activities) for the operation's.
+        name = next(op for op in model.operation_names if xform_name(op) == xform_name(operation))
+        config = session.get_paginator_model("datazone").get_paginator(name)
+        return Paginator(getattr(self, xform_name(name)), config, model.operation_model(name))
+
     def list_data_source_runs(self, **_: Any) -> dict[str, Any]:
         self._cost()
         return {"items": [{"id": "catalogrun1", "status": "SUCCESS", "createdAt": self.finished}]}
@@ -279,8 +292,11 @@ def _worker_world(latency: Latency, asset_ids: list[str]) -> Iterator[tuple[Any,
     import boto3  # noqa: PLC0415
     import moto  # noqa: PLC0415
 
-    worker, index, _ = _worker()
-    saved = (worker._s3_client, index._client)
+    from lambda_src.metadata_generation_run import common  # noqa: PLC0415
+
+    worker, _, _ = _worker()
+    clients = common.__dict__["_clients"]  # the worker's shared client cache
+    saved = dict(clients)
     with moto.mock_aws():
         client = boto3.client(
             "s3",
@@ -290,11 +306,12 @@ def _worker_world(latency: Latency, asset_ids: list[str]) -> Iterator[tuple[Any,
         )
         client.create_bucket(Bucket=RESULTS_BUCKET)
         s3, datazone = TimedS3(client, latency), PagingDataZone(asset_ids, latency)
-        worker._s3_client, index._client = s3, datazone
+        clients.update(s3=s3, datazone=datazone)
         try:
             yield worker, s3, datazone
         finally:
-            worker._s3_client, index._client = saved
+            clients.clear()
+            clients.update(saved)
 
 
 def _measured_step(call: Callable[[Budget], dict[str, Any]], budget: Budget) -> tuple[dict[str, Any], float]:

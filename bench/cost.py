@@ -225,7 +225,7 @@ class FakeDataZone:
 def load_handler(asset_dir: Path) -> tuple[ModuleType, ModuleType]:
     """The asset's entry module, imported as Lambda does (the asset directory first on the path,
     modules by their file names), and the run handler module it dispatches to (whose ``_client``
-    and ``now`` are the seams the simulation replaces)."""
+    and ``now``, in its shared ``common`` module, are the seams the simulation replaces)."""
     names = [path.stem for path in asset_dir.glob("*.py")]
     if "entry" not in names or "index" not in names:
         raise RuntimeError(f"no entry.py and index.py in {asset_dir}")
@@ -268,7 +268,7 @@ def simulate_handler(
     """Run onEvent once and isComplete at each poll time until it reports completion."""
     import boto3  # noqa: PLC0415 - only this simulation needs boto3
 
-    entry, module = load_handler(asset_dir)
+    entry, _ = load_handler(asset_dir)
     meta = boto3.client(
         "datazone",
         region_name="us-east-1",
@@ -278,8 +278,10 @@ def simulate_handler(
     start = 1_800_000_000.0
     clock = [start]
     fake = FakeDataZone(meta, clock, start + minutes * 60)
-    module.__dict__["_client"] = fake  # the handler's documented test seams
-    module.__dict__["now"] = lambda: clock[0]
+    # The handlers' shared module holds the client cache and the clock both handlers read.
+    common = sys.modules["common"]
+    common.__dict__["_clients"]["datazone"] = fake
+    common.__dict__["now"] = lambda: clock[0]
     on_event, is_complete = (getattr(entry, name.split(".", 1)[1]) for name in handlers)
     event: dict[str, Any] = {
         "RequestType": "Create",
