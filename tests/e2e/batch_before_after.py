@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -370,12 +371,15 @@ def item_5_cancel(sides: Sides, side: str) -> Observation:
     return Observation(holds, text, facts)
 
 
-def _cat(sides: Sides, side: str, fail_after: float) -> dict[str, Any]:
+def _cat(sides: Sides, side: str, fail_after: float, throttled_starts: int = 0) -> dict[str, Any]:
     """Stack ``cat``: its batch (one asset, a run that never ends) and a sibling that fails
-    ``fail_after`` simulated seconds into the stack's creation."""
+    ``fail_after`` simulated seconds into the stack's creation; Step Functions answers the first
+    ``throttled_starts`` StartExecution calls of a batch run with ThrottlingException."""
     with world() as steps, endpoint(final_status={"exampleasset1": "IN_PROGRESS"}) as dz:
-        [result] = replay(sides.assembly(side), dz, steps, fail_resources={"Sibling": fail_after}).deploy(["cat"])
-        time.sleep(1.0)  # room for a waiter CloudFormation abandoned to start something (20 simulated s)
+        cfn = replay(sides.assembly(side), dz, steps, fail_resources={"Sibling": fail_after})
+        with throttled_batch_starts(throttled_starts, dz.backend.clock) as start_calls:
+            [result] = cfn.deploy(["cat"])
+            time.sleep(1.0)  # room for a waiter CloudFormation abandoned to start something (50 simulated s)
         sfn = steps.client("stepfunctions", REGION)
         executions = [
             e["status"]
@@ -389,24 +393,98 @@ def _cat(sides: Sides, side: str, fail_after: float) -> dict[str, Any]:
             == "RUN"
         ]
         runs = [dz.backend.run_status(DOMAIN, run.id) for run in dz.backend.runs.values()]
+        run_starts = Counter(str(c.status) for c in dz.calls if c.operation == "StartMetadataGenerationRun")
         deletes = [r.request.get("PhysicalResourceId", "") for r in result.requests if r.request_type == "Delete"]
-        statuses: list[str] = []
+        # The rollback begins when the sibling fails (the stack is ROLLBACK_IN_PROGRESS from then).
+        failed_at = [e.at for e in result.events if e.logical_id == "Sibling" and e.status == "CREATE_FAILED"]
+        rollback = min(failed_at, default=None)
+        failures = [
+            step.what
+            for request in result.requests
+            if request.request_type == "Create"
+            for run in request.runs
+            for step in run.steps
+            if step.what.startswith("failed: ")
+        ]
         steps.stop_executions()
-    return {"status": result.status, "executions": executions, "runs": runs, "delete_ids": deletes, "s": statuses}
+    return {
+        "status": result.status,
+        "executions": executions,
+        "runs": runs,
+        "run_starts": dict(run_starts),
+        "delete_ids": deletes,
+        "rollback_at": rollback,
+        "start_calls": list(start_calls),
+        "create_failures": failures,
+    }
 
 
-#: Simulated seconds into the batch's Create: after its onEvent answered, before the provider's
-#: first isComplete (its waiter waits 5+ s); and long after the workflow started.
-ROLLBACK_BEFORE_FIRST_POLL = 3
+#: Both revisions' handler clients (``index.CLIENT_CONFIG``): botocore's standard retry mode, 5
+#: attempts. A throttle that outlasts them reaches the handler as a ThrottlingException.
+HANDLER_CALL_ATTEMPTS = 5
+
+
+@contextlib.contextmanager
+def throttled_batch_starts(count: int, clock: Any) -> Iterator[list[tuple[float, str]]]:
+    """moto's StartExecution answers the next ``count`` calls that start a batch run (named
+    ``mgb-...`` by both revisions; not a cancel execution) with 400 ThrottlingException, as Step
+    Functions does past its StartExecution quota; yields every such call as (clock time, answer)."""
+    responses = importlib.import_module("moto.stepfunctions.responses").StepFunctionResponse
+    aws_error = importlib.import_module("moto.core.exceptions").AWSError
+    original = responses.start_execution
+    calls: list[tuple[float, str]] = []
+    left = [count]
+
+    def start_execution(self: Any) -> Any:
+        name = str(self._get_param("name") or "")
+        if not name.startswith("mgb-") or name.endswith("-cancel"):
+            return original(self)
+        if left[0] > 0:
+            left[0] -= 1
+            calls.append((clock.now(), "ThrottlingException"))
+            raise aws_error("Rate exceeded", "ThrottlingException", 400)
+        answer = original(self)
+        calls.append((clock.now(), "started"))
+        return answer
+
+    responses.start_execution = start_execution
+    try:
+        yield calls
+    finally:
+        responses.start_execution = original
+
+
+#: Simulated seconds into the batch's Create: the sibling fails right after the provider's first
+#: isComplete (the harness runs it at once after onEvent, as the framework does), before its
+#: next poll; and long after the workflow started.
+ROLLBACK_BEFORE_NEXT_POLL = 3
 ROLLBACK_WHILE_RUNNING = 120
 
 
 def item_7_rollback_guard(sides: Sides, side: str) -> Observation:
-    facts = _cat(sides, side, ROLLBACK_BEFORE_FIRST_POLL)
-    holds = facts["status"] == "ROLLBACK_COMPLETE" and not facts["runs"] and not facts["executions"]
-    text = f"{facts['status']}; batch executions started after the rollback began: {len(facts['executions'])}" + (
-        f" ({', '.join(facts['executions'])})" if facts["executions"] else ""
-    )
+    """The first isComplete cannot start the workflow (StartExecution throttled through botocore's
+    retries: the handler answers "not yet"); the sibling fails before the next poll, which then
+    finds the stack rolling back."""
+    facts = _cat(sides, side, ROLLBACK_BEFORE_NEXT_POLL, throttled_starts=HANDLER_CALL_ATTEMPTS)
+    rollback = facts["rollback_at"]
+    throttled = [at for at, answer in facts["start_calls"] if answer == "ThrottlingException"]
+    started = [at for at, answer in facts["start_calls"] if answer == "started"]
+    if rollback is None or len(throttled) != HANDLER_CALL_ATTEMPTS or any(at >= rollback for at in throttled):
+        # The scenario itself did not happen (no rollback, or the throttled poll came after it).
+        raise RuntimeError(f"item 7's scenario did not happen as described: {facts}")
+    after = [at - rollback for at in started if at >= rollback]
+    facts["started_after_rollback"] = after
+    holds = facts["status"] == "ROLLBACK_COMPLETE" and not after and not facts["runs"] and not facts["executions"]
+    refused = [m.group(0) for f in facts["create_failures"] if (m := re.search(r"not started: the stack is \w+", f))]
+    text = f"{facts['status']}; workflow executions started after the rollback began: {len(after)}"
+    if after:
+        answers = ", ".join(f"{status} x{count}" for status, count in sorted(facts["run_starts"].items()))
+        text += (
+            f" (its next poll, {after[0]:.0f} s after the rollback began, started it: execution "
+            f"{', '.join(facts['executions'])}; its StartMetadataGenerationRun answered {answers or 'nothing'})"
+        )
+    if refused:
+        text += f"; its next poll refused: “{refused[0]}”"
     return Observation(holds, text, facts)
 
 
@@ -522,9 +600,13 @@ ITEMS: tuple[Item, ...] = (
     Item(
         "7",
         "a Create CloudFormation abandoned still starts the workflow",
-        f"stack `cat`: a sibling fails {ROLLBACK_BEFORE_FIRST_POLL} s into the batch's Create, before the "
-        "provider's first isComplete (stack ROLLBACK_IN_PROGRESS when it comes)",
-        "e2e dry run",
+        f"stack `cat`: the batch's first isComplete (right after onEvent, as the provider framework calls it) "
+        f"finds StartExecution throttled ({HANDLER_CALL_ATTEMPTS} x ThrottlingException, botocore's attempts), so "
+        f"it answers “not yet”; a sibling fails {ROLLBACK_BEFORE_NEXT_POLL} s into the batch's Create, before the "
+        "provider's next poll",
+        "e2e dry run; the local rollback keeps the workflow's state machine to its end, on AWS it is deleted "
+        "after every batch of the stack: a start before that comes after the batch's Delete looked for "
+        "executions, and its runs are never cancelled. The guard alone: tests/handler/test_batch_start.py",
         item_7_rollback_guard,
     ),
     Item(

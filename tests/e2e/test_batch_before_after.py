@@ -23,22 +23,7 @@ def rows() -> Iterator[dict[str, Row]]:
         yield {row.item.number: row for row in compare(sides)}
 
 
-#: Item 7's scenario fails its sibling 3 s into the batch's Create, but the provider's first
-#: isComplete (which now reads the stack's status before StartExecution) may come before that:
-#: the execution then starts legitimately and the rollback's Delete stops it. The scenario, not
-#: the guard, is what is unresolved; strict, so a scenario that starts to hold is noticed.
-UNRESOLVED = {"7": "the rollback may begin after the first isComplete started the execution (scenario timing)"}
-
-
-@pytest.mark.parametrize(
-    "number",
-    [
-        pytest.param(item.number, marks=pytest.mark.xfail(strict=True, reason=UNRESOLVED[item.number]))
-        if item.number in UNRESOLVED
-        else item.number
-        for item in ITEMS
-    ],
-)
+@pytest.mark.parametrize("number", [item.number for item in ITEMS])
 def test_item_breaks_before_and_holds_now(rows: dict[str, Row], number: str) -> None:
     row = rows[number]
     assert row.now.holds, f"item {number} does not hold now: {row.now.text} {row.now.facts}"
