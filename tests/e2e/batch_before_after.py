@@ -434,6 +434,11 @@ def _cat(sides: Sides, side: str, fail_after: float, throttled_starts: int = 0) 
         # The rollback begins when the sibling fails (the stack is ROLLBACK_IN_PROGRESS from then).
         failed_at = [e.at for e in result.events if e.logical_id == "Sibling" and e.status == "CREATE_FAILED"]
         rollback = min(failed_at, default=None)
+        deleted_at = [
+            e.at
+            for e in result.events
+            if e.resource_type == "Custom::DataZoneMetadataGenerationBatch" and e.status == "DELETE_COMPLETE"
+        ]
         failures = [
             step.what
             for request in result.requests
@@ -450,6 +455,7 @@ def _cat(sides: Sides, side: str, fail_after: float, throttled_starts: int = 0) 
         "run_starts": dict(run_starts),
         "delete_ids": deletes,
         "rollback_at": rollback,
+        "batch_deleted_at": min(deleted_at, default=None),
         "start_calls": list(start_calls),
         "create_failures": failures,
     }
@@ -515,8 +521,10 @@ def item_7_rollback_guard(sides: Sides, side: str) -> Observation:
     text = f"{facts['status']}; workflow executions started after the rollback began: {len(after)}"
     if after:
         answers = ", ".join(f"{status} x{count}" for status, count in sorted(facts["run_starts"].items()))
+        deleted = facts["batch_deleted_at"]
+        ended = " and after the batch's rollback Delete ended" if deleted is not None and started[0] > deleted else ""
         text += (
-            f" (its next poll, {after[0]:.0f} s after the rollback began, started it: execution "
+            f" (its next poll, {after[0]:.0f} s after the rollback began{ended}, started it: execution "
             f"{', '.join(facts['executions'])}; its StartMetadataGenerationRun answered {answers or 'nothing'})"
         )
     if refused:
@@ -1222,9 +1230,10 @@ ITEMS: tuple[Item, ...] = (
         f"finds StartExecution throttled ({HANDLER_CALL_ATTEMPTS} x ThrottlingException, botocore's attempts), so "
         f"it answers “not yet”; a sibling fails {ROLLBACK_BEFORE_NEXT_POLL} s into the batch's Create, before the "
         "provider's next poll",
-        "e2e dry run; the local rollback keeps the workflow's state machine to its end, on AWS it is deleted "
-        "after every batch of the stack: a start before that comes after the batch's Delete looked for "
-        "executions, and its runs are never cancelled. The guard alone: tests/handler/test_batch_start.py",
+        "e2e dry run. The local rollback leaves the state machine in place; on AWS CloudFormation deletes it "
+        "only after every batch of the stack, and a start before that but after the batch's Delete looked for "
+        "executions is not stopped by it, nor are its runs cancelled. The guard alone: "
+        "tests/handler/test_batch_start.py",
         item_7_rollback_guard,
     ),
     Item(
