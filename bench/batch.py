@@ -221,8 +221,8 @@ def synth_dry_run_app(outdir: Path, settings: DryRunSettings) -> Path:
 
 def dry_run(settings: DryRunSettings = DryRunSettings()) -> DryRun:
     """Deploy one batch locally (synthesis not timed) and count what it did."""
-    from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed  # noqa: PLC0415
-    from constructs_lib.local.stepfunctions import LocalStepFunctions  # noqa: PLC0415
+    from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed  # noqa: PLC0415
+    from constructs_local.stepfunctions.interpreter import LocalStepFunctions  # noqa: PLC0415
 
     logging.getLogger("moto").setLevel(logging.ERROR)  # the interpreter logs every state
     knobs = Knobs(

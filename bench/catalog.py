@@ -186,7 +186,7 @@ class PagingDataZone:
             self.budget.calls["DataZone page"] += 1
 
     def _page(self, params: dict[str, Any], item: Callable[[int, str], dict[str, Any]]) -> dict[str, Any]:
-        from constructs_lib.local.catalog import decode_token, encode_token  # noqa: PLC0415
+        from constructs_local.datazone.catalog import decode_token, encode_token  # noqa: PLC0415
 
         self._cost()
         scope = {"q": "catalog-bench"}
@@ -334,7 +334,7 @@ def _batch_input(kind: str) -> dict[str, Any]:
 
 def catalog_ids(count: int) -> list[str]:
     """Asset ids in the local endpoint's generated form (``glue<tag><index>``)."""
-    from constructs_lib.local.seed import generated_asset_ids  # noqa: PLC0415
+    from constructs_local.seed import generated_asset_ids  # noqa: PLC0415
 
     return generated_asset_ids(DOMAIN_ID, PROJECT_ID, count)
 
@@ -609,8 +609,8 @@ def bound(select: WorkerRun, summarize: WorkerRun, assets: int = DOMAIN_ASSETS_Q
 def endpoint_page_seconds(count: int) -> float:
     """Real seconds the local DataZone endpoint's backend takes for one page of a data source run
     listing ``count`` activities (why the function-level run uses the paging stub)."""
-    from constructs_lib.local import DataZoneBackend, SimulatedClock, default_seed  # noqa: PLC0415
-    from constructs_lib.local.seed import with_generated_assets  # noqa: PLC0415
+    from constructs_local import DataZoneBackend, SimulatedClock, default_seed  # noqa: PLC0415
+    from constructs_local.seed import with_generated_assets  # noqa: PLC0415
 
     seed = default_seed()
     seed["generatedAssets"] = count
@@ -666,7 +666,7 @@ def function_level(
     except Exception:  # a diagnostic only: the figure is then left out
         page_s = None
     try:
-        from constructs_lib.local.lambda_runtime import RUNTIME_BASELINE_MB  # noqa: PLC0415
+        from constructs_local.awslambda.runtime import RUNTIME_BASELINE_MB  # noqa: PLC0415
 
         baseline = int(RUNTIME_BASELINE_MB)
     except ImportError:
@@ -751,8 +751,8 @@ class DryRun:
 
 
 def _seed(assets: int) -> dict[str, Any]:
-    from constructs_lib.local import default_seed  # noqa: PLC0415
-    from constructs_lib.local.seed import generated_asset_ids, with_generated_assets  # noqa: PLC0415
+    from constructs_local import default_seed  # noqa: PLC0415
+    from constructs_local.seed import generated_asset_ids, with_generated_assets  # noqa: PLC0415
 
     seed = default_seed()
     seed["generatedAssets"] = assets
@@ -789,7 +789,7 @@ def _invocation_memory() -> Iterator[None]:
     """tracemalloc around every LocalFunction invocation (whether or not the harness measures it:
     it may be told not to). Invocations are serialized, but moto's and the endpoint's threads
     allocate meanwhile: an upper bound of the function's own peak."""
-    from constructs_lib.local import lambda_runtime  # noqa: PLC0415
+    from constructs_local.awslambda import runtime as lambda_runtime  # noqa: PLC0415
 
     original = lambda_runtime.LocalFunction.invoke
 
@@ -829,8 +829,9 @@ def _invoked(function: Any, kind: str) -> list[Invoked]:
 
 def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> DryRun:
     """Deploy one data-source batch of ``settings.assets`` locally and wait for its execution."""
+    from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock  # noqa: PLC0415
+
     from bench.cost import function_settings  # noqa: PLC0415
-    from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock  # noqa: PLC0415
 
     logging.getLogger("moto").setLevel(logging.ERROR)
     knobs = Knobs(
@@ -893,7 +894,7 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
 
 @contextlib.contextmanager
 def _step_functions(datazone_url: str, settings: DryRunSettings) -> Iterator[Any]:
-    from constructs_lib.local import stepfunctions  # noqa: PLC0415
+    from constructs_local.stepfunctions import interpreter as stepfunctions  # noqa: PLC0415
 
     world = stepfunctions.LocalStepFunctions(datazone_url=datazone_url, speed=settings.speed)
     fixes: frozenset[str] = getattr(stepfunctions, "FIXES", frozenset())

@@ -1,7 +1,8 @@
 """CDK constructs that run Amazon DataZone metadata generation at deploy time.
 
-The public names are imported on first use: ``constructs_lib.local`` (the local endpoint and
-replay) needs no aws-cdk-lib, and importing it starts the jsii Node kernel (about a second).
+The public names are imported on first use: the local dry run (``constructs_local``, a
+distribution of its own) imports the wire contract and the workflow definition from here and
+needs no aws-cdk-lib, and importing it starts the jsii Node kernel (about a second).
 """
 
 from __future__ import annotations

@@ -29,27 +29,15 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from constructs_lib import _nag
+from constructs_lib import _nag, _props
 from constructs_lib._batch_definition import definition
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
+from constructs_lib._provider import Provider
 from constructs_lib._signature import show_init_signature
 from constructs_lib._singleton import stack_singleton
 from constructs_lib._validation import invalid, is_token
-from constructs_lib.metadata_generation_run import (
-    DOMAIN_ID_ALLOWED,
-    DOMAIN_ID_PATTERN,
-    MAX_TIMEOUT_SECONDS,
-    PROJECT_DESIGNATIONS,
-    PROJECT_ID_ALLOWED,
-    PROJECT_ID_PATTERN,
-    SERVICE_TIMEOUT,
-    MetadataGenerationType,
-    _MetadataGenerationRunProvider,
-    _normalize_types,
-    _predictions_policy,
-    timeout_allowed,
-)
+from constructs_lib.metadata_generation_run import MetadataGenerationType
 from constructs_lib.predictions import AcceptPredictions, RejectPredictions
 
 NAME = "MetadataGenerationBatch"
@@ -210,13 +198,11 @@ class _BatchWorkflow(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self.provider = _MetadataGenerationRunProvider.of(stack)
+        self.provider = Provider.of(stack)
         # The workflow runs as the provider's handler role: it calls DataZone for the same runs,
         # so one role means one DataZone statement and one project membership per project.
         self.role = self.provider.role
-        self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
-            iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[iam.ServicePrincipal("states.amazonaws.com")])
-        )
+        self.provider.trust("states.amazonaws.com")
         #: Every batch so far asks for exactly one type (see _batch_definition._types_parameter).
         self.single_type = True
         self.bucket = s3.Bucket(
@@ -337,8 +323,7 @@ class _BatchWorkflow(Construct):
         machine = logical_id(self.state_machine)
         executions = f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<{machine}.Name>*"
         assets = "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
-        _nag.acknowledge(
-            self.provider.handler_policy,
+        self.provider.acknowledge(
             [
                 ("AwsSolutions-IAM5", "Resource::*", services_reason),
                 ("AwsSolutions-IAM5", assets, asset_reason),
@@ -489,11 +474,9 @@ class MetadataGenerationBatch(Construct):
             run_timeout=run_timeout,
         )
         # The workflow applies predictions itself, so the run's wait_for_completion rule is moot.
-        predictions = _predictions_policy(accept_predictions, reject_predictions, True, owner=NAME)
-        if rerun_token is not None and not isinstance(rerun_token, str):
-            raise _invalid("rerun_token", rerun_token, "use a string (e.g. a catalog version) or None")
-        if project_designation not in PROJECT_DESIGNATIONS and not is_token(project_designation):
-            raise _invalid("project_designation", project_designation, f"use one of {', '.join(PROJECT_DESIGNATIONS)}")
+        predictions = _props.predictions_policy(accept_predictions, reject_predictions, True, owner=NAME)
+        _props.check_rerun_token(rerun_token, "a catalog version", owner=NAME)
+        _props.check_designation(project_designation, owner=NAME)
 
         workflow = _BatchWorkflow.of(self)
         self._workflow = workflow
@@ -520,18 +503,10 @@ class MetadataGenerationBatch(Construct):
             properties[Prop.RERUN_TOKEN] = rerun_token
         if predictions is not None:
             properties[Prop.PREDICTIONS] = predictions.to_property()
-            provider._grant(predictions.iam_action)
-        for action in _SELECTION_ACTIONS.get(assets.kind, ()):
-            provider._grant(action)
+            provider.grant(predictions.iam_action)
+        provider.grant(*_SELECTION_ACTIONS.get(assets.kind, ()))
 
-        self.resource = cdk.CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type=contract.BATCH_RESOURCE_TYPE,
-            properties=properties,
-            service_timeout=SERVICE_TIMEOUT,
-        )
+        self.resource = provider.custom_resource(self, contract.BATCH_RESOURCE_TYPE, properties)
         node = self.node
         # Starting and following executions needs the workflow's own policy in place.
         node.add_dependency(workflow.policy)
@@ -552,12 +527,7 @@ class MetadataGenerationBatch(Construct):
         timeout: cdk.Duration | None,
         run_timeout: cdk.Duration | None,
     ) -> dict[str, Any]:
-        for prop, value, pattern, allowed in (
-            ("domain_id", domain_id, DOMAIN_ID_PATTERN, DOMAIN_ID_ALLOWED),
-            ("project_id", project_id, PROJECT_ID_PATTERN, PROJECT_ID_ALLOWED),
-        ):
-            if not isinstance(value, str) or (not is_token(value) and not pattern.fullmatch(value)):
-                raise _invalid(prop, value, allowed)
+        _props.check_ids(domain_id, project_id, owner=NAME)
         if not isinstance(assets, AssetSelection):
             raise _invalid("assets", assets, "use AssetSelection.ids([...]), .data_source(id) or .search(...)")
         if (
@@ -573,26 +543,28 @@ class MetadataGenerationBatch(Construct):
             or not (0 <= failure_tolerance <= 100)
         ):
             raise _invalid("failure_tolerance", failure_tolerance, "use a percentage from 0 to 100")
+        poll, longest = contract.POLL_INTERVAL_SECONDS, contract.MAX_RUN_TIMEOUT_SECONDS
         return {
             Prop.DOMAIN_ID: domain_id,
             Prop.PROJECT_ID: project_id,
-            Prop.TYPES: _normalize_types(types, owner=NAME),
+            Prop.TYPES: _props.normalize_types(types, owner=NAME),
             BatchProp.MAX_CONCURRENCY: max_concurrency,
             BatchProp.FAILURE_TOLERANCE: failure_tolerance,
-            Prop.TIMEOUT_SECONDS: _seconds(
-                "timeout",
+            Prop.TIMEOUT_SECONDS: _props.deploy_timeout_seconds(
                 timeout,
-                contract.DEFAULT_TIMEOUT_SECONDS,
-                (60, MAX_TIMEOUT_SECONDS),
-                timeout_allowed("60 s", "stop the execution") + "; a longer batch needs wait_for_completion=False",
+                low=60,
+                stop="stop the execution",
+                hint="; a longer batch needs wait_for_completion=False",
+                owner=NAME,
             ),
-            BatchProp.RUN_TIMEOUT_SECONDS: _seconds(
+            BatchProp.RUN_TIMEOUT_SECONDS: _props.duration_seconds(
                 "run_timeout",
                 run_timeout,
-                contract.DEFAULT_RUN_TIMEOUT_SECONDS,
-                (contract.POLL_INTERVAL_SECONDS, contract.MAX_RUN_TIMEOUT_SECONDS),
-                f"must be a whole number of seconds from {contract.POLL_INTERVAL_SECONDS} s (the poll interval) "
-                f"to {contract.MAX_RUN_TIMEOUT_SECONDS} s ({contract.MAX_RUN_TIMEOUT_SECONDS // 3600} hours)",
+                default=contract.DEFAULT_RUN_TIMEOUT_SECONDS,
+                bounds=(poll, longest),
+                allowed=f"must be a whole number of seconds from {poll} s (the poll interval) to {longest} s "
+                f"({longest // 3600} hours)",
+                owner=NAME,
             ),
         }
 
@@ -685,15 +657,3 @@ _SELECTION_ACTIONS = {
     "DATA_SOURCE": ("datazone:ListDataSourceRuns", "datazone:ListDataSourceRunActivities"),
     "SEARCH": ("datazone:Search",),
 }
-
-
-def _seconds(prop: str, value: cdk.Duration | None, default: int, bounds: tuple[int, int], allowed: str) -> int:
-    if value is None:
-        return default
-    if not isinstance(value, cdk.Duration):
-        raise _invalid(prop, value, "must be an aws_cdk.Duration, e.g. Duration.minutes(30)")
-    seconds = value.to_seconds(integral=False)
-    low, high = bounds
-    if not low <= seconds <= high or seconds != int(seconds):
-        raise _invalid(prop, f"{seconds:g} s", allowed)
-    return int(seconds)

@@ -12,7 +12,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 
 from constructs_lib import AssetSelection, MetadataGenerationBatch, MetadataGenerationRun
-from constructs_lib.metadata_generation_run import WILDCARD_REASON
+from constructs_lib._provider import WILDCARD_REASON
 from tests.construct.conftest import BATCHES_STACK, Synthesized, add_batch_stacks
 from tests.construct.test_cdk_nag2 import _nag2_report, cdk_nag2  # noqa: F401 - cdk_nag2 is a fixture
 from tests.construct.test_quality import CFN_LINT_IGNORED

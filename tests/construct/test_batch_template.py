@@ -17,7 +17,8 @@ import pytest
 from constructs_lib import AssetSelection, MetadataGenerationBatch
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BATCH_RESOURCE_TYPE, SERVICE_TIMEOUT_SECONDS
-from constructs_lib.metadata_generation_run import DATAZONE_ACTIONS, RESOURCE_TYPE
+from constructs_lib._provider import DATAZONE_ACTIONS
+from constructs_lib.metadata_generation_run import RESOURCE_TYPE
 from tests.construct.conftest import (
     BATCHES_STACK,
     DOMAIN,

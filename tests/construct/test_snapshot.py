@@ -11,7 +11,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 import app as example_app
-from constructs_lib.metadata_generation_run import _lambda_code_dir
+from constructs_lib._provider import lambda_code_dir
 from tests.construct.conftest import BATCHES_STACK, EXAMPLE_STACK, Synthesized
 
 _ASSET_KEY = re.compile(r"[0-9a-f]{64}\.zip")
@@ -52,10 +52,10 @@ def _synth_example(outdir: Path) -> dict[str, Any]:
 def test_template_is_unchanged_by_pycache_in_lambda_source(synthesized: Synthesized, tmp_path: Path) -> None:
     # pip byte-compiles installed packages and tests import the handler: both leave __pycache__
     # beside index.py. Neither may change the asset hash, or every machine gets its own template.
-    pycache = Path(_lambda_code_dir()) / "__pycache__"
+    pycache = Path(lambda_code_dir()) / "__pycache__"
     pycache.mkdir(exist_ok=True)
     probe = pycache / "probe.cpython-311.pyc"
-    strays = [Path(_lambda_code_dir()) / name for name in ("stray.pyc", "stray.pyo")]
+    strays = [Path(lambda_code_dir()) / name for name in ("stray.pyc", "stray.pyo")]
     probe.write_bytes(b"not really bytecode")
     for stray in strays:
         stray.write_bytes(b"nor this")

@@ -7,7 +7,8 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
-from constructs_lib.metadata_generation_run import DATAZONE_ACTIONS, RESOURCE_TYPE
+from constructs_lib._provider import DATAZONE_ACTIONS
+from constructs_lib.metadata_generation_run import RESOURCE_TYPE
 from tests.construct.conftest import Synthesized
 
 RUN_TYPE = RESOURCE_TYPE

@@ -11,8 +11,7 @@ import pytest
 from aws_cdk import aws_datazone as datazone
 
 import constructs_lib
-from constructs_lib import MetadataGenerationRun, MetadataGenerationType
-from constructs_lib import metadata_generation_run as mgr
+from constructs_lib import MetadataGenerationRun, MetadataGenerationType, _props, _provider
 from constructs_lib._handler import contract
 from constructs_lib._validation import is_token
 from lambda_src.metadata_generation_run import index
@@ -100,11 +99,11 @@ def test_fails_if_client_token_is_passed(stack: cdk.Stack) -> None:
 
 
 def test_longest_timeout_leaves_the_handler_room_under_cloudformation_service_timeout() -> None:
-    margin = contract.SERVICE_TIMEOUT_SECONDS - mgr.MAX_TIMEOUT_SECONDS
+    margin = contract.SERVICE_TIMEOUT_SECONDS - contract.MAX_TIMEOUT_SECONDS
     # The first poll after the timeout may come a poll interval late and take a whole handler
     # timeout (including the cancel) before the framework reports it.
-    assert margin > mgr.POLL_INTERVAL_SECONDS + contract.HANDLER_TIMEOUT_SECONDS
-    assert mgr.MAX_TIMEOUT_SECONDS == index.MAX_TIMEOUT_SECONDS == 3300
+    assert margin > contract.POLL_INTERVAL_SECONDS + contract.HANDLER_TIMEOUT_SECONDS
+    assert contract.MAX_TIMEOUT_SECONDS == index.MAX_TIMEOUT_SECONDS == 3300
 
 
 def test_fails_if_timeout_is_not_a_duration(stack: cdk.Stack) -> None:
@@ -196,8 +195,8 @@ def test_construct_and_handler_patterns_match_the_botocore_model() -> None:
         "domain": start["domainIdentifier"].metadata["pattern"],
         "project": start["owningProjectIdentifier"].metadata["pattern"],
     }
-    assert mgr.DOMAIN_ID_PATTERN.pattern == index.DOMAIN_ID_RE.pattern == patterns["domain"]
-    assert mgr.PROJECT_ID_PATTERN.pattern == index.PROJECT_ID_RE.pattern == patterns["project"]
+    assert contract.DOMAIN_ID_RE.pattern == index.DOMAIN_ID_RE.pattern == patterns["domain"]
+    assert contract.PROJECT_ID_RE.pattern == index.PROJECT_ID_RE.pattern == patterns["project"]
     # The derived clientToken ("cfn-" + 64 hex digits) fits the model's pattern and length.
     token = start["clientToken"].metadata
     derived = index.derive_client_token(
@@ -205,13 +204,17 @@ def test_construct_and_handler_patterns_match_the_botocore_model() -> None:
     )
     assert re.fullmatch(token["pattern"], derived)
     assert token["min"] <= len(derived) <= token["max"]
-    assert mgr.REVISION_MAX_LENGTH == index.REVISION_MAX == start["target"].members["revision"].metadata["max"]
-    assert mgr.MAX_TYPES == index.TYPES_MAX == start["types"].metadata["max"]
+    assert contract.REVISION_MAX == index.REVISION_MAX == start["target"].members["revision"].metadata["max"]
+    assert contract.TYPES_MAX == index.TYPES_MAX == start["types"].metadata["max"]
     enum = set(start["types"].member.enum)
     assert {t.value for t in MetadataGenerationType} == set(index.KNOWN_TYPES) == enum
+    # Member for member, in order: the shared types check refuses by the contract's list and
+    # names it in the enum's order, and its default is the first member.
+    assert tuple(t.value for t in MetadataGenerationType) == contract.KNOWN_TYPES
+    assert MetadataGenerationType.BUSINESS_DESCRIPTIONS == _props.DEFAULT_TYPE
     designation_shape: Any = model.shape_for("UserDesignation")
     designations = set(designation_shape.enum) - {"USER_CREATED_DESIGNATION"}
-    assert set(mgr.PROJECT_DESIGNATIONS) == designations
+    assert set(_props.PROJECT_DESIGNATIONS) == designations
 
 
 def test_package_exports_every_public_name() -> None:
@@ -255,7 +258,7 @@ def test_the_provider_is_found_again_from_any_scope_in_the_stack(stack: cdk.Stac
     inner = cdk.aws_iam.Role(stack, "Inner", assumed_by=cdk.aws_iam.AccountRootPrincipal())
     MetadataGenerationRun(stack, "First", **VALID)
     MetadataGenerationRun(inner, "Second", **{**VALID, "asset_id": "other"})
-    providers = [c for c in stack.node.children if c.node.id == mgr.PROVIDER_ID]
+    providers = [c for c in stack.node.children if c.node.id == _provider.PROVIDER_ID]
     assert len(providers) == 1
-    assert mgr._MetadataGenerationRunProvider.of(inner) is providers[0]
-    assert mgr._MetadataGenerationRunProvider.of(stack) is providers[0]
+    assert _provider.Provider.of(inner) is providers[0]
+    assert _provider.Provider.of(stack) is providers[0]

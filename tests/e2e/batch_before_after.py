@@ -40,21 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-
-from constructs_lib.local import (
-    Knobs,
-    LocalCloudFormation,
-    LocalDataZone,
-    RealClock,
-    SimulatedClock,
-    default_seed,
-    lambda_runtime,
-)
-from constructs_lib.local.backend import DataZoneBackend
-from constructs_lib.local.clock import Clock
-from constructs_lib.local.lambda_runtime import RUNTIME_BASELINE_MB, LambdaContext
-from constructs_lib.local.seed import with_generated_assets
-from constructs_lib.local.stepfunctions import (
+from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, SimulatedClock, default_seed
+from constructs_local.awslambda import runtime as lambda_runtime
+from constructs_local.awslambda.runtime import RUNTIME_BASELINE_MB, LambdaContext
+from constructs_local.clock import Clock
+from constructs_local.datazone.models import DataZoneBackend
+from constructs_local.seed import with_generated_assets
+from constructs_local.stepfunctions.interpreter import (
     _RETRIER,
     _WAIT,
     HISTORY_EVENTS_QUOTA,
@@ -567,7 +559,13 @@ def item_10_logging(sides: Sides, side: str) -> Observation:
 HARNESS_FACTS = textwrap.dedent(
     """
     import json
-    from constructs_lib.local import server, stepfunctions, lambda_runtime, clock
+    try:  # the dry run as a distribution of its own (issue 16)
+        from constructs_local import clock
+        from constructs_local.awslambda import runtime as lambda_runtime
+        from constructs_local.datazone import server
+        from constructs_local.stepfunctions import interpreter as stepfunctions
+    except ImportError:  # before: a package inside the library
+        from constructs_lib.local import server, stepfunctions, lambda_runtime, clock
     print(json.dumps({
         "backlog": server._Server.request_queue_size,
         "history_quota": hasattr(stepfunctions, "HistoryQuotaExceededError"),
@@ -581,7 +579,7 @@ HARNESS_FACTS = textwrap.dedent(
 def item_11_harness(sides: Sides, side: str) -> Observation:
     """The local harness of each revision, read (not run): a 1,000-child dry run is out of budget."""
     lib = sides.before_lib if side == "before" else ROOT
-    env = {**os.environ, "PYTHONPATH": str(lib)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(lib), str(lib / "dryrun")])}
     out = subprocess.run(
         [sys.executable, "-P", "-c", HARNESS_FACTS], cwd=lib, env=env, check=True, capture_output=True, text=True
     ).stdout
@@ -972,7 +970,8 @@ def item_2_summary(sides: Sides, side: str) -> Observation:
     worker's ``summarize``; peak Python memory (tracemalloc, as the local Lambda runtime measures
     it) + the runtime's baseline against the function's MemorySize."""
     sizes = SUMMARY_SIZES[sides.full]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # This tree and its dry run's distribution (dryrun/), as item 11 reads the harness.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "dryrun")])}
     out = subprocess.run(
         [
             sys.executable,

@@ -24,13 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-
-from constructs_lib.local.backend import Call, Knobs
-from constructs_lib.local.clock import SimulatedClock
-from constructs_lib.local.provider import MAX_RESPONSE_BYTES
-from constructs_lib.local.provision import UnknownIdsError
-from constructs_lib.local.replay import ROLLBACK_PHYSICAL_IDS, RUN_RESOURCE_TYPE, LocalCloudFormation, StackResult
-from constructs_lib.local.server import LocalDataZone
+from constructs_local.clock import SimulatedClock
+from constructs_local.cloudformation.provider import MAX_RESPONSE_BYTES
+from constructs_local.cloudformation.provision import UnknownIdsError
+from constructs_local.cloudformation.replay import (
+    ROLLBACK_PHYSICAL_IDS,
+    RUN_RESOURCE_TYPE,
+    LocalCloudFormation,
+    StackResult,
+)
+from constructs_local.datazone.models import Call, Knobs
+from constructs_local.datazone.server import LocalDataZone
 
 Template = dict[str, Any]
 Mutation = Callable[[Template], None]

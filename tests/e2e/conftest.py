@@ -11,10 +11,11 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from constructs_local import LocalDataZone, SimulatedClock
+from constructs_local.awslambda import runtime as lambda_runtime
+from constructs_local.knobs import Knobs
 
 import app as example_app
-from constructs_lib.local import LocalDataZone, SimulatedClock, lambda_runtime
-from constructs_lib.local.knobs import Knobs
 from tests.e2e.cases import CASES, FAST_RUNS, Outcome, run_case
 
 # Lambda memory is enforced by every dry run, measured with tracemalloc, which slows every
@@ -40,7 +41,7 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def outcomes(assembly: Path) -> dict[str, Outcome]:
-    """Every fault case of constructs_lib.local.cases, run once per session."""
+    """Every fault case of constructs_local.cases, run once per session."""
     return {case.id: run_case(case, assembly) for case in CASES}
 
 

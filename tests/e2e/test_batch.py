@@ -12,10 +12,10 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
+from constructs_local.stepfunctions.interpreter import LocalStepFunctions
 
 from constructs_lib import AcceptPredictions, AssetSelection, MetadataGenerationBatch
-from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
-from constructs_lib.local.stepfunctions import LocalStepFunctions
 
 DOMAIN, PROJECT = "dzd_example123", "exampleproject1"
 IDS = [f"batchasset{i:03d}" for i in range(50)]

@@ -20,12 +20,12 @@ from typing import Any
 
 import boto3
 import pytest
+from constructs_local import Knobs, LocalDataZone, SimulatedClock, default_seed
+from constructs_local.datazone.models import Call
+from constructs_local.stepfunctions.interpreter import _RETRIER, _WAIT, MotoAdapter, _module, access_key_for, moto_only
 
 from constructs_lib import _batch_definition
 from constructs_lib._handler import contract
-from constructs_lib.local import Knobs, LocalDataZone, SimulatedClock, default_seed
-from constructs_lib.local.backend import Call
-from constructs_lib.local.stepfunctions import _RETRIER, _WAIT, MotoAdapter, _module, access_key_for, moto_only
 from tests.e2e.cases import FAST_RUNS
 
 REGION = "us-east-1"

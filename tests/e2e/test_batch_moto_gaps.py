@@ -1,4 +1,4 @@
-"""Each gap of moto's Step Functions interpreter that ``constructs_lib.local.stepfunctions`` bridges,
+"""Each gap of moto's Step Functions interpreter that ``constructs_local.stepfunctions.interpreter`` bridges,
 pinned: run without its fix, the gap is still there. When one of these fails after a moto upgrade,
 moto closed the gap: drop the fix (and this test) instead of patching twice."""
 
@@ -16,9 +16,8 @@ import boto3
 import moto
 import pytest
 from botocore.exceptions import ClientError
-
-from constructs_lib.local import Knobs, LocalDataZone, RealClock, default_seed
-from constructs_lib.local.stepfunctions import FIXES, MOTO_VERSION, MotoAdapter, access_key_for, moto_only
+from constructs_local import Knobs, LocalDataZone, RealClock, default_seed
+from constructs_local.stepfunctions.interpreter import FIXES, MOTO_VERSION, MotoAdapter, access_key_for, moto_only
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/gap-test"

@@ -15,12 +15,12 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
+from constructs_local.report import print_result
+from constructs_local.seed import generated_asset_ids, with_generated_assets
+from constructs_local.stepfunctions.interpreter import LocalStepFunctions
 
 from constructs_lib import AcceptPredictions, AssetSelection, MetadataGenerationBatch
-from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
-from constructs_lib.local.report import print_result
-from constructs_lib.local.seed import generated_asset_ids, with_generated_assets
-from constructs_lib.local.stepfunctions import LocalStepFunctions
 
 DOMAIN, PROJECT = "dzd_example123", "exampleproject1"
 SOURCE = "tablessource1"

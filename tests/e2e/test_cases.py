@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
+from constructs_local.cloudformation.provider import CREATE_FAILED_MARKER, MAX_RESPONSE_BYTES
+from constructs_local.cloudformation.replay import RequestRecord
 
-from constructs_lib.local.provider import CREATE_FAILED_MARKER, MAX_RESPONSE_BYTES
-from constructs_lib.local.replay import RequestRecord
 from tests.e2e.cases import Outcome
 from tests.e2e.conftest import ASSET, DOMAIN, EXAMPLE_STACK, PROJECT
 

@@ -1,4 +1,4 @@
-"""``python -m constructs_lib.local``: deploy / destroy printing like cdk, state between commands, serve."""
+"""``python -m constructs_local``: deploy / destroy printing like cdk, state between commands, serve."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from constructs_local.cli import _knobs, build_parser, main
+from constructs_local.knobs import Knobs
 
-from constructs_lib.local.cli import _knobs, build_parser, main
-from constructs_lib.local.knobs import Knobs
 from tests.e2e.cases import main as cases_main
 from tests.e2e.cases import mutated_assembly, set_run_property
 from tests.e2e.conftest import EXAMPLE_STACK
@@ -139,7 +139,7 @@ def test_serve_in_another_process_and_deploy_against_it(assembly: Path, tmp_path
         [
             sys.executable,
             "-m",
-            "constructs_lib.local",
+            "constructs_local",
             "serve",
             "--submitted-seconds",
             "0.05",

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from constructs_local import LocalDataZone
+from constructs_local.datazone.urls import service_model
 
-from constructs_lib.local import LocalDataZone
-from constructs_lib.local.model import service_model
 from tests.e2e.conftest import ASSET, DOMAIN, PROJECT
 
 NO_RETRIES: dict[str, Any] = {"retries": {"mode": "standard", "total_max_attempts": 1}}
@@ -130,6 +130,43 @@ def test_missing_required_member_on_the_wire(endpoint: LocalDataZone) -> None:
         in body["message"]
     )
     assert "Value null at 'target' failed to satisfy constraint: Member must not be null" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"owningProjectIdentifier": 5, "target": {"type": "ASSET", "identifier": ASSET}}, "owningProjectIdentifier"),
+        ({"owningProjectIdentifier": PROJECT, "target": "asset"}, "target"),
+        ({"owningProjectIdentifier": PROJECT, "target": {"type": "ASSET", "identifier": True}}, "target.identifier"),
+        (
+            {"owningProjectIdentifier": PROJECT, "target": {"type": "ASSET", "identifier": ASSET}, "types": "NAMES"},
+            "types",
+        ),
+    ],
+)
+def test_a_member_of_the_wrong_json_type_is_refused_before_validation(
+    endpoint: LocalDataZone, body: dict[str, Any], where: str
+) -> None:
+    # moto's parser would convert or crash on these; the service's deserializer refuses them.
+    status, headers, answer = raw(endpoint, "POST", f"/v2/domains/{DOMAIN}/metadata-generation-runs", body)
+    assert (status, headers["x-amzn-errortype"]) == (400, "SerializationException")
+    assert f"at '{where}'" in answer["message"]
+    assert not endpoint.calls_to("StartMetadataGenerationRun") or all(
+        c.error == "SerializationException" for c in endpoint.calls_to("StartMetadataGenerationRun")
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (f"/v2/domains/{DOMAIN}/metadata-generation-runs?maxResults=ten", None),
+        (f"/v2/domains/{DOMAIN}/metadata-generation-runs", "not an object"),
+    ],
+)
+def test_an_unreadable_request_is_a_serialization_error(endpoint: LocalDataZone, path: str, body: Any) -> None:
+    method = "GET" if body is None else "POST"
+    status, headers, _ = raw(endpoint, method, path, body)
+    assert (status, headers["x-amzn-errortype"]) == (400, "SerializationException")
 
 
 @pytest.mark.parametrize(

@@ -14,17 +14,17 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_datazone as datazone
 from botocore.exceptions import ClientError
+from constructs_local import DataZoneBackend, LocalDataZone, default_seed
+from constructs_local.cli import _seed as cli_seed
+from constructs_local.cli import build_parser
+from constructs_local.cloudformation.assembly import load_assembly
+from constructs_local.cloudformation.datazone_resources import local_data_source_id, local_domain_id
+from constructs_local.cloudformation.provision import UnknownIdsError, provision
+from constructs_local.datazone.models import Knobs as KnobsFromBackend
+from constructs_local.knobs import Knobs
+from constructs_local.seed import SeedError, generated_asset_ids, load_seed, seed_problems
 
 from constructs_lib import AssetSelection, MetadataGenerationBatch, MetadataGenerationType
-from constructs_lib.local import DataZoneBackend, LocalDataZone, default_seed
-from constructs_lib.local.assembly import load_assembly
-from constructs_lib.local.backend import Knobs as KnobsFromBackend
-from constructs_lib.local.cli import _seed as cli_seed
-from constructs_lib.local.cli import build_parser
-from constructs_lib.local.datazone_resources import local_data_source_id, local_domain_id
-from constructs_lib.local.knobs import Knobs
-from constructs_lib.local.provision import UnknownIdsError, provision
-from constructs_lib.local.seed import SeedError, generated_asset_ids, load_seed, seed_problems
 from tests.e2e.conftest import DOMAIN, PROJECT
 
 SOURCE = "salessource1"
@@ -285,7 +285,7 @@ def test_strict_refuses_a_batchs_unknown_ids(catalog_app: Path) -> None:
 
 
 def test_data_source_ref_and_attributes_resolve(catalog_app: Path) -> None:
-    from constructs_lib.local.assembly import Resolver  # noqa: PLC0415
+    from constructs_local.cloudformation.assembly import Resolver  # noqa: PLC0415
 
     (stack,) = load_assembly(catalog_app)
     resolver = Resolver(stack.template, stack_name=STACK, stack_id="", region="us-east-1", account="000000000000")
@@ -299,9 +299,9 @@ def test_data_source_ref_and_attributes_resolve(catalog_app: Path) -> None:
     assert resolver.attribute(logical, "Status") == "READY"
 
 
-def test_readme_seed_example_serves_its_data_source() -> None:
-    readme = Path(__file__).resolve().parents[2] / "README.md"
-    section = readme.read_text().split("## Local dry run", 1)[1].split("\n## ", 1)[0]
+def test_documented_seed_example_serves_its_data_source() -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "local-dry-run.md"
+    section = doc.read_text().split("\n## Seed file", 1)[1].split("\n## ", 1)[0]
     (example,) = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
     seed = json.loads(example)
     assert seed_problems(seed) == []

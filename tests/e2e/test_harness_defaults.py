@@ -4,8 +4,7 @@ takes time, and metadata generation takes minutes, so a dry run cannot look fast
 from __future__ import annotations
 
 import boto3
-
-from constructs_lib.local import Knobs, LocalDataZone, SimulatedClock
+from constructs_local import Knobs, LocalDataZone, SimulatedClock
 
 DOMAIN, PROJECT, ASSET = "dzd_example123", "exampleproject1", "exampleasset1"
 

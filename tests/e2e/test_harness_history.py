@@ -11,8 +11,7 @@ import time
 from typing import Any
 
 import boto3
-
-from constructs_lib.local.stepfunctions import HISTORY_EVENTS_QUOTA, MotoAdapter, moto_only
+from constructs_local.stepfunctions.interpreter import HISTORY_EVENTS_QUOTA, MotoAdapter, moto_only
 
 REGION = "us-east-1"
 #: A loop of one Pass state, forever: 2 events per turn (PassStateEntered, PassStateExited).

@@ -14,11 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
-
-from constructs_lib.local import SimulatedClock
-from constructs_lib.local.assembly import FunctionSpec
-from constructs_lib.local.lambda_runtime import RUNTIME_BASELINE_MB, LocalFunction
-from constructs_lib.local.stepfunctions import MotoAdapter, moto_only
+from constructs_local import SimulatedClock
+from constructs_local.awslambda.runtime import RUNTIME_BASELINE_MB, LocalFunction
+from constructs_local.cloudformation.assembly import FunctionSpec
+from constructs_local.stepfunctions.interpreter import MotoAdapter, moto_only
 
 REGION = "us-east-1"
 HANDLER = """

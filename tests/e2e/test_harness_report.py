@@ -9,10 +9,10 @@ import logging
 from pathlib import Path
 
 import aws_cdk as cdk
+from constructs_local import Knobs, LocalCloudFormation
+from constructs_local.report import print_result
 
 from constructs_lib import AcceptPredictions, AssetSelection, MetadataGenerationBatch
-from constructs_lib.local import Knobs, LocalCloudFormation
-from constructs_lib.local.report import print_result
 
 IDS = [f"reportasset{i}" for i in range(4)]
 

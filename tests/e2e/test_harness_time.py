@@ -12,12 +12,12 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from constructs_local import HybridClock, Knobs, LocalCloudFormation, LocalDataZone, default_seed
+from constructs_local.cloudformation.results import StackResult
+from constructs_local.stepfunctions.interpreter import LocalStepFunctions
 
 from constructs_lib import AssetSelection, MetadataGenerationBatch, MetadataGenerationRun
 from constructs_lib._handler import contract
-from constructs_lib.local import HybridClock, Knobs, LocalCloudFormation, LocalDataZone, default_seed
-from constructs_lib.local.replay_results import StackResult
-from constructs_lib.local.stepfunctions import LocalStepFunctions
 
 DOMAIN, PROJECT = "dzd_example123", "exampleproject1"
 STUCK = "stuckasset1"  # its runs never end

@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 
 import pytest
+from constructs_local import LocalDataZone
+from constructs_local.cloudformation.assembly import find_provider, load_assembly
+from constructs_local.cloudformation.provider import CREATE_FAILED_MARKER
+from constructs_local.cloudformation.replay import LocalCloudFormation, StackResult
 
-from constructs_lib.local import LocalDataZone
-from constructs_lib.local.assembly import find_provider, load_assembly
-from constructs_lib.local.provider import CREATE_FAILED_MARKER
-from constructs_lib.local.replay import LocalCloudFormation, StackResult
 from tests.e2e.cases import mutated_assembly, set_run_property
 
 STAND_IN = """

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from constructs_local.cloudformation.provider import MAX_RESPONSE_BYTES
+from constructs_local.cloudformation.replay import SERVICE_TIMEOUT_REASON
 
 from constructs_lib._handler import contract
-from constructs_lib.local.provider import MAX_RESPONSE_BYTES
-from constructs_lib.local.replay import SERVICE_TIMEOUT_REASON
 from tests.e2e.cases import MAX_TIMEOUT_SECONDS, Outcome
 
 START = "StartMetadataGenerationRun"

@@ -13,17 +13,18 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_datazone as datazone
+from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, _deps
+from constructs_local._deps import install_hint
+from constructs_local.cli import main
+from constructs_local.cloudformation.datazone_resources import DOMAIN_ID, PROJECT_ID, local_domain_id, local_project_id
+from constructs_local.seed import seed_problems
 
 from constructs_lib import MetadataGenerationRun, MetadataGenerationType
-from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, _deps
-from constructs_lib.local._deps import install_hint
-from constructs_lib.local.cli import main
-from constructs_lib.local.datazone_resources import DOMAIN_ID, PROJECT_ID, local_domain_id, local_project_id
-from constructs_lib.local.seed import seed_problems
 
 STACK = "UserCatalog"
 ASSET = "userorders1"  # in no seed
-README = Path(__file__).resolve().parents[2] / "README.md"
+#: Where the seed file format is documented (README links it).
+DRY_RUN_DOC = Path(__file__).resolve().parents[2] / "docs" / "local-dry-run.md"
 
 
 @pytest.fixture(scope="module")
@@ -179,10 +180,10 @@ def test_deploy_against_a_serve_process_creates_the_ids_there(user_app: Path, tm
         assert ASSET in endpoint.backend.world_snapshot()["domains"][domain]["assets"]
 
 
-def test_readme_seed_example_is_a_valid_seed() -> None:
-    section = README.read_text().split("## Local dry run", 1)[1].split("\n## ", 1)[0]
+def test_documented_seed_example_is_a_valid_seed() -> None:
+    section = DRY_RUN_DOC.read_text().split("\n## Seed file", 1)[1].split("\n## ", 1)[0]
     examples = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
-    assert examples, "README.md's Local dry run section shows no ```json seed example"
+    assert examples, "docs/local-dry-run.md's Seed file section shows no ```json seed example"
     for example in examples:
         assert seed_problems(json.loads(example)) == []
 
@@ -190,7 +191,7 @@ def test_readme_seed_example_is_a_valid_seed() -> None:
 def test_deploy_destroy_and_serve_never_start_jsii(user_app: Path, tmp_path: Path) -> None:
     script = f"""
 import io, sys, threading, time
-from constructs_lib.local.cli import main
+from constructs_local.cli import main
 common = ["--app", {str(user_app)!r}, "--state", {str(tmp_path / "s.json")!r}, "--time-scale", "0"]
 assert main(["deploy", *common], out=io.StringIO()) == 0
 assert main(["destroy", *common], out=io.StringIO()) == 0
@@ -208,7 +209,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("aws_cdk", "jsii", "c
 
 
 def test_install_hint_names_this_checkout_not_an_unpublished_name() -> None:
-    found = re.search(r'pip install "(.+)\[local\]"', install_hint())
+    found = re.search(r'pip install "(.+)"', install_hint())
     assert found is not None
     # Here the package runs from (or was installed from) a checkout: the hint names that folder.
     pyproject = Path(found.group(1)) / "pyproject.toml"
@@ -219,7 +220,9 @@ def test_install_hint_names_the_git_url_a_copy_came_from(monkeypatch: pytest.Mon
     class FromGit:
         def read_text(self, name: str) -> str | None:
             assert name == "direct_url.json"
-            return json.dumps({"url": "https://example.com/team/constructs.git", "vcs_info": {"vcs": "git"}})
+            return json.dumps(
+                {"url": "https://example.com/team/constructs.git", "vcs_info": {"vcs": "git"}, "subdirectory": "dryrun"}
+            )
 
     monkeypatch.setattr(importlib.metadata, "distribution", lambda _name: FromGit())
-    assert 'pip install "git+https://example.com/team/constructs.git[local]"' in install_hint()
+    assert 'pip install "git+https://example.com/team/constructs.git#subdirectory=dryrun"' in install_hint()

@@ -1,6 +1,6 @@
 """CDK integration test: deploy one ``MetadataGenerationRun`` to a real account and ask DataZone for it.
 
-Run against AWS with ``integ-runner`` (see the README's Development section) after setting
+Run against AWS with ``integ-runner`` (see docs/development.md) after setting
 
     DZ_IT_DOMAIN_ID   dzd_... domain that exists in the account/region
     DZ_IT_PROJECT_ID  project owning the asset (the deploy role must be able to add members)
