@@ -558,13 +558,13 @@ def item_10_logging(sides: Sides, side: str) -> Observation:
 
 HARNESS_FACTS = textwrap.dedent(
     """
-    import json
-    try:  # the dry run as a distribution of its own (issue 16)
+    import json, sys
+    if sys.argv[1] == "distribution":  # the dry run as a distribution of its own (issue 16)
         from constructs_local import clock
         from constructs_local.awslambda import runtime as lambda_runtime
         from constructs_local.datazone import server
         from constructs_local.stepfunctions import interpreter as stepfunctions
-    except ImportError:  # before: a package inside the library
+    else:  # a package inside the library
         from constructs_lib.local import server, stepfunctions, lambda_runtime, clock
     print(json.dumps({
         "backlog": server._Server.request_queue_size,
@@ -580,8 +580,16 @@ def item_11_harness(sides: Sides, side: str) -> Observation:
     """The local harness of each revision, read (not run): a 1,000-child dry run is out of budget."""
     lib = sides.before_lib if side == "before" else ROOT
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(lib), str(lib / "dryrun")])}
+    # Chosen by the revision's layout, not by what imports: this environment has the current
+    # dry run installed, which a revision without dryrun/ would otherwise read as its own.
+    layout = "distribution" if (lib / "dryrun" / "constructs_local").is_dir() else "package"
     out = subprocess.run(
-        [sys.executable, "-P", "-c", HARNESS_FACTS], cwd=lib, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-P", "-c", HARNESS_FACTS, layout],
+        cwd=lib,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     facts = json.loads(out)
     holds = facts["backlog"] >= 1000 and facts["history_quota"] and facts["hybrid_clock"] and facts["lambda_memory"]
