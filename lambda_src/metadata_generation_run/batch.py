@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -279,7 +280,7 @@ def _start(event: BatchEvent, spec: BatchSpec, previous: PhysicalId | None) -> c
         "PhysicalResourceId": str(physical),
         "Data": {
             BatchAttr.EXECUTION_ARN: execution_arn(spec.state_machine_arn, name),
-            "StartedAt": f"{common.now():.3f}",
+            "StartedAt": f"{time.time():.3f}",
         },
     }
 
@@ -330,7 +331,7 @@ def _describe_execution(arn: str) -> dict[str, Any] | None:
 
 
 def _check_deadline(spec: BatchSpec, current: PhysicalId, started_at: float, last: str, *, running: bool) -> None:
-    elapsed = common.now() - started_at
+    elapsed = time.time() - started_at
     if elapsed < spec.timeout_seconds:
         return
     stopped = ""
@@ -438,7 +439,7 @@ def _follow(
     if status == EXECUTION_RUNNING:
         if not spec.wait_for_completion:
             return _finish(event, spec, current, status, None)
-        if not spec.fail_on_timeout and common.now() - started_at >= spec.timeout_seconds:
+        if not spec.fail_on_timeout and time.time() - started_at >= spec.timeout_seconds:
             # A catalog takes hours and CloudFormation waits one: the deploy goes on, the workflow
             # carries the batch to its end, writes its summary and ends FAILED past the tolerance.
             common.log(logging.INFO, "batch still running at its timeout; the deploy goes on", execution=current.name)
@@ -541,7 +542,7 @@ def _delete(event: BatchEvent, props: dict[str, Any]) -> common.OnEventResponse:
     if cancellers:
         # isComplete waits for them: CloudFormation deletes what they need (the project
         # membership, the role, the worker, the workflow) only once this Delete is complete.
-        response["Data"] = {CANCELLERS: " ".join(cancellers), "StartedAt": f"{common.now():.3f}"}
+        response["Data"] = {CANCELLERS: " ".join(cancellers), "StartedAt": f"{time.time():.3f}"}
     return response
 
 
@@ -558,7 +559,7 @@ def _wait_for_cancellers(event: BatchPollEvent) -> common.IsCompleteResponse:
     data = event.get("Data") or {}
     arns = str(data.get(CANCELLERS) or "").split()
     started_at = float(data.get("StartedAt") or 0)
-    waited = common.now() - started_at
+    waited = time.time() - started_at
     for arn in arns:
         try:
             status = common.stepfunctions().describe_execution(executionArn=arn).get("status")

@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import time
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -87,11 +86,6 @@ def stepfunctions() -> Any:
 
 def s3() -> Any:
     return _client("s3")
-
-
-def now() -> float:
-    """Wall clock in epoch seconds (a seam: tests and the local dry run replace it)."""
-    return time.time()
 
 
 def time_left(context: Any) -> float:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -276,7 +277,7 @@ def _start(event: CloudFormationEvent, spec: RunSpec, previous: PhysicalId | Non
         previous = previous.alone()
     physical = PhysicalId.run(run_id, inputs_hash(dict(event["ResourceProperties"])), previous=previous)
     created = response.get("createdAt")
-    started = created.timestamp() if isinstance(created, datetime) else common.now()
+    started = created.timestamp() if isinstance(created, datetime) else time.time()
     # StartedAt tells isComplete that this request started the run (so it waits for it, and
     # applies its predictions), and bounds the wait while Get answers nothing useful.
     return {
@@ -389,7 +390,7 @@ def _cancel_in_flight_create(event: CloudFormationEvent, props: dict[str, Any]) 
 def _recent_active_runs(spec: RunSpec) -> Iterator[str]:
     # Only runs young enough to belong to the Create the invented-id Delete interrupts: CloudFormation
     # stops waiting for a request after its ServiceTimeout, so an older run is someone else's.
-    oldest = common.now() - contract.SERVICE_TIMEOUT_SECONDS
+    oldest = time.time() - contract.SERVICE_TIMEOUT_SECONDS
     listing = common.pages(
         common.datazone(),
         "list_metadata_generation_runs",
@@ -432,7 +433,7 @@ def _failure_reason(run_id: str, status: str, run: dict[str, Any]) -> str:
 def _elapsed_seconds(run: dict[str, Any] | None, started_at: float) -> float:
     created = (run or {}).get("createdAt")
     start = created.timestamp() if isinstance(created, datetime) else started_at
-    return common.now() - start
+    return time.time() - start
 
 
 def is_complete(event: IsCompleteEvent, context: Any) -> common.IsCompleteResponse:

@@ -29,9 +29,10 @@ import pytest
 from botocore.exceptions import StubAssertionError, StubResponseError
 from botocore.stub import Stubber
 from syrupy.assertion import SnapshotAssertion
+from time_machine import TimeMachineFixture
 
 from lambda_src.metadata_generation_run import common
-from tests.handler.helpers import CREATED_AT, FakeContext
+from tests.handler.helpers import CREATED_AT, Clock, FakeContext
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -110,10 +111,10 @@ def _brief(value: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The handlers' clock reads 30 s after the runs' CreatedAt unless a test sets its own: logged
+def clock(time_machine: TimeMachineFixture) -> Clock:
+    """The handlers' clock reads 30 s after the runs' CreatedAt unless a test moves it: logged
     elapsed times (and so the recorded log lines) do not depend on when the suite runs."""
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 30)
+    return Clock(time_machine, CREATED_AT.timestamp() + 30)
 
 
 @pytest.fixture(autouse=True)

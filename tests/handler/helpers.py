@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import quote
 
+import time_machine
 from botocore.response import StreamingBody
 
 from lambda_src.metadata_generation_run import batch, index
@@ -609,3 +611,19 @@ def expect_stop(
         {"executionArn": execution_arn_of(f"{name}-cancel"), "startDate": CREATED_AT},
         start_cancel_params(name, cancel),
     )
+
+
+class Clock:
+    """The handlers' wall clock: they read ``time.time()``, which time-machine moves.
+    ``clock[0]`` reads it; ``clock[0] = t`` (or ``+= s``) travels there, with time standing still
+    in between, so a test says exactly what the handler sees."""
+
+    def __init__(self, traveller: time_machine.TimeMachineFixture, start: float) -> None:
+        self._traveller = traveller
+        self[0] = start
+
+    def __getitem__(self, _index: int) -> float:
+        return time.time()
+
+    def __setitem__(self, _index: int, when: float) -> None:
+        self._traveller.move_to(when, tick=False)

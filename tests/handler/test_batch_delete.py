@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from lambda_src.metadata_generation_run import batch, common, contract
+from lambda_src.metadata_generation_run import batch, contract
 from tests.handler.conftest import Clients
 from tests.handler.helpers import (
     BATCH_INPUT,
@@ -125,7 +126,7 @@ def cancelling(physical_id: str, name: str = EXECUTION_NAME) -> dict[str, Any]:
     """A Delete's answer once it started ``<name>-cancel``: isComplete waits for that execution."""
     return {
         "PhysicalResourceId": physical_id,
-        "Data": {"Cancellers": execution_arn_of(f"{name}-cancel"), "StartedAt": f"{common.now():.3f}"},
+        "Data": {"Cancellers": execution_arn_of(f"{name}-cancel"), "StartedAt": f"{time.time():.3f}"},
     }
 
 

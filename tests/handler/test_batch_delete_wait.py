@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from time_machine import TimeMachineFixture
 
-from lambda_src.metadata_generation_run import batch, common
+from lambda_src.metadata_generation_run import batch
 from tests.handler.helpers import (
     CREATED_AT,
     EXECUTION_NAME,
+    Clock,
     FakeContext,
     batch_event,
     batch_pid,
@@ -25,10 +27,8 @@ STARTED = CREATED_AT.timestamp()
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    current = [STARTED + 30]
-    monkeypatch.setattr(common, "now", lambda: current[0])
-    return current
+def clock(time_machine: TimeMachineFixture) -> Clock:
+    return Clock(time_machine, STARTED + 30)
 
 
 def delete_poll(*cancellers: str) -> dict[str, Any]:
@@ -53,20 +53,18 @@ def test_a_delete_that_started_no_cancel_is_complete_at_once(context: FakeContex
     assert batch.is_complete(delete_poll(), context) == {"IsComplete": True}  # type: ignore[arg-type]
 
 
-def test_a_running_cancel_is_waited_for(sfn: Stubber, clock: list[float], context: FakeContext) -> None:
+def test_a_running_cancel_is_waited_for(sfn: Stubber, clock: Clock, context: FakeContext) -> None:
     expect_canceller(sfn, "RUNNING")
     assert batch.is_complete(delete_poll(CANCELLER), context) == {"IsComplete": False}  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"])
-def test_an_ended_cancel_completes_the_delete(
-    sfn: Stubber, clock: list[float], context: FakeContext, status: str
-) -> None:
+def test_an_ended_cancel_completes_the_delete(sfn: Stubber, clock: Clock, context: FakeContext, status: str) -> None:
     expect_canceller(sfn, status)
     assert batch.is_complete(delete_poll(CANCELLER), context) == {"IsComplete": True}  # type: ignore[arg-type]
 
 
-def test_every_cancel_is_waited_for(sfn: Stubber, clock: list[float], context: FakeContext) -> None:
+def test_every_cancel_is_waited_for(sfn: Stubber, clock: Clock, context: FakeContext) -> None:
     other = "mgb-0123456789abcdef0123456789abcdef-cancel"
     expect_canceller(sfn, "SUCCEEDED")
     expect_canceller(sfn, "RUNNING", other)
@@ -75,14 +73,14 @@ def test_every_cancel_is_waited_for(sfn: Stubber, clock: list[float], context: F
 
 
 def test_past_the_wait_a_running_cancel_no_longer_holds_the_delete(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     clock[0] = STARTED + batch.DELETE_WAIT_SECONDS
     expect_canceller(sfn, "RUNNING")
     assert batch.is_complete(delete_poll(CANCELLER), context) == {"IsComplete": True}  # type: ignore[arg-type]
 
 
-def test_just_before_the_wait_ends_it_still_waits(sfn: Stubber, clock: list[float], context: FakeContext) -> None:
+def test_just_before_the_wait_ends_it_still_waits(sfn: Stubber, clock: Clock, context: FakeContext) -> None:
     clock[0] = STARTED + batch.DELETE_WAIT_SECONDS - 0.001
     expect_canceller(sfn, "RUNNING")
     assert batch.is_complete(delete_poll(CANCELLER), context) == {"IsComplete": False}  # type: ignore[arg-type]
@@ -97,7 +95,7 @@ def test_the_wait_covers_the_longest_cancel() -> None:
 
 @pytest.mark.parametrize(("elapsed", "complete"), [(30, False), (batch.DELETE_WAIT_SECONDS, True)])
 def test_a_transient_error_reading_the_cancel_waits_until_the_wait_ends(
-    sfn: Stubber, clock: list[float], context: FakeContext, elapsed: float, complete: bool
+    sfn: Stubber, clock: Clock, context: FakeContext, elapsed: float, complete: bool
 ) -> None:
     clock[0] = STARTED + elapsed
     sfn.add_client_error(
@@ -111,7 +109,7 @@ def test_a_transient_error_reading_the_cancel_waits_until_the_wait_ends(
 
 
 def test_a_cancel_that_cannot_be_read_does_not_fail_the_delete(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     sfn.add_client_error(
         "describe_execution",

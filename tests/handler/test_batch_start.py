@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import ANY, Stubber
+from time_machine import TimeMachineFixture
 
 from lambda_src.metadata_generation_run import batch, common, contract, entry, index
 from tests.handler.conftest import Clients
@@ -36,6 +37,7 @@ from tests.handler.helpers import (
     RESULTS_BUCKET,
     STACK_ID,
     STATE_MACHINE_ARN,
+    Clock,
     FakeContext,
     JsonOf,
     batch_event,
@@ -64,11 +66,9 @@ REDSHIFT = "amazon.datazone.RedshiftTableAssetType"
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """common.now() returns clock[0]: 10 s after onEvent accepted the batch (STARTED_AT)."""
-    current = [CREATED_AT.timestamp() + 10]
-    monkeypatch.setattr(common, "now", lambda: current[0])
-    return current
+def clock(time_machine: TimeMachineFixture) -> Clock:
+    """The handler's time.time() is clock[0]: 10 s after onEvent accepted the batch (STARTED_AT)."""
+    return Clock(time_machine, CREATED_AT.timestamp() + 10)
 
 
 def expected_input(**changes: Any) -> dict[str, Any]:
@@ -110,9 +110,9 @@ def expect_start(sfn: Stubber, execution_input: dict[str, Any]) -> None:
 
 
 def test_create_names_the_execution_and_calls_nothing(
-    sfn: Stubber, s3: Stubber, stubbed: Stubber, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+    clock: Clock, sfn: Stubber, s3: Stubber, stubbed: Stubber, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(common, "now", lambda: 1767323045.25)
+    clock[0] = 1767323045.25
     result = batch.on_event(batch_event(), context)
     assert result == {
         "PhysicalResourceId": f"{EXECUTION_NAME}:{batch_inputs()}",
@@ -205,7 +205,7 @@ def test_first_poll_starts_the_execution_with_the_exact_input(
     cfn: Stubber,
     sfn: Stubber,
     s3: Stubber,
-    clock: list[float],
+    clock: Clock,
     context: FakeContext,
     overrides: dict[str, Any],
     changes: Any,
@@ -259,7 +259,7 @@ def test_first_poll_starts_the_execution_with_the_exact_input(
 def test_predictions_policy_reaches_the_workflow_in_pascal_case(
     cfn: Stubber,
     sfn: Stubber,
-    clock: list[float],
+    clock: Clock,
     context: FakeContext,
     policy: dict[str, Any],
     predictions: dict[str, Any],
@@ -270,7 +270,7 @@ def test_predictions_policy_reaches_the_workflow_in_pascal_case(
 
 
 def test_execution_already_exists_counts_as_started(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     # A redelivered poll raced the first one: Step Functions refuses a second execution of the name.
     no_execution_yet(sfn, cfn)
@@ -289,7 +289,7 @@ def test_execution_already_exists_counts_as_started(
 
 
 def test_execution_already_exists_without_waiting_completes_as_running(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     props = batch_props(WaitForCompletion="false")
     no_execution_yet(sfn, cfn)
@@ -300,7 +300,7 @@ def test_execution_already_exists_without_waiting_completes_as_running(
 
 
 def test_redelivered_request_finds_the_execution_and_starts_nothing(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
     assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
@@ -317,7 +317,7 @@ RUNNING_WITHOUT_COUNTS = {
 
 
 def test_without_waiting_completes_once_started_with_unknown_counts(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     props = batch_props(WaitForCompletion="false")
     no_execution_yet(sfn, cfn)
@@ -330,7 +330,7 @@ def test_without_waiting_completes_once_started_with_unknown_counts(
 
 
 def test_without_waiting_a_redelivered_poll_completes_on_the_running_execution(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     props = batch_props(WaitForCompletion="false")
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
@@ -375,7 +375,7 @@ def test_delete_is_complete_at_once(context: FakeContext) -> None:
 
 
 def test_the_input_written_out_in_full(
-    cfn: Stubber, sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, s3: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     # Literal, not helpers.batch_input: the helper itself is checked against the contract here.
     prefix = f"batches/{BATCH_LOGICAL_ID}/{EXECUTION_NAME}"
@@ -429,7 +429,7 @@ def test_a_data_source_or_search_selection_is_passed_on_without_items(
     stubbed: Stubber,
     sfn: Stubber,
     s3: Stubber,
-    clock: list[float],
+    clock: Clock,
     context: FakeContext,
     selection: dict[str, Any],
     passed_on: dict[str, Any],
@@ -454,7 +454,7 @@ def test_a_data_source_or_search_selection_is_passed_on_without_items(
 def test_failure_tolerance_and_the_selections_wait_reach_the_workflow(
     cfn: Stubber,
     sfn: Stubber,
-    clock: list[float],
+    clock: Clock,
     context: FakeContext,
     overrides: dict[str, Any],
     changes: dict[str, Any],
@@ -465,7 +465,7 @@ def test_failure_tolerance_and_the_selections_wait_reach_the_workflow(
 
 
 def test_the_inputs_numbers_have_the_contracts_json_types(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, monkeypatch: pytest.MonkeyPatch
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # JsonOf compares 24 with 24.0 as equal; the workflow's Choice states do not care, the
     # worker's f-strings do ("24 %" either way through :g, but the type is the contract's).
@@ -486,7 +486,7 @@ def test_the_inputs_numbers_have_the_contracts_json_types(
 
 
 def test_a_non_ids_batch_that_does_not_wait_completes_at_once_with_its_summary_location(
-    cfn: Stubber, sfn: Stubber, stubbed: Stubber, s3: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, stubbed: Stubber, s3: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     props = batch_props(Selection=DATA_SOURCE, WaitForCompletion="false")
     no_execution_yet(sfn, cfn)
@@ -504,7 +504,7 @@ def test_a_non_ids_batch_that_does_not_wait_completes_at_once_with_its_summary_l
 
 @pytest.mark.parametrize("stack_status", sorted(common.APPLY_STACK_STATES))
 def test_the_stack_applying_this_request_lets_the_execution_start(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, stack_status: str
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext, stack_status: str
 ) -> None:
     no_execution_yet(sfn, cfn, stack_status)
     expect_start(sfn, expected_input())
@@ -532,7 +532,7 @@ def test_a_stack_no_longer_applying_this_request_starts_nothing(
     sfn: Stubber,
     s3: Stubber,
     stubbed: Stubber,
-    clock: list[float],
+    clock: Clock,
     context: FakeContext,
     stack_status: str,
     wait: str,
@@ -547,7 +547,7 @@ def test_a_stack_no_longer_applying_this_request_starts_nothing(
 
 
 def test_a_stack_without_a_status_starts_nothing(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
     cfn.add_response("describe_stacks", {"Stacks": []}, stack_params())
@@ -557,7 +557,7 @@ def test_a_stack_without_a_status_starts_nothing(
 
 
 def test_an_update_rolling_back_starts_nothing_under_the_new_name(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     # A redelivered Update poll after the stack began rolling back: the old batch stays.
     new_name = execution_name_for("33333333-aaaa-bbbb-cccc-000000000003")
@@ -604,7 +604,7 @@ def no_execution(sfn: Stubber) -> None:
 def test_a_transient_stack_status_error_is_not_complete_and_the_next_poll_starts(
     cfn: Stubber,
     sfn: Stubber,
-    clock: list[float],
+    clock: Clock,
     context: FakeContext,
     log_lines: list[dict[str, Any]],
     code: str,
@@ -627,7 +627,7 @@ def test_a_transient_stack_status_error_is_not_complete_and_the_next_poll_starts
 
 
 def test_a_connection_error_reading_the_stack_is_not_complete(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, monkeypatch: pytest.MonkeyPatch
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def unreachable(**_: Any) -> Any:
         raise EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com")
@@ -638,7 +638,7 @@ def test_a_connection_error_reading_the_stack_is_not_complete(
 
 
 def test_a_stack_status_unreadable_at_the_deadline_fails_naming_it(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + 1800
     no_execution(sfn)
@@ -653,7 +653,7 @@ def test_a_stack_status_unreadable_at_the_deadline_fails_naming_it(
 
 
 def test_a_stack_status_unreadable_just_before_the_deadline_is_not_complete(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + 1800 - 0.001
     no_execution(sfn)
@@ -669,7 +669,7 @@ def test_a_stack_status_unreadable_just_before_the_deadline_is_not_complete(
     ],
 )
 def test_a_stack_status_that_cannot_be_read_at_all_fails_at_once(
-    cfn: Stubber, sfn: Stubber, clock: list[float], context: FakeContext, code: str, status: int, message: str
+    cfn: Stubber, sfn: Stubber, clock: Clock, context: FakeContext, code: str, status: int, message: str
 ) -> None:
     no_execution(sfn)
     cfn.add_client_error(
@@ -685,7 +685,7 @@ def test_a_stack_status_that_cannot_be_read_at_all_fails_at_once(
 
 
 def test_a_stack_status_read_fails_whole_for_a_reason_other_than_the_service(
-    sfn: Stubber, clock: list[float], context: FakeContext, monkeypatch: pytest.MonkeyPatch
+    sfn: Stubber, clock: Clock, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_credentials(event: Any) -> str:
         raise NoCredentialsError
@@ -698,7 +698,7 @@ def test_a_stack_status_read_fails_whole_for_a_reason_other_than_the_service(
 
 
 def test_a_redelivered_poll_of_a_started_execution_does_not_read_the_stack(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     # Once started, the execution is followed (a Delete or a rollback's own request stops it).
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())

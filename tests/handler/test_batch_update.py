@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
+from time_machine import TimeMachineFixture
 
 from lambda_src.metadata_generation_run import batch, common
 from tests.handler.helpers import (
@@ -24,6 +25,7 @@ from tests.handler.helpers import (
     ITEMS_BUCKET,
     NAMES,
     STATE_MACHINE_ARN,
+    Clock,
     FakeContext,
     JsonOf,
     batch_event,
@@ -58,8 +60,8 @@ SUCCEEDED_ID = batch_pid(NEW, NEW_NAME, status="SUCCEEDED", counts="9.1", previo
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common, "now", CREATED_AT.timestamp)
+def clock(time_machine: TimeMachineFixture) -> Clock:
+    return Clock(time_machine, CREATED_AT.timestamp())
 
 
 def update(

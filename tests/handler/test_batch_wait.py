@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
+from time_machine import TimeMachineFixture
 
 from lambda_src.metadata_generation_run import batch, common
 from tests.handler.helpers import (
@@ -26,6 +27,7 @@ from tests.handler.helpers import (
     CREATED_AT,
     EXECUTION_NAME,
     RESULTS_BUCKET,
+    Clock,
     FakeContext,
     batch_input,
     batch_pid,
@@ -59,11 +61,9 @@ TRANSIENT = [
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """common.now() returns clock[0]: a minute after onEvent accepted the batch."""
-    current = [CREATED_AT.timestamp() + 60]
-    monkeypatch.setattr(common, "now", lambda: current[0])
-    return current
+def clock(time_machine: TimeMachineFixture) -> Clock:
+    """The handler's time.time() is clock[0]: a minute after onEvent accepted the batch."""
+    return Clock(time_machine, CREATED_AT.timestamp() + 60)
 
 
 def summary_output(total: int, succeeded: int, failed: int, location: str = SUMMARY_URL) -> dict[str, Any]:
@@ -97,13 +97,13 @@ def finished_data(succeeded: int, failed: int) -> dict[str, str]:
 # RUNNING
 
 
-def test_running_execution_is_not_complete(sfn: Stubber, clock: list[float], context: FakeContext) -> None:
+def test_running_execution_is_not_complete(sfn: Stubber, clock: Clock, context: FakeContext) -> None:
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
     assert batch.is_complete(batch_poll_event(), context) == {"IsComplete": False}
 
 
 def test_running_execution_just_before_the_deadline_is_not_complete(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT - 0.001
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
@@ -114,7 +114,7 @@ FAIL_ON_TIMEOUT = batch_props(FailOnTimeout="true")
 
 
 def test_by_default_a_batch_running_at_its_timeout_goes_on_after_the_deploy(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     # A catalog takes hours and CloudFormation waits one: the resource completes RUNNING, nothing
     # is stopped (no StopExecution is queued: a stop would be refused by the stubber).
@@ -135,7 +135,7 @@ def test_by_default_a_batch_running_at_its_timeout_goes_on_after_the_deploy(
 
 
 def test_by_default_a_batch_running_just_before_its_timeout_is_waited_for(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT - 0.001
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
@@ -143,7 +143,7 @@ def test_by_default_a_batch_running_just_before_its_timeout_is_waited_for(
 
 
 def test_with_fail_on_timeout_the_deadline_stops_the_execution_starts_its_cancel_and_fails(
-    sfn: Stubber, s3: Stubber, stubbed: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, s3: Stubber, stubbed: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     sfn.add_response("describe_execution", describe_execution_response("RUNNING"), describe_execution_params())
@@ -160,7 +160,7 @@ def test_with_fail_on_timeout_the_deadline_stops_the_execution_starts_its_cancel
 
 @pytest.mark.parametrize(("code", "http_status", "message"), TRANSIENT[:3])
 def test_transient_error_at_the_deadline_fails_naming_it(
-    sfn: Stubber, clock: list[float], context: FakeContext, code: str, http_status: int, message: str
+    sfn: Stubber, clock: Clock, context: FakeContext, code: str, http_status: int, message: str
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT + 5
     sfn.add_client_error(
@@ -183,7 +183,7 @@ def test_transient_error_at_the_deadline_fails_naming_it(
 
 
 def test_all_assets_succeeded_completes_with_counts_in_data_and_physical_id(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, s3: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     succeeded_execution(sfn, summary_output(3, 3, 0))
     assert batch.is_complete(batch_poll_event(), context) == {
@@ -195,7 +195,7 @@ def test_all_assets_succeeded_completes_with_counts_in_data_and_physical_id(
 
 @pytest.mark.parametrize(("succeeded", "failed"), [(2, 5), (0, 7), (41, 1), (100000, 0)])
 def test_failures_within_the_tolerance_are_counted_as_the_output_says(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext, succeeded: int, failed: int
+    sfn: Stubber, s3: Stubber, clock: Clock, context: FakeContext, succeeded: int, failed: int
 ) -> None:
     # The workflow ended SUCCEEDED: within the tolerance by its own verdict; the handler does not
     # judge again (its tolerance 0 here would fail any of these).
@@ -208,7 +208,7 @@ def test_failures_within_the_tolerance_are_counted_as_the_output_says(
 
 
 def test_an_empty_batch_succeeds_with_zero_counts(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, s3: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     succeeded_execution(sfn, summary_output(0, 0, 0))
     assert batch.is_complete(batch_poll_event(), context) == {
@@ -218,9 +218,7 @@ def test_an_empty_batch_succeeds_with_zero_counts(
     }
 
 
-def test_the_summary_attribute_is_the_executions_own_location(
-    sfn: Stubber, clock: list[float], context: FakeContext
-) -> None:
+def test_the_summary_attribute_is_the_executions_own_location(sfn: Stubber, clock: Clock, context: FakeContext) -> None:
     # Known before the execution starts (the same for a batch that does not wait); the output's
     # location is the worker's account of the same file.
     succeeded_execution(sfn, summary_output(1, 1, 0, location="s3://elsewhere/summary.json"))
@@ -244,7 +242,7 @@ def test_the_summary_attribute_is_the_executions_own_location(
     ],
 )
 def test_an_output_without_summary_counts_fails_saying_what_it_was(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext, output: str | None
+    sfn: Stubber, s3: Stubber, clock: Clock, context: FakeContext, output: str | None
 ) -> None:
     execution = describe_execution_response("SUCCEEDED")
     if output is not None:
@@ -266,7 +264,7 @@ TOLERANCE_CAUSE = (
 
 
 def test_failure_tolerance_exceeded_fails_with_the_workers_message(
-    sfn: Stubber, s3: Stubber, stubbed: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, s3: Stubber, stubbed: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     sfn.add_response(
         "describe_execution",
@@ -280,7 +278,7 @@ def test_failure_tolerance_exceeded_fails_with_the_workers_message(
 
 
 def test_failure_tolerance_exceeded_fails_even_for_a_batch_that_does_not_wait(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     # A redelivered poll of a batch that did not wait finds it already ended: the verdict stands.
     sfn.add_response(
@@ -293,9 +291,7 @@ def test_failure_tolerance_exceeded_fails_even_for_a_batch_that_does_not_wait(
     assert str(caught.value) == f"Metadata-generation batch {EXECUTION_NAME}: 1 of 1 assets failed"
 
 
-def test_failure_reason_fits_the_response_limit(
-    sfn: Stubber, s3: Stubber, clock: list[float], context: FakeContext
-) -> None:
+def test_failure_reason_fits_the_response_limit(sfn: Stubber, s3: Stubber, clock: Clock, context: FakeContext) -> None:
     # Reasons the service wrote: long, with control characters, quotes and characters outside the BMP.
     huge = ('\u0001"\\ \U0001f600 \u2028 ' * 2000)[:9000]
     sfn.add_response(
@@ -321,7 +317,7 @@ def test_failure_reason_fits_the_response_limit(
 
 @pytest.mark.parametrize("status", ["FAILED", "ABORTED", "TIMED_OUT"])
 def test_execution_that_ended_badly_fails_naming_status_error_and_cause(
-    sfn: Stubber, clock: list[float], context: FakeContext, status: str
+    sfn: Stubber, clock: Clock, context: FakeContext, status: str
 ) -> None:
     sfn.add_response(
         "describe_execution",
@@ -336,9 +332,7 @@ def test_execution_that_ended_badly_fails_naming_status_error_and_cause(
     )
 
 
-def test_execution_stopped_without_error_or_cause_says_so(
-    sfn: Stubber, clock: list[float], context: FakeContext
-) -> None:
+def test_execution_stopped_without_error_or_cause_says_so(sfn: Stubber, clock: Clock, context: FakeContext) -> None:
     sfn.add_response("describe_execution", describe_execution_response("ABORTED"), describe_execution_params())
     with pytest.raises(common.RunError, match=r"execution ended ABORTED: no error: no cause$"):
         batch.is_complete(batch_poll_event(), context)
@@ -372,7 +366,7 @@ def test_execution_stopped_without_error_or_cause_says_so(
     ],
 )
 def test_a_lambda_errors_cause_is_shown_as_its_type_and_message(
-    sfn: Stubber, clock: list[float], context: FakeContext, error: str, cause: str, said: str
+    sfn: Stubber, clock: Clock, context: FakeContext, error: str, cause: str, said: str
 ) -> None:
     sfn.add_response(
         "describe_execution",
@@ -385,7 +379,7 @@ def test_a_lambda_errors_cause_is_shown_as_its_type_and_message(
 
 
 def test_a_failure_tolerance_verdict_with_a_lambda_payload_cause_is_shown_as_its_message(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     cause = json.dumps({"errorType": "FailureToleranceExceeded", "errorMessage": "2 of 2 assets failed"})
     sfn.add_response(
@@ -404,7 +398,7 @@ def test_a_failure_tolerance_verdict_with_a_lambda_payload_cause_is_shown_as_its
 
 @pytest.mark.parametrize(("code", "http_status", "message"), TRANSIENT)
 def test_transient_describe_error_is_not_complete(
-    sfn: Stubber, clock: list[float], context: FakeContext, code: str, http_status: int, message: str
+    sfn: Stubber, clock: Clock, context: FakeContext, code: str, http_status: int, message: str
 ) -> None:
     sfn.add_client_error(
         "describe_execution",
@@ -424,7 +418,7 @@ def test_transient_describe_error_is_not_complete(
     ],
 )
 def test_connection_error_is_not_complete(
-    sfn: Stubber, monkeypatch: pytest.MonkeyPatch, clock: list[float], context: FakeContext, error: Exception
+    sfn: Stubber, monkeypatch: pytest.MonkeyPatch, clock: Clock, context: FakeContext, error: Exception
 ) -> None:
     calls: list[dict[str, Any]] = []
 
@@ -437,9 +431,7 @@ def test_connection_error_is_not_complete(
     assert calls == [describe_execution_params()]
 
 
-def test_transient_start_error_is_not_complete(
-    sfn: Stubber, cfn: Stubber, clock: list[float], context: FakeContext
-) -> None:
+def test_transient_start_error_is_not_complete(sfn: Stubber, cfn: Stubber, clock: Clock, context: FakeContext) -> None:
     sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
     cfn.add_response("describe_stacks", stack_response("CREATE_IN_PROGRESS"), stack_params())
     sfn.add_client_error("start_execution", service_error_code="ThrottlingException", http_status_code=400)
@@ -456,7 +448,7 @@ def test_transient_start_error_is_not_complete(
     ],
 )
 def test_other_step_functions_errors_fail(
-    sfn: Stubber, cfn: Stubber, clock: list[float], context: FakeContext, operation: str, code: str, message: str
+    sfn: Stubber, cfn: Stubber, clock: Clock, context: FakeContext, operation: str, code: str, message: str
 ) -> None:
     if operation == "start_execution":
         sfn.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400)
@@ -493,7 +485,7 @@ def expect_stop_then_cancel_error(sfn: Stubber, code: str, http_status: int) -> 
 
 
 def test_a_throttled_cancel_at_the_deadline_still_fails_the_resource_with_the_timeout(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     # The execution is stopped; its cancel is started again by the Delete that follows the failure.
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
@@ -508,7 +500,7 @@ def test_a_throttled_cancel_at_the_deadline_still_fails_the_resource_with_the_ti
 
 
 def test_a_cancel_refused_at_the_deadline_still_fails_naming_the_timeout(
-    sfn: Stubber, clock: list[float], context: FakeContext
+    sfn: Stubber, clock: Clock, context: FakeContext
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     expect_stop_then_cancel_error(sfn, "AccessDeniedException", 400)

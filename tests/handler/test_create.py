@@ -17,6 +17,7 @@ from tests.handler.helpers import (
     NEW_RUN_ID,
     RUN_ID,
     STACK_ID,
+    Clock,
     FakeContext,
     make_event,
     make_props,
@@ -80,10 +81,10 @@ def test_create_without_status_in_response_reports_submitted(stubbed: Stubber, c
 
 
 def test_create_without_creation_time_starts_the_clock_now(
-    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
+    clock: Clock, stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
 ) -> None:
     # StartedAt bounds the wait while Get answers nothing useful, so it is always there.
-    monkeypatch.setattr(common, "now", lambda: 1767323045.25)
+    clock[0] = 1767323045.25
     response = start_response()
     del response["createdAt"]
     stubbed.add_response("start_metadata_generation_run", response, expected_params=start_params(token=ANY))

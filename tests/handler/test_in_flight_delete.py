@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
+from time_machine import TimeMachineFixture
 
 from lambda_src.metadata_generation_run import common, contract, index
 from tests.handler.helpers import (
@@ -24,6 +25,7 @@ from tests.handler.helpers import (
     NAMES,
     NEW_RUN_ID,
     RUN_ID,
+    Clock,
     FakeContext,
     cancel_params,
     get_params,
@@ -43,9 +45,9 @@ OTHER_RUN = "run_other0000000000"
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+def clock(time_machine: TimeMachineFixture) -> Clock:
     """A minute after the run was created (the Create CloudFormation gave up on is young)."""
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 60)
+    return Clock(time_machine, CREATED_AT.timestamp() + 60)
 
 
 def invented_delete(props: dict[str, Any] | None = None, physical_id: str = INVENTED) -> index.IsCompleteEvent:

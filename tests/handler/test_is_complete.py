@@ -10,6 +10,7 @@ from datetime import timedelta, timezone
 
 import pytest
 from botocore.stub import Stubber
+from time_machine import TimeMachineFixture
 
 from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
@@ -19,6 +20,7 @@ from tests.handler.helpers import (
     NAMES,
     RUN_ID,
     STARTED_AT,
+    Clock,
     FakeContext,
     cancel_params,
     get_params,
@@ -32,20 +34,18 @@ from tests.handler.helpers import (
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """common.now() returns clock[0]; starts 10 s after the run was created."""
-    current = [CREATED_AT.timestamp() + 10]
-    monkeypatch.setattr(common, "now", lambda: current[0])
-    return current
+def clock(time_machine: TimeMachineFixture) -> Clock:
+    """The handler's time.time() is clock[0]; starts 10 s after the run was created."""
+    return Clock(time_machine, CREATED_AT.timestamp() + 10)
 
 
 @pytest.mark.parametrize("status", ["SUBMITTED", "IN_PROGRESS"])
-def test_running_run_is_not_complete(stubbed: Stubber, context: FakeContext, clock: list[float], status: str) -> None:
+def test_running_run_is_not_complete(stubbed: Stubber, context: FakeContext, clock: Clock, status: str) -> None:
     stubbed.add_response("get_metadata_generation_run", get_response(status), expected_params=get_params())
     assert index.is_complete(poll_event(), context) == {"IsComplete": False}
 
 
-def test_succeeded_run_is_complete(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_succeeded_run_is_complete(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     stubbed.add_response("get_metadata_generation_run", get_response("SUCCEEDED"), expected_params=get_params())
     # The finished status goes into the physical id (isComplete's overrides onEvent's), so that later
     # Updates and Deletes know it without a call.
@@ -58,7 +58,7 @@ def test_succeeded_run_is_complete(stubbed: Stubber, context: FakeContext, clock
 
 @pytest.mark.parametrize("fail_on_partial", ["false", "False", False])
 def test_partial_success_is_success_by_default(
-    stubbed: Stubber, context: FakeContext, clock: list[float], fail_on_partial: str | bool
+    stubbed: Stubber, context: FakeContext, clock: Clock, fail_on_partial: str | bool
 ) -> None:
     stubbed.add_response(
         "get_metadata_generation_run",
@@ -79,9 +79,7 @@ def test_partial_success_is_success_by_default(
     }
 
 
-def test_partial_success_is_success_when_property_absent(
-    stubbed: Stubber, context: FakeContext, clock: list[float]
-) -> None:
+def test_partial_success_is_success_when_property_absent(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     props = make_props()
     del props["FailOnPartialSuccess"]
     stubbed.add_response(
@@ -90,7 +88,7 @@ def test_partial_success_is_success_when_property_absent(
     assert index.is_complete(poll_event(props), context)["IsComplete"] is True
 
 
-def test_partial_success_fails_when_asked(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_partial_success_fails_when_asked(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     stubbed.add_response(
         "get_metadata_generation_run",
         get_response(
@@ -111,7 +109,7 @@ def test_partial_success_fails_when_asked(stubbed: Stubber, context: FakeContext
 
 @pytest.mark.parametrize("status", ["FAILED", "CANCELED"])
 def test_failed_run_raises_with_service_reasons(
-    stubbed: Stubber, context: FakeContext, clock: list[float], status: str
+    stubbed: Stubber, context: FakeContext, clock: Clock, status: str
 ) -> None:
     stubbed.add_response(
         "get_metadata_generation_run",
@@ -135,7 +133,7 @@ def test_failed_run_raises_with_service_reasons(
 
 @pytest.mark.parametrize("type_stats", [None, [], [{"type": NAMES, "status": "FAILED"}]])
 def test_failed_run_without_service_message_still_explains(
-    stubbed: Stubber, context: FakeContext, clock: list[float], type_stats: list[dict[str, str]] | None
+    stubbed: Stubber, context: FakeContext, clock: Clock, type_stats: list[dict[str, str]] | None
 ) -> None:
     stubbed.add_response(
         "get_metadata_generation_run", get_response("FAILED", type_stats=type_stats), expected_params=get_params()
@@ -146,7 +144,7 @@ def test_failed_run_without_service_message_still_explains(
 
 
 @pytest.mark.parametrize("char", ["x", "\u00e9", "\u4e2d", "\U0001f600"])
-def test_long_error_message_is_truncated(stubbed: Stubber, context: FakeContext, clock: list[float], char: str) -> None:
+def test_long_error_message_is_truncated(stubbed: Stubber, context: FakeContext, clock: Clock, char: str) -> None:
     stubbed.add_response(
         "get_metadata_generation_run",
         get_response(
@@ -172,7 +170,7 @@ def test_long_error_message_is_truncated(stubbed: Stubber, context: FakeContext,
     assert "second" in message
 
 
-def test_running_past_timeout_cancels_then_raises(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_running_past_timeout_cancels_then_raises(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     clock[0] = CREATED_AT.timestamp() + 601
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
@@ -183,13 +181,13 @@ def test_running_past_timeout_cancels_then_raises(stubbed: Stubber, context: Fak
     )
 
 
-def test_running_within_timeout_keeps_polling(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_running_within_timeout_keeps_polling(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     clock[0] = CREATED_AT.timestamp() + 599
     stubbed.add_response("get_metadata_generation_run", get_response("SUBMITTED"), expected_params=get_params())
     assert index.is_complete(poll_event(make_props(TimeoutSeconds="600")), context) == {"IsComplete": False}
 
 
-def test_default_timeout_is_thirty_minutes(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_default_timeout_is_thirty_minutes(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     props = make_props()
     del props["TimeoutSeconds"]
     clock[0] = CREATED_AT.timestamp() + 1799
@@ -204,7 +202,7 @@ def test_default_timeout_is_thirty_minutes(stubbed: Stubber, context: FakeContex
 
 @pytest.mark.parametrize(("raw", "capped"), [("3300", 3300), ("3301", 3300), ("3600", 3300)])
 def test_timeout_over_the_maximum_is_capped(
-    stubbed: Stubber, context: FakeContext, clock: list[float], raw: str, capped: int
+    stubbed: Stubber, context: FakeContext, clock: Clock, raw: str, capped: int
 ) -> None:
     # 0.1 templates allowed an hour: accepted (a rollback to one must work), but capped so that our
     # message comes before CloudFormation's ServiceTimeout.
@@ -217,7 +215,7 @@ def test_timeout_over_the_maximum_is_capped(
         index.is_complete(poll_event(props), context)
 
 
-def test_timeout_uses_creation_time_in_any_timezone(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_timeout_uses_creation_time_in_any_timezone(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     created = CREATED_AT.astimezone(timezone(timedelta(hours=5)))
     clock[0] = CREATED_AT.timestamp() + 61
     stubbed.add_response(
@@ -228,14 +226,14 @@ def test_timeout_uses_creation_time_in_any_timezone(stubbed: Stubber, context: F
         index.is_complete(poll_event(make_props(TimeoutSeconds="60")), context)
 
 
-def test_finished_run_past_timeout_still_succeeds(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_finished_run_past_timeout_still_succeeds(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     clock[0] = CREATED_AT.timestamp() + 10_000
     stubbed.add_response("get_metadata_generation_run", get_response("SUCCEEDED"), expected_params=get_params())
     assert index.is_complete(poll_event(make_props(TimeoutSeconds="60")), context)["IsComplete"] is True
 
 
 def test_run_without_creation_time_times_out_from_started_at(
-    stubbed: Stubber, context: FakeContext, clock: list[float]
+    stubbed: Stubber, context: FakeContext, clock: Clock
 ) -> None:
     # onEvent's StartedAt bounds the wait when the run does not say when it was created.
     data = {**started_data(), "StartedAt": f"{CREATED_AT.timestamp() + 100:.3f}"}
@@ -266,7 +264,7 @@ def test_no_wait_with_known_status_completes_without_call(stubbed: Stubber, cont
 
 @pytest.mark.parametrize("data", [{"RunId": RUN_ID}, {}])
 def test_no_wait_without_status_asks_once(
-    stubbed: Stubber, context: FakeContext, clock: list[float], data: dict[str, str]
+    stubbed: Stubber, context: FakeContext, clock: Clock, data: dict[str, str]
 ) -> None:
     # An Update that kept a run whose id has no status (a 0.1 id) returns no Status; one Get fills
     # it in, without waiting.
@@ -278,7 +276,7 @@ def test_no_wait_without_status_asks_once(
     }
 
 
-def test_no_wait_does_not_fail_on_failed_run(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_no_wait_does_not_fail_on_failed_run(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     stubbed.add_response("get_metadata_generation_run", get_response("FAILED"), expected_params=get_params())
     event = make_event("Update", make_props(WaitForCompletion="false"), physical_id=RUN_ID, data={"RunId": RUN_ID})
     assert index.is_complete(event, context)["Data"] == {"RunId": RUN_ID, "Status": "FAILED"}
@@ -290,7 +288,7 @@ def test_delete_request_is_complete_without_call(stubbed: Stubber, context: Fake
 
 @pytest.mark.parametrize("wait", ["true", "false"])
 def test_kept_run_with_unreadable_status_still_completes(
-    stubbed: Stubber, context: FakeContext, clock: list[float], wait: str
+    stubbed: Stubber, context: FakeContext, clock: Clock, wait: str
 ) -> None:
     # Keeping a run must never fail (it may be a rollback): an unreadable status is reported UNKNOWN.
     stubbed.add_client_error(
@@ -335,8 +333,8 @@ def test_poll_of_a_physical_id_that_is_not_a_run_fails_clearly(
     assert str(caught.value) == f"physical id {physical_id!r} is not a run of this resource"
 
 
-def test_elapsed_seconds_uses_now_seam(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 42.4)
+def test_elapsed_seconds_uses_now_seam(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock[0] = CREATED_AT.timestamp() + 42.4
     started = CREATED_AT.timestamp() + 10
     assert index._elapsed_seconds({"createdAt": CREATED_AT}, started) == pytest.approx(42.4)
     assert index._elapsed_seconds({"createdAt": CREATED_AT + timedelta(seconds=2)}, started) == pytest.approx(40.4)

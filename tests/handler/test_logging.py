@@ -14,6 +14,7 @@ from tests.handler.helpers import (
     RESPONSE_URL,
     RESPONSE_URL_SECRET,
     RUN_ID,
+    Clock,
     FakeContext,
     get_params,
     get_response,
@@ -44,10 +45,14 @@ def _records(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
 
 
 def test_create_and_poll_log_json_without_response_url(
-    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, context: FakeContext
+    clock: Clock,
+    stubbed: Stubber,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    context: FakeContext,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 30)
+    clock[0] = CREATED_AT.timestamp() + 30
     stubbed.add_response("start_metadata_generation_run", start_response(), expected_params=start_params(token=ANY))
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_response("get_metadata_generation_run", get_response("SUCCEEDED"), expected_params=get_params())

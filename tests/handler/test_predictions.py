@@ -20,6 +20,7 @@ from tests.handler.helpers import (
     DOMAIN_ID,
     NEW_RUN_ID,
     RUN_ID,
+    Clock,
     FakeContext,
     get_params,
     get_response,
@@ -140,9 +141,9 @@ def test_reject_uses_reject_predictions_and_its_revision_field(
 
 @pytest.mark.parametrize("status", ["SUBMITTED", "IN_PROGRESS"])
 def test_nothing_is_applied_while_the_run_is_going(
-    stubbed: Stubber, context: FakeContext, status: str, monkeypatch: pytest.MonkeyPatch
+    clock: Clock, stubbed: Stubber, context: FakeContext, status: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 60)
+    clock[0] = CREATED_AT.timestamp() + 60
     _queue_get(stubbed, status)  # and no accept_predictions queued: a call would fail the test
     assert index.is_complete(poll_event(make_props(Predictions=ACCEPT_ALL)), context) == {"IsComplete": False}
 
@@ -207,13 +208,14 @@ def test_redelivered_poll_accepts_with_the_same_token(
 
 
 def test_transient_accept_error_tries_again_with_the_same_token(
+    clock: Clock,
     stubbed: Stubber,
     cfn: Stubber,
     monkeypatch: pytest.MonkeyPatch,
     api_calls: list[tuple[str, dict[str, Any]]],
     context: FakeContext,
 ) -> None:
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 60)
+    clock[0] = CREATED_AT.timestamp() + 60
     props = make_props(Predictions=ACCEPT_ALL)
     _queue_get(stubbed, "SUCCEEDED")
     _queue_stack(cfn)
@@ -268,9 +270,15 @@ def test_predictions_are_applied_only_while_the_request_is_wanted(
     ("code", "status"), [("Throttling", 400), ("ServiceUnavailable", 503), ("InternalFailure", 500)]
 )
 def test_unreadable_stack_status_tries_again(
-    stubbed: Stubber, cfn: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, code: str, status: int
+    clock: Clock,
+    stubbed: Stubber,
+    cfn: Stubber,
+    monkeypatch: pytest.MonkeyPatch,
+    context: FakeContext,
+    code: str,
+    status: int,
 ) -> None:
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 60)
+    clock[0] = CREATED_AT.timestamp() + 60
     _queue_get(stubbed, "SUCCEEDED")
     cfn.add_client_error(
         "describe_stacks",

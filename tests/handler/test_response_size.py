@@ -24,6 +24,7 @@ from tests.handler.helpers import (
     GLOSSARY,
     NAMES,
     RUN_ID,
+    Clock,
     FakeContext,
     cancel_params,
     get_params,
@@ -130,9 +131,9 @@ def test_model_of_the_body_leaves_room_for_the_reason() -> None:
 
 
 def test_successful_results_fit(
-    stubbed: Stubber, cfn: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
+    clock: Clock, stubbed: Stubber, cfn: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
 ) -> None:
-    monkeypatch.setattr(common, "now", CREATED_AT.timestamp)
+    clock[0] = CREATED_AT.timestamp()
     policy = {"Action": "ACCEPT", "Rule": "ALL"}
     props = make_props(Predictions=policy)
     stubbed.add_response("start_metadata_generation_run", start_response(), expected_params=start_params(token=ANY))
@@ -239,10 +240,10 @@ def test_accept_error_reason_fits_whatever_the_service_sends(
 
 @pytest.mark.parametrize("text", NASTY, ids=IDS)
 def test_unknown_status_timeout_reason_fits(
-    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, text: str
+    clock: Clock, stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, text: str
 ) -> None:
     # The status itself is service text here.
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 10**9)
+    clock[0] = CREATED_AT.timestamp() + 10**9
     stubbed.add_response("get_metadata_generation_run", get_response(text), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
     reason = failure_reason(lambda: index.is_complete(poll_event(), context))
@@ -287,8 +288,10 @@ def test_not_a_run_reason_fits(stubbed: Stubber, context: FakeContext) -> None:
     failure_reason(lambda: index.is_complete(poll_event(physical_id="\x00\ud800" * 100_000), context))
 
 
-def test_timeout_reason_fits(stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext) -> None:
-    monkeypatch.setattr(common, "now", lambda: CREATED_AT.timestamp() + 10**9)
+def test_timeout_reason_fits(
+    clock: Clock, stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext
+) -> None:
+    clock[0] = CREATED_AT.timestamp() + 10**9
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_response("cancel_metadata_generation_run", {}, expected_params=cancel_params())
     failure_reason(lambda: index.is_complete(poll_event(), context))

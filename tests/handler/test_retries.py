@@ -14,7 +14,7 @@ import pytest
 from botocore.retries import standard
 
 from lambda_src.metadata_generation_run import common, index
-from tests.handler.helpers import DOMAIN_ID, PROJECT_ID, RUN_ID, FakeContext, make_event, pid
+from tests.handler.helpers import DOMAIN_ID, PROJECT_ID, RUN_ID, Clock, FakeContext, make_event, pid
 
 
 def total_attempts(retries: dict[str, Any]) -> int:
@@ -118,10 +118,10 @@ def always_throttled(monkeypatch: pytest.MonkeyPatch, real_client: None) -> Iter
 
 
 def test_real_client_retries_throttling_and_succeeds(
-    throttled_twice: FakeDataZone, monkeypatch: pytest.MonkeyPatch, context: FakeContext
+    clock: Clock, throttled_twice: FakeDataZone, monkeypatch: pytest.MonkeyPatch, context: FakeContext
 ) -> None:
     # The fake answers no createdAt: StartedAt is the handler's clock.
-    monkeypatch.setattr(common, "now", lambda: 1767323045.0)
+    clock[0] = 1767323045.0
     event = make_event("Create")
     result = index.on_event(event, context)
     assert result == {

@@ -17,11 +17,13 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.stub import Stubber
+from time_machine import TimeMachineFixture
 
 from lambda_src.metadata_generation_run import common, index
 from tests.handler.helpers import (
     CREATED_AT,
     RUN_ID,
+    Clock,
     FakeContext,
     cancel_params,
     get_params,
@@ -53,11 +55,9 @@ CONNECTION_ERRORS = [
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """common.now() returns clock[0]; starts a minute after the run was started."""
-    current = [CREATED_AT.timestamp() + 60]
-    monkeypatch.setattr(common, "now", lambda: current[0])
-    return current
+def clock(time_machine: TimeMachineFixture) -> Clock:
+    """The handler's time.time() is clock[0]; starts a minute after the run was started."""
+    return Clock(time_machine, CREATED_AT.timestamp() + 60)
 
 
 def fail_get_with(monkeypatch: pytest.MonkeyPatch, client: Any, error: Exception) -> list[dict[str, Any]]:
@@ -73,7 +73,7 @@ def fail_get_with(monkeypatch: pytest.MonkeyPatch, client: Any, error: Exception
 
 @pytest.mark.parametrize(("code", "status", "text"), TRANSIENT_ANSWERS)
 def test_transient_get_error_is_not_complete(
-    stubbed: Stubber, context: FakeContext, clock: list[float], code: str, status: int, text: str
+    stubbed: Stubber, context: FakeContext, clock: Clock, code: str, status: int, text: str
 ) -> None:
     stubbed.add_client_error(
         "get_metadata_generation_run",
@@ -87,14 +87,14 @@ def test_transient_get_error_is_not_complete(
 
 @pytest.mark.parametrize("error", CONNECTION_ERRORS, ids=lambda e: type(e).__name__)
 def test_connection_error_is_not_complete(
-    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, clock: list[float], error: Exception
+    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, clock: Clock, error: Exception
 ) -> None:
     calls = fail_get_with(monkeypatch, stubbed.client, error)
     assert index.is_complete(poll_event(PROPS), context) == {"IsComplete": False}
     assert calls == [get_params()]
 
 
-def test_transient_errors_then_success_completes(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_transient_errors_then_success_completes(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     for code, status, text in TRANSIENT_ANSWERS:
         stubbed.add_client_error(
             "get_metadata_generation_run",
@@ -111,7 +111,7 @@ def test_transient_errors_then_success_completes(stubbed: Stubber, context: Fake
 
 @pytest.mark.parametrize(("code", "status", "text"), TRANSIENT_ANSWERS)
 def test_timeout_during_transient_errors_cancels_and_names_the_last_error(
-    stubbed: Stubber, context: FakeContext, clock: list[float], code: str, status: int, text: str
+    stubbed: Stubber, context: FakeContext, clock: Clock, code: str, status: int, text: str
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT + 5
     stubbed.add_client_error(
@@ -131,7 +131,7 @@ def test_timeout_during_transient_errors_cancels_and_names_the_last_error(
 
 
 def test_timeout_during_connection_errors_counts_from_started_at(
-    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, clock: list[float]
+    stubbed: Stubber, monkeypatch: pytest.MonkeyPatch, context: FakeContext, clock: Clock
 ) -> None:
     # No run was read, so the wait is bounded by onEvent's StartedAt (the run's createdAt).
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
@@ -145,7 +145,7 @@ def test_timeout_during_connection_errors_counts_from_started_at(
     )
 
 
-def test_timeout_still_fails_when_the_cancel_fails(stubbed: Stubber, context: FakeContext, clock: list[float]) -> None:
+def test_timeout_still_fails_when_the_cancel_fails(stubbed: Stubber, context: FakeContext, clock: Clock) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT + 1
     stubbed.add_response("get_metadata_generation_run", get_response("IN_PROGRESS"), expected_params=get_params())
     stubbed.add_client_error(
@@ -160,7 +160,7 @@ def test_timeout_still_fails_when_the_cancel_fails(stubbed: Stubber, context: Fa
 
 
 def test_access_denied_on_get_cancels_before_failing(
-    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, clock: list[float]
+    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, clock: Clock
 ) -> None:
     stubbed.add_client_error(
         "get_metadata_generation_run",
@@ -181,7 +181,7 @@ def test_access_denied_on_get_cancels_before_failing(
 @pytest.mark.parametrize("status", ["PAUSED", "", "succeeded", "SUCCEEDED_WITH_WARNINGS"])
 @pytest.mark.parametrize("props", [PROPS, make_props(TimeoutSeconds=str(TIMEOUT), Predictions=ACCEPT_ALL)])
 def test_unknown_status_keeps_waiting(
-    stubbed: Stubber, cfn: Stubber, context: FakeContext, clock: list[float], status: str, props: dict[str, Any]
+    stubbed: Stubber, cfn: Stubber, context: FakeContext, clock: Clock, status: str, props: dict[str, Any]
 ) -> None:
     # No DescribeStacks or AcceptPredictions queued: predictions are never applied to it.
     stubbed.add_response("get_metadata_generation_run", get_response(status), expected_params=get_params())
@@ -190,7 +190,7 @@ def test_unknown_status_keeps_waiting(
 
 @pytest.mark.parametrize("props", [PROPS, make_props(TimeoutSeconds=str(TIMEOUT), Predictions=ACCEPT_ALL)])
 def test_unknown_status_at_timeout_cancels_and_names_it(
-    stubbed: Stubber, cfn: Stubber, context: FakeContext, clock: list[float], props: dict[str, Any]
+    stubbed: Stubber, cfn: Stubber, context: FakeContext, clock: Clock, props: dict[str, Any]
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT
     stubbed.add_response("get_metadata_generation_run", get_response("PAUSED"), expected_params=get_params())
@@ -204,7 +204,7 @@ def test_unknown_status_at_timeout_cancels_and_names_it(
 
 
 def test_unknown_status_is_polled_until_the_timeout(
-    stubbed: Stubber, cfn: Stubber, context: FakeContext, clock: list[float]
+    stubbed: Stubber, cfn: Stubber, context: FakeContext, clock: Clock
 ) -> None:
     answers = []
     for elapsed in (60, 300, TIMEOUT - 1):
@@ -224,7 +224,7 @@ def test_unknown_status_is_polled_until_the_timeout(
 
 @pytest.mark.parametrize("status", ["SUBMITTED", "IN_PROGRESS"])
 def test_timeout_cancels_the_run_before_failing(
-    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, clock: list[float], status: str
+    stubbed: Stubber, api_calls: list[tuple[str, dict[str, Any]]], context: FakeContext, clock: Clock, status: str
 ) -> None:
     clock[0] = CREATED_AT.timestamp() + TIMEOUT + 30
     stubbed.add_response("get_metadata_generation_run", get_response(status), expected_params=get_params())
@@ -238,9 +238,7 @@ def test_timeout_cancels_the_run_before_failing(
 
 
 @pytest.mark.parametrize("status", ["FAILED", "CANCELED"])
-def test_run_that_ended_is_not_cancelled(
-    stubbed: Stubber, context: FakeContext, clock: list[float], status: str
-) -> None:
+def test_run_that_ended_is_not_cancelled(stubbed: Stubber, context: FakeContext, clock: Clock, status: str) -> None:
     # Past the timeout too: the run's own end wins, and there is nothing to cancel.
     clock[0] = CREATED_AT.timestamp() + TIMEOUT + 30
     stubbed.add_response("get_metadata_generation_run", get_response(status), expected_params=get_params())

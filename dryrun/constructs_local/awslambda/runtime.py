@@ -10,8 +10,10 @@ Errors come back as Lambda's error payload (``errorMessage``, ``errorType``, ``s
 invocation longer than the function's timeout (on the shared clock) as Lambda's
 "Task timed out after N seconds", a result that is not JSON as ``Runtime.MarshalError``.
 
-In local mode the handler's waits run on the shared simulated clock: botocore's retry back-off
-sleeps on it, and a module-level ``now()`` seam (the handler has one) reads it.
+In local mode the handler runs on the shared simulated clock without knowing it: botocore's
+retry back-off sleeps on it, and the wall clock the handler reads (``time.time()``,
+``datetime.now()``) is moved there by time-machine for the invocation, and moved again after each
+AWS call and each back-off, as the clock advances while the handler waits on them.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ import time
 import traceback
 import tracemalloc
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import time_machine
 
 from constructs_local._deps import botocore_module
 from constructs_local.clock import Clock
@@ -116,13 +120,16 @@ class LambdaContext:
 
 
 class _ClockedTime:
-    """Stands in for the ``time`` module inside botocore's endpoint: its sleeps use the shared clock."""
+    """Stands in for the ``time`` module inside botocore's endpoint: its sleeps use the shared
+    clock, and the handler's wall clock follows it afterwards."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, after: Callable[[], None]) -> None:
         self._clock = clock
+        self._after = after
 
     def sleep(self, seconds: float) -> None:
         self._clock.sleep(seconds)
+        self._after()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
@@ -200,6 +207,7 @@ class LocalFunction:
         self.region = region
         self.local = local
         self.simulate_time = simulate_time
+        self._follow: Callable[..., None] | None = None
         #: Simulated time an invocation costs besides what the handler waits for (Lambda's own
         #: overhead; an instant invocation would let timeouts look farther away than they are).
         self.invoke_seconds = invoke_seconds
@@ -320,6 +328,7 @@ class LocalFunction:
         if self._boto3_session is None:
             core = botocore_module("botocore.session").Session()
             core.register_component("data_loader", _shared_loader())  # parsed models are cached there
+            core.register("after-call", self._after_call)
             self._boto3_session = boto3.Session(botocore_session=core)
         boto3.DEFAULT_SESSION = self._boto3_session  # type: ignore[attr-defined]
         try:
@@ -329,24 +338,36 @@ class LocalFunction:
             boto3.DEFAULT_SESSION = saved  # type: ignore[attr-defined]
 
     @contextlib.contextmanager
-    def _simulated_time(self, module: ModuleType | None) -> Iterator[None]:
+    def _simulated_time(self) -> Iterator[None]:
+        """The invocation's wall clock is the shared clock's: time-machine travels there (time
+        standing still, as on the simulated clock) and follows it after every wait the handler
+        makes (an AWS call, while the endpoint's latency advanced the clock; a botocore back-off)."""
         if not self.simulate_time:
             yield
             return
         endpoint = botocore_module("botocore.endpoint")
         saved_time = endpoint.time
-        endpoint.time = _ClockedTime(self.clock)  # type: ignore[attr-defined]
-        # The handler's ``now()`` seam may live in a sibling of the entry module.
-        seams = ([module] if module is not None else []) + list(self._siblings.values())
-        saved = {m: m.now for m in seams if callable(getattr(m, "now", None))}
-        for seam in saved:
-            seam.now = self.clock.now  # type: ignore[attr-defined]
+        traveller = time_machine.travel(self.clock.now(), tick=False)
+        coordinates = traveller.start()
+
+        def follow(**_: Any) -> None:
+            coordinates.move_to(self.clock.now(), tick=False)
+
+        self._follow = follow
+        endpoint.time = _ClockedTime(self.clock, follow)  # type: ignore[attr-defined]
         try:
             yield
         finally:
+            self._follow = None
             endpoint.time = saved_time  # type: ignore[attr-defined]
-            for seam, original in saved.items():
-                seam.now = original  # type: ignore[attr-defined]
+            traveller.stop()
+
+    def _after_call(self, **_: Any) -> None:
+        # Registered on this function's boto3 session: every client it makes calls it after each
+        # AWS call (the handler's clients are cached across invocations, so it looks up the
+        # invocation's time traveller rather than capturing one).
+        if self._follow is not None:
+            self._follow()
 
     # -- invoke ---------------------------------------------------------------------------------
 
@@ -386,7 +407,7 @@ class LocalFunction:
                         deadline=started + self.spec.timeout_seconds,
                         clock=self.clock,
                     )
-                    with self._own_modules(), self._simulated_time(module):
+                    with self._own_modules(), self._simulated_time():
                         result = function(payload, context)
                     try:
                         invocation.result = json.loads(json.dumps(result))
