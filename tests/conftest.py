@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Generator
 from typing import Any
 
@@ -18,6 +19,21 @@ os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ.pop("AWS_PROFILE", None)
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+#: The only hosts a test process may resolve: the local endpoints listen on loopback.
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_resolve = socket.getaddrinfo
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    # A client that missed its local endpoint (or its stub) would otherwise try AWS itself: fail
+    # at once, naming the host. Subprocesses (pip, the CDK CLI, jsii) are not affected.
+    if host not in LOOPBACK:
+        raise OSError(f"tests are offline: refused to resolve {host!r} (only loopback is allowed)")
+    return _resolve(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
 
 
 # --- Mutation testing (scripts/mutation) -------------------------------------------------------

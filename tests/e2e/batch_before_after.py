@@ -40,6 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore import xform_name
+from botocore.paginate import Paginator
 from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, SimulatedClock, default_seed
 from constructs_local.awslambda import runtime as lambda_runtime
 from constructs_local.awslambda.runtime import RUNTIME_BASELINE_MB, LambdaContext
@@ -629,9 +632,24 @@ def handler_modules(folder: Path, label: str) -> dict[str, Any]:
         spec.loader.exec_module(package)
     return {
         module: importlib.import_module(f"{name}.{module}")
-        for module in ("contract", "index", "batch", "worker")
+        for module in ("contract", "common", "index", "batch", "worker")
         if (folder / f"{module}.py").is_file()
     }
+
+
+def install_clients(modules: dict[str, Any], **clients: Any) -> None:
+    """Give a revision's handler modules these clients (``datazone``, ``s3``): 20c2370 keeps them in
+    module globals (``index._client``, ``batch._s3_client``, ``worker._s3_client``), the current
+    handler in its shared module's cache (``common._clients``)."""
+    if "common" in modules:
+        modules["common"]._clients.update(clients)
+        return
+    if "datazone" in clients:
+        modules["index"]._client = clients["datazone"]
+    if "s3" in clients:
+        for name in ("batch", "worker"):
+            if name in modules:
+                modules[name]._s3_client = clients["s3"]
 
 
 def function_limits(assembly: Path, handler: str) -> tuple[int, int]:
@@ -702,6 +720,13 @@ class InProcessDataZone:
         self.calls += 1
         return self.backend.handle(operation, params, self.backend.default_principal)
 
+    def get_paginator(self, operation: str) -> Any:
+        """botocore's own paginator over these methods, as the current worker pages a client."""
+        model = botocore.session.get_session().get_service_model("datazone")
+        name = next(op for op in model.operation_names if xform_name(op) == xform_name(operation))
+        config = botocore.session.get_session().get_paginator_model("datazone").get_paginator(name)
+        return Paginator(getattr(self, xform_name(name)), config, model.operation_model(name))
+
     def list_data_source_runs(self, **params: Any) -> dict[str, Any]:
         return self._call("ListDataSourceRuns", params)
 
@@ -742,15 +767,15 @@ def item_1_selection(sides: Sides, side: str) -> Observation:
     modules = handler_modules(sides.handler_dir(side), side)
     timeout, memory = function_limits(sides.assembly(side), WORKING_FUNCTION[side])
     datazone = InProcessDataZone(backend)
-    modules["index"]._client = datazone
+    install_clients(modules, datazone=datazone)
     props = source_batch_properties(sides.assembly(side))
     spec = modules["batch"].parse_properties(props)
     steps: list[tuple[float, int]] = []  # per invocation: simulated seconds, DataZone calls
     with moto_only(), warnings_logged() as warnings:
         s3 = s3_client()
         s3.create_bucket(Bucket=RESULTS)
+        install_clients(modules, s3=s3)
         if side == "before":
-            modules["batch"]._s3_client = s3
             started = clock.now()
             location = modules["batch"]._items(spec, f"batches/Imported/{side}")
             steps.append((clock.now() - started, datazone.calls))
@@ -758,7 +783,6 @@ def item_1_selection(sides: Sides, side: str) -> Observation:
             selected = len(json.loads(body))
         else:
             worker = modules["worker"]
-            worker._s3_client = s3
             batch = {
                 "domainId": spec.domain_id,
                 "projectId": spec.project_id,
@@ -935,13 +959,13 @@ def measure_summary(folder: Path, side: str, assembly: Path, sizes: Sequence[int
             floor = tracemalloc.get_traced_memory()[0]
             started = time.perf_counter()
             if side == "before":
-                modules["batch"]._s3_client = served
+                install_clients(modules, s3=served)
                 output = json.dumps({"results": {"Bucket": RESULTS, "Key": manifest_key}})
                 summary, _ = modules["batch"]._summarize(spec, {"executionArn": "arn", "output": output}, prefix)
                 steps = 1
             else:
                 worker = modules["worker"]
-                worker._s3_client = served
+                install_clients(modules, s3=served)
                 batch = {"resultsBucket": RESULTS, "prefix": prefix, "failureTolerance": 0, "executionArn": "arn"}
                 summary = {"done": False}
                 state: dict[str, Any] = {}
