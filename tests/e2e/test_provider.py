@@ -6,16 +6,19 @@ the replay runs the packaged asset from the cloud assembly, not the source tree.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from constructs_local import LocalDataZone
 from constructs_local.cloudformation.assembly import find_provider, load_assembly
 from constructs_local.cloudformation.provider import CREATE_FAILED_MARKER
 from constructs_local.cloudformation.replay import LocalCloudFormation, StackResult
+from constructs_local.cloudformation.session import SessionCore, _FailureError
 
-from tests.e2e.cases import mutated_assembly, set_run_property
+from tests.e2e.cases import add_sibling, harness, mutated_assembly, set_run_property
 
 STAND_IN = """
 import json
@@ -167,3 +170,31 @@ def test_create_failed_marker_skips_the_handler_on_delete(
     assert create.response.physical_id == CREATE_FAILED_MARKER
     assert not delete.run.handler_called
     assert delete.run.invocations == []
+
+
+def test_a_failed_delete_of_a_create_in_flight_fails_the_rollback(
+    assembly: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sibling fails 15 s into stack creation while the run's Create waits: CloudFormation
+    # deletes the run with an invented id. When that Delete fails, the resource stays and the
+    # stack ends ROLLBACK_FAILED (the harness said ROLLBACK_COMPLETE and forgot the resource).
+    send = SessionCore.send_steps
+
+    def delete_fails(
+        self: SessionCore, ctx: Any, logical_id: str, request_type: str, phase: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        if request_type == "Delete" and phase == "rollback":
+            raise _FailureError("injected: the handler's Delete failed")
+        return (yield from send(self, ctx, logical_id, request_type, phase, *args, **kwargs))
+
+    monkeypatch.setattr(SessionCore, "send_steps", delete_fails)
+    with harness(assembly) as box:
+        variant = box.variant(add_sibling())
+        result = box.deploy(variant, fail_resources={"Sibling": 15})
+        state = json.loads(box.state_file.read_text())
+    assert result.status == "ROLLBACK_FAILED"
+    [stack] = state["stacks"].values()
+    assert stack["status"] == "ROLLBACK_FAILED"
+    kept = [r for r in stack["resources"].values() if r["type"] == "Custom::DataZoneMetadataGenerationRun"]
+    assert len(kept) == 1
+    assert kept[0]["physicalId"].startswith(f"{stack['stackName']}-")  # the id CloudFormation invented

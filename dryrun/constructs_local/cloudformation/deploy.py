@@ -40,7 +40,7 @@ class _Progress:
     running: dict[str, Any] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
     changes: list[_Change] = field(default_factory=list)
-    deleting: list[Any] = field(default_factory=list)
+    deleting: list[tuple[str, _Resource, Any]] = field(default_factory=list)
     failure: _FailureError | None = None
 
 
@@ -112,8 +112,13 @@ class DeploySteps(RollbackSteps):
                 break
             self.scheduler.run_until(lambda: any(task.done for task in progress.running.values()))
             self._collect_finished(dep, progress)
-        self.scheduler.run_until(lambda: all(task.done for task in progress.deleting))
+        self.scheduler.run_until(lambda: all(task.done for _, _, task in progress.deleting))
         if progress.failure is not None:
+            # A Delete CloudFormation sent to a Create in flight that failed leaves the resource
+            # behind: the rollback then ends ROLLBACK_FAILED, as CloudFormation's does.
+            progress.failure.undeleted.update(
+                {logical: resource for logical, resource, task in progress.deleting if task.result is not True}
+            )
             raise progress.failure
         return progress.changes
 
@@ -137,7 +142,7 @@ class DeploySteps(RollbackSteps):
                     self._stack_status(dep, "ROLLBACK_IN_PROGRESS")
                     progress.deleting += self._delete_in_flight(dep, running)
 
-    def _delete_in_flight(self, dep: _Deployment, running: dict[str, Any]) -> list[Any]:
+    def _delete_in_flight(self, dep: _Deployment, running: dict[str, Any]) -> list[tuple[str, _Resource, Any]]:
         """CloudFormation stops waiting for the Creates still in flight and deletes those resources
         with a physical id it invents (their waiters go on; what they answer is ignored)."""
         deletes = []
@@ -154,9 +159,8 @@ class DeploySteps(RollbackSteps):
             resource = _Resource(
                 kind, invented, record.request["ResourceProperties"], {}, "", _token(dep.stack, logical)
             )
-            deletes.append(
-                self.scheduler.spawn(self._remove_steps(dep, logical, resource, "rollback"), f"{logical} delete")
-            )
+            delete = self.scheduler.spawn(self._remove_steps(dep, logical, resource, "rollback"), f"{logical} delete")
+            deletes.append((logical, resource, delete))
         return deletes
 
     def _change_steps(self, dep: _Deployment, logical: str) -> Generator[float | Join, None, _Change | None]:

@@ -51,12 +51,15 @@ class RollbackSteps(SessionCore):
         failed = self._failed_resource(dep, failure)
         attempted = dep.changes + ([failed] if failed is not None else [])
         if dep.previous is None:
-            return self._rollback_create(dep, attempted)
+            return self._rollback_create(dep, attempted, failure.undeleted)
         return self._rollback_update(dep, attempted)
 
-    def _rollback_create(self, dep: _Deployment, attempted: list[_Change]) -> StackResult:
-        """A new stack that failed: delete what was created (the failed resource too), newest first."""
-        remaining: dict[str, _Resource] = {}
+    def _rollback_create(
+        self, dep: _Deployment, attempted: list[_Change], undeleted: dict[str, _Resource]
+    ) -> StackResult:
+        """A new stack that failed: delete what was created (the failed resource too), newest first.
+        ``undeleted``: resources deleted in flight whose Delete failed (they stay, the rollback fails)."""
+        remaining: dict[str, _Resource] = dict(undeleted)
         for change in reversed(attempted):
             if not self._remove(dep, change.logical, change.after, "rollback"):
                 remaining[change.logical] = change.after
@@ -65,7 +68,8 @@ class RollbackSteps(SessionCore):
             "stackId": dep.result.stack_id,
             "stackName": dep.stack.stack_name,
             "status": dep.result.status,
-            "order": [c.logical for c in attempted if c.logical in remaining],
+            "order": [c.logical for c in attempted if c.logical in remaining]
+            + [logical for logical in undeleted if logical not in {c.logical for c in attempted}],
             "resources": {k: v.to_json() for k, v in remaining.items()},
             "outputs": {},
         }

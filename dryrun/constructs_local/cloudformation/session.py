@@ -83,6 +83,8 @@ class _FailureError(Exception):
         self.reason = reason
         self.physical_id = physical_id
         self.logical: str | None = None  # the resource that failed (set by the deployment)
+        #: Resources deleted in flight whose Delete failed: they stay, and the rollback fails.
+        self.undeleted: dict[str, Any] = {}
 
 
 @dataclass
