@@ -499,19 +499,40 @@ def _cancel_states(worker_arn: str) -> dict[str, Any]:
     }
 
 
-def definition(results_bucket: str, worker_arn: str, *, single_type: bool = False) -> dict[str, Any]:
+def _turn_states(worker_arn: str) -> dict[str, Any]:
+    """A continuous batch's execution (its input has ``turn``) waits while an earlier execution of
+    the same batch runs, so that overlapping imports never double its runs in flight. The worker
+    looks, backing off from 1 to 15 minutes; each look writes 9 history events (task 5, Choice
+    2, Wait 2), 7 days of waiting about 6,100 (``continuous.TURN_*`` in the handler's package)."""
+    return _worker_loop(
+        worker_arn,
+        "turn",
+        "$.queue",
+        start="StartTurn",
+        step="Turn",
+        check="Turn?",
+        wait="WaitForTurn",
+        done="Selection?",
+    )
+
+
+def definition(
+    results_bucket: str, worker_arn: str, *, single_type: bool = False, continuous: bool = False
+) -> dict[str, Any]:
     """The workflow's ASL definition; ``results_bucket`` receives the map's result files and
     ``worker_arn`` is the function that selects the assets and summarizes the results.
-    ``single_type``: every batch of the workflow asks for one type (see :func:`_types_parameter`)."""
+    ``single_type``: every batch of the workflow asks for one type (see :func:`_types_parameter`).
+    ``continuous``: a batch of the workflow is continuous (its executions take turns first); the
+    states are left out otherwise, so other stacks' workflows do not change."""
+    modes: list[dict[str, Any]] = [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}]
+    if continuous:
+        modes.append({"Variable": "$.turn", "IsPresent": True, "Next": "StartTurn"})
     return {
         "Comment": "DataZone metadata generation for every asset of a batch (constructs_lib.MetadataGenerationBatch)",
         "StartAt": "Mode?",
         "States": {
-            "Mode?": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}],
-                "Default": "Selection?",
-            },
+            "Mode?": {"Type": "Choice", "Choices": modes, "Default": "Selection?"},
+            **(_turn_states(worker_arn) if continuous else {}),
             **_cancel_states(worker_arn),
             **_selection_states(worker_arn),
             "ForEachAsset": {

@@ -22,6 +22,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -31,6 +32,7 @@ from constructs import Construct
 
 from constructs_lib import _nag, _props
 from constructs_lib._batch_definition import definition
+from constructs_lib._continuous import ContinuousIntake
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
 from constructs_lib._provider import Provider
@@ -205,6 +207,8 @@ class _BatchWorkflow(Construct):
         self.provider.trust("states.amazonaws.com")
         #: Every batch so far asks for exactly one type (see _batch_definition._types_parameter).
         self.single_type = True
+        #: A batch of the stack is continuous: its executions take turns (_batch_definition._turn_states).
+        self.continuous = False
         self.bucket = s3.Bucket(
             self,
             "Results",
@@ -417,6 +421,7 @@ class MetadataGenerationBatch(Construct):
         project_designation: str = "PROJECT_CONTRIBUTOR",
         create_outputs: bool = True,
         workflow_logging: WorkflowLogging | None = None,
+        continuous: bool = False,
     ) -> None:
         """
         :param domain_id: DataZone domain id (``dzd_...``), or a token such as ``CfnDomain.attr_id``.
@@ -461,6 +466,12 @@ class MetadataGenerationBatch(Construct):
             (its log group is ``/aws/vendedlogs/states/<stack name>-MetadataGenerationBatch``).
             The workflow is shared by the stack's batches: batches of one stack that set it must
             set the same value (synth fails otherwise).
+        :param continuous: also generate metadata after the deploy, for every later run of the
+            data source: each run's created and updated assets (unchanged ones are skipped), with
+            the same types, predictions policy and settings, one execution per run, its summary
+            beside the deploy-time one. Needs ``assets=AssetSelection.data_source(...)``. Adds an
+            EventBridge rule on DataZone's events, the stack's intake function and a dead-letter
+            queue (README, "Continuous enrichment"). Default: False.
         """
         super().__init__(scope, construct_id)
         properties = self._properties(
@@ -477,6 +488,7 @@ class MetadataGenerationBatch(Construct):
         predictions = _props.predictions_policy(accept_predictions, reject_predictions, True, owner=NAME)
         _props.check_rerun_token(rerun_token, "a catalog version", owner=NAME)
         _props.check_designation(project_designation, owner=NAME)
+        _check_continuous(continuous, assets)
 
         workflow = _BatchWorkflow.of(self)
         self._workflow = workflow
@@ -497,6 +509,7 @@ class MetadataGenerationBatch(Construct):
             _flags(
                 fail_on_timeout=(fail_on_timeout, BatchProp.FAIL_ON_TIMEOUT),
                 allow_empty_selection=(allow_empty_selection, BatchProp.ALLOW_EMPTY_SELECTION),
+                continuous=(continuous, BatchProp.CONTINUOUS),
             )
         )
         if rerun_token is not None:
@@ -507,6 +520,16 @@ class MetadataGenerationBatch(Construct):
         provider.grant(*_SELECTION_ACTIONS.get(assets.kind, ()))
 
         self.resource = provider.custom_resource(self, contract.BATCH_RESOURCE_TYPE, properties)
+        #: The EventBridge rule of a continuous batch (None otherwise).
+        self.rule: events.Rule | None = None
+        if continuous:
+            workflow.continuous = True
+            self.rule = ContinuousIntake.of(self).watch(
+                self,
+                domain_id=domain_id,
+                properties=dict(properties),
+                resource=_nag.cfn_resource(self.resource.node.default_child),
+            )
         node = self.node
         # Starting and following executions needs the workflow's own policy in place.
         node.add_dependency(workflow.policy)
@@ -610,14 +633,17 @@ class MetadataGenerationBatch(Construct):
 show_init_signature(MetadataGenerationBatch)
 
 
-def _definition_string(results_bucket: str, worker_arn: str, *, single_type: bool = False) -> str:
+def _definition_string(
+    results_bucket: str, worker_arn: str, *, single_type: bool = False, continuous: bool = False
+) -> str:
     """The definition as JSON, with the bucket's and the worker's tokens spliced in.
 
     Serialized here, not by ``Stack.to_json_string``: that drops ``None`` (the ``"ResultPath":
     null`` that keeps a task's input) and turns ``100.0`` into ``100``.
     """
     bucket, worker = "@@RESULTS_BUCKET@@", "@@WORKER_ARN@@"
-    text = json.dumps(definition(bucket, worker, single_type=single_type), separators=(",", ":"))
+    shape = definition(bucket, worker, single_type=single_type, continuous=continuous)
+    text = json.dumps(shape, separators=(",", ":"))
     pieces: list[str] = []
     for i, chunk in enumerate(text.split(bucket)):
         if i:
@@ -637,7 +663,23 @@ class _DefinitionProducer:
     def produce(self) -> str:
         workflow = self._workflow
         return _definition_string(
-            workflow.bucket.bucket_name, workflow.worker.function_arn, single_type=workflow.single_type
+            workflow.bucket.bucket_name,
+            workflow.worker.function_arn,
+            single_type=workflow.single_type,
+            continuous=workflow.continuous,
+        )
+
+
+def _check_continuous(continuous: bool, assets: AssetSelection) -> None:
+    """Before anything is made: a continuous batch follows a data source's runs."""
+    if not isinstance(continuous, bool):
+        raise _invalid("continuous", continuous, "use True or False")
+    if continuous and assets.kind != "DATA_SOURCE":
+        raise _invalid(
+            "continuous",
+            continuous,
+            f"it follows a data source's runs, and assets is an AssetSelection.{assets.kind.lower()}(...) "
+            "selection: use assets=AssetSelection.data_source(<data source id>), or drop continuous=True",
         )
 
 

@@ -388,6 +388,10 @@ def _prepare_and_start(
         assert selection.bucket is not None
         assert selection.key is not None
         execution_input["items"] = {"bucket": selection.bucket, "key": selection.key}
+    if index._bool(dict(event["ResourceProperties"]), BatchProp.CONTINUOUS, False):
+        # Where the selection claims the data-source run it chooses (continuous.py): the event of
+        # that run's end then starts no second execution over the same assets.
+        execution_input["continuousPrefix"] = contract.continuous_folder(event["LogicalResourceId"])
     try:
         sfn().start_execution(
             stateMachineArn=spec.state_machine_arn, name=current.run_id, input=json.dumps(execution_input)

@@ -32,8 +32,9 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 try:
-    from . import contract, index
+    from . import continuous, contract, index
 except ImportError:  # Lambda loads the entry module top-level, next to this one
+    import continuous  # type: ignore[no-redef, import-not-found]
     import contract  # type: ignore[no-redef, import-not-found]
     import index  # type: ignore[no-redef, import-not-found]
 
@@ -91,7 +92,7 @@ class SelectionError(RuntimeError):
 
 
 class WorkerEvent(TypedDict):
-    action: Literal["select", "summarize", "cancel"]
+    action: Literal["select", "summarize", "cancel", "turn"]
     #: The execution's input (``contract.BatchInput``), as the workflow was started with it.
     batch: dict[str, Any]
     state: dict[str, Any]
@@ -115,11 +116,13 @@ def handler(event: WorkerEvent, context: Any) -> dict[str, Any]:
             return summarize(batch, dict(event.get("results") or {}), state, context)
         if action == "cancel":
             return cancel(batch, state, context)
+        if action == "turn":
+            return continuous.turn(batch, state, context)
     except (ClientError, BotoCoreError) as error:
         if index.is_transient(error):
             raise TransientError(index._describe(error)) from error
         raise
-    raise ValueError(f"unknown worker action {action!r}: must be select, summarize or cancel")
+    raise ValueError(f"unknown worker action {action!r}: must be select, summarize, cancel or turn")
 
 
 def _time_left(context: Any) -> float:
@@ -139,6 +142,8 @@ def select(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[s
     selection = batch["selection"]
     if state.get("paged"):
         return _join_parts(batch, state)
+    if selection.get("RunId") and "runId" not in state:
+        state["runId"] = str(selection["RunId"])  # a continuous execution's run, confirmed by its intake
     if selection["Kind"] == "DATA_SOURCE" and "runId" not in state:
         waiting = _data_source_run(batch, state)
         if waiting is not None:
@@ -175,6 +180,9 @@ def _data_source_run(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, 
     runs = page.get("items") or []
     waited = int(state.get("waitedSeconds", 0))
     latest = max(runs, key=_created) if runs else None
+    if latest is not None and batch.get("continuousPrefix") and state.get("claimed") != latest.get("id"):
+        continuous.claim_for_deployment(batch, str(latest["id"]))  # its end's event then starts nothing
+        state["claimed"] = str(latest["id"])
     status = str(latest.get("status")) if latest else None
     if latest is None or status in DATA_SOURCE_RUN_WAITING:
         limit = int(batch.get("selectionWaitSeconds", contract.DEFAULT_TIMEOUT_SECONDS))
@@ -213,6 +221,7 @@ def _selection_pages(batch: dict[str, Any], state: dict[str, Any]) -> Iterator[t
     """Pages of asset ids from where the state left off: (ids, the next page's token or None,
     the items the page listed)."""
     selection = batch["selection"]
+    kept = selection.get("AssetStatuses") or contract.IMPORTED_ASSET_STATES
     client = index.datazone()
     token = state.get("nextToken")
     while True:
@@ -224,7 +233,7 @@ def _selection_pages(batch: dict[str, Any], state: dict[str, Any]) -> Iterator[t
             ids = [
                 str(a["dataAssetId"])
                 for a in page.get("items") or []
-                if a.get("dataAssetId") and a.get("dataAssetStatus") in contract.IMPORTED_ASSET_STATES
+                if a.get("dataAssetId") and a.get("dataAssetStatus") in kept
             ]
         else:
             page = client.search(**_search_params(batch), **params)

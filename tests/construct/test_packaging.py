@@ -94,6 +94,7 @@ def test_installed_wheel_synthesizes_outside_the_repo(tmp_path: Path, synthesize
     assert sorted(p.name for p in asset_dir.iterdir()) == [
         "__init__.py",
         "batch.py",
+        "continuous.py",
         "contract.py",
         "entry.py",
         "index.py",

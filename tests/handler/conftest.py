@@ -2,10 +2,10 @@
 clients that never reach AWS.
 
 The module clients (``index._client``, ``index._cfn_client``, the batch handler's
-``batch._sfn_client``, and the batch workflow worker's ``worker._s3_client`` and
-``worker._sfn_client``, which share the Step Functions stubber with the handler) are replaced
-by stubbed ones for *every* test,
-and name resolution of anything but the loopback address is refused, so no test can reach the
+``batch._sfn_client``, the batch workflow worker's ``worker._s3_client`` and
+``worker._sfn_client``, which share the Step Functions stubber with the handler, and a
+continuous batch's intake ``continuous._s3_client``) are replaced by stubbed ones for *every*
+test, and name resolution of anything but the loopback address is refused, so no test can reach the
 network even if it forgets a fixture. The handler swallows some errors on purpose (a
 Delete logs every failure, a rollback falls back when DescribeStacks fails), so a call the stubber
 refuses is also remembered and fails the test at teardown: an unexpected call is never silent.
@@ -32,7 +32,7 @@ from botocore.exceptions import StubAssertionError, StubResponseError
 from botocore.stub import Stubber
 from syrupy.assertion import SnapshotAssertion
 
-from lambda_src.metadata_generation_run import batch, index, worker
+from lambda_src.metadata_generation_run import batch, continuous, index, worker
 from tests.handler.helpers import CREATED_AT, FakeContext
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -162,6 +162,7 @@ def clients(
     monkeypatch.setattr(batch, "_sfn_client", stubbers.stepfunctions.client)
     monkeypatch.setattr(worker, "_s3_client", stubbers.s3.client)
     monkeypatch.setattr(worker, "_sfn_client", stubbers.stepfunctions.client)
+    monkeypatch.setattr(continuous, "_s3_client", stubbers.s3.client)
     with stubbers.datazone, stubbers.cloudformation, stubbers.stepfunctions, stubbers.s3:
         yield stubbers
     for stubber in stubbers.all():
