@@ -500,7 +500,7 @@ def _cancel_states(worker_arn: str) -> dict[str, Any]:
 
 
 def _turn_states(worker_arn: str) -> dict[str, Any]:
-    """A continuous batch's execution (its input has ``turn``) waits while an earlier execution of
+    """A continuous batch's execution (named ``mgc-...`` by its intake) waits while an earlier execution of
     the same batch runs, so that overlapping imports never double its runs in flight. The worker
     looks, backing off from 1 to 15 minutes; each look writes 9 history events (task 5, Choice
     2, Wait 2), 7 days of waiting about 6,100 (``continuous.TURN_*`` in the handler's package)."""
@@ -526,7 +526,9 @@ def definition(
     states are left out otherwise, so other stacks' workflows do not change."""
     modes: list[dict[str, Any]] = [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}]
     if continuous:
-        modes.append({"Variable": "$.turn", "IsPresent": True, "Next": "StartTurn"})
+        # The intake's executions (a cancel of one is caught by the rule above).
+        name = f"{contract.CONTINUOUS_NAME_PREFIX}*"
+        modes.append({"Variable": "$$.Execution.Name", "StringMatches": name, "Next": "StartTurn"})
     return {
         "Comment": "DataZone metadata generation for every asset of a batch (constructs_lib.MetadataGenerationBatch)",
         "StartAt": "Mode?",

@@ -47,7 +47,7 @@ except ImportError:  # Lambda loads the entry module top-level, next to this one
 BatchProp = contract.BatchProp
 #: Execution names of a continuous batch: ``<key>-<data-source run id>``; 24 + 1 + 36 characters
 #: at most, within Step Functions' 80 (and its ``-cancel`` execution's, 7 more).
-KEY_PREFIX = "mgc-"
+KEY_PREFIX = contract.CONTINUOUS_NAME_PREFIX
 KEY_HEX = 20
 #: In a continuous batch's folder (``contract.continuous_folder``), ``<run id>/`` holds
 #: claim.json, skipped.json and the execution's own files (summary.json, ...).
@@ -333,6 +333,9 @@ def claim_for_deployment(batch_input: dict[str, Any], run_id: str) -> None:
 def turn(batch_input: dict[str, Any], state: dict[str, Any], context: Any) -> dict[str, Any]:
     """``done`` once no earlier execution of this batch runs; else how long to wait (the worker's
     handler turns transient errors into its TransientError, which the workflow retries)."""
+    if not isinstance(batch_input.get("turn"), dict):
+        # Named like the intake's executions but started otherwise (by hand): nothing to wait for.
+        return {"done": True, "waitSeconds": 0, "waited": 0}
     ahead = _ahead(batch_input)
     waited = int(state.get("waited", 0))
     me = str(batch_input["executionArn"]).rsplit(":", 1)[-1]

@@ -354,12 +354,12 @@ def test_a_run_whose_polling_fails_is_cancelled_before_it_is_recorded(definition
 
 
 def test_a_continuous_execution_takes_its_turn_then_selects(definition: dict[str, Any]) -> None:
-    # An input with ``turn`` (contract.BatchInput: only the continuous intake writes it) waits in
-    # the worker's turn step; CANCEL is checked first, so a continuous execution's cancel cancels.
+    # An execution the continuous intake named (mgc-<key>-<run>) waits in the worker's turn step;
+    # CANCEL is checked first, so a continuous execution's cancel (mgc-...-cancel) cancels.
     top = definition["States"]
     cancel, turn = top["Mode?"]["Choices"]
     assert cancel["Next"] == "StartCancel"
-    assert turn == {"Variable": "$.turn", "IsPresent": True, "Next": "StartTurn"}
+    assert turn == {"Variable": "$$.Execution.Name", "StringMatches": "mgc-*", "Next": "StartTurn"}
     assert top["Turn"]["Parameters"]["Payload"]["action"] == "turn"
     done, wait = top["Turn?"]["Choices"]
     assert done == {"Variable": "$.queue.state.done", "BooleanEquals": True, "Next": "Selection?"}

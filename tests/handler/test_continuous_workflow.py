@@ -411,3 +411,9 @@ def test_the_key_is_the_stack_and_logical_id() -> None:
     assert continuous.batch_key(STACK_ID, BATCH_LOGICAL_ID) == KEY
     assert continuous.batch_key(STACK_ID, "Another") != KEY
     assert continuous.state_machine_arn(execution_arn_of(f"{KEY}-dsr_1")) == STATE_MACHINE_ARN
+
+
+def test_an_execution_named_like_the_intakes_but_started_by_hand_does_not_wait() -> None:
+    started_by_hand = {k: v for k, v in continuous_input("dsr_2").items() if k != "turn"}
+    state = worker.handler({"action": "turn", "batch": started_by_hand, "state": {}}, Clock())
+    assert state == {"done": True, "waitSeconds": 0, "waited": 0}
