@@ -147,7 +147,7 @@ def intake(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # and must not vanish either.
         raise IntakeError(f"the event names no data-source run (detail.metadata.id is {run_id!r}): {fields}")
     try:
-        return _confirmed(spec, resource, run_id, fields)
+        return _confirmed(spec, resource, run_id, fields, project=metadata.get("owningProjectId"))
     except (ClientError, BotoCoreError) as error:
         # Lambda retries an asynchronous invocation twice, then sends the event to the queue.
         index._log(logging.WARNING, "event not handled; Lambda retries it", runId=run_id, error=index._describe(error))
@@ -159,9 +159,13 @@ def _member(value: dict[str, Any], name: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def _confirmed(spec: batch.BatchSpec, resource: dict[str, Any], run_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+def _confirmed(
+    spec: batch.BatchSpec, resource: dict[str, Any], run_id: str, fields: dict[str, Any], *, project: Any
+) -> dict[str, Any]:
+    run = _read_run(spec, run_id, fields, project=project)
+    if run is None:
+        return {"outcome": "ignored", "why": "another project"}
     source = str(spec.selection.data_source_id)
-    run = index.datazone().get_data_source_run(domainIdentifier=spec.domain_id, identifier=run_id)
     if run.get("dataSourceId") != source:
         index._log(
             logging.INFO,
@@ -172,15 +176,41 @@ def _confirmed(spec: batch.BatchSpec, resource: dict[str, Any], run_id: str, fie
             **fields,
         )
         return {"outcome": "ignored", "why": "another data source"}
+    where = f"{folder(str(resource['logicalResourceId']))}/{run_id}"
+    why = _nothing_to_do(run, run_id, fields)
+    if why is not None:
+        _skipped(spec, where, run, why, fields)
+        return {"outcome": "skipped", "why": why}
+    stack_status = _stack_status(resource)
+    if stack_status in STACK_GOING:
+        index._log(logging.INFO, "the stack is going away; nothing started", runId=run_id, stackStatus=stack_status)
+        return {"outcome": "ignored", "why": f"the stack is {stack_status}"}
+    return _start(spec, resource, run, where, fields)
+
+
+def _read_run(spec: batch.BatchSpec, run_id: str, fields: dict[str, Any], *, project: Any) -> dict[str, Any] | None:
+    """GetDataSourceRun; None for a run of another project the role may not read."""
+    try:
+        run: dict[str, Any] = index.datazone().get_data_source_run(domainIdentifier=spec.domain_id, identifier=run_id)
+    except ClientError as error:
+        # The rule hears every project of the domain, and the role may read only its own: a run
+        # the event says is another project's is not this batch's. One of its own project (or of
+        # no project the event names) is a real problem: raised, for the queue.
+        if index._error_code(error) in index.ACCESS_DENIED_CODES and project and project != spec.project_id:
+            index._log(logging.INFO, "run of another project; ignored", runId=run_id, projectId=project, **fields)
+            return None
+        raise
+    return run
+
+
+def _nothing_to_do(run: dict[str, Any], run_id: str, fields: dict[str, Any]) -> str | None:
+    """Why a run of the batch's data source starts nothing (None: it has work)."""
     status = str(run.get("status"))
-    logical = str(resource["logicalResourceId"])
-    where = f"{folder(logical)}/{run_id}"
     if status == DATA_SOURCE_RUN_FAILED:
         error = run.get("errorMessage") or {}
         why = f"the data-source run FAILED: {error.get('errorType', 'no error type')}: {error.get('errorDetail', '')}"
         index._log(logging.WARNING, "data-source run failed; nothing to do", runId=run_id, why=why, **fields)
-        _skipped(spec, where, run, why, fields)
-        return {"outcome": "skipped", "why": why}
+        return why
     if status not in DATA_SOURCE_RUN_OK:
         # An event ahead of the API (REQUESTED/RUNNING, or a status this code does not know):
         # Lambda's retries (1 and 2 minutes later) ask again; then the queue keeps it.
@@ -188,13 +218,16 @@ def _confirmed(spec: batch.BatchSpec, resource: dict[str, Any], run_id: str, fie
     if _nothing_new(run.get("runStatisticsForAssets")):
         why = f"the data-source run created and updated no asset ({json.dumps(run['runStatisticsForAssets'])})"
         index._log(logging.INFO, "nothing new to generate metadata for", runId=run_id, why=why, **fields)
-        _skipped(spec, where, run, why, fields)
-        return {"outcome": "skipped", "why": why}
-    stack_status = _stack_status(resource)
-    if stack_status in STACK_GOING:
-        index._log(logging.INFO, "the stack is going away; nothing started", runId=run_id, stackStatus=stack_status)
-        return {"outcome": "ignored", "why": f"the stack is {stack_status}"}
-    key = batch_key(str(resource["stackId"]), logical)
+        return why
+    return None
+
+
+def _start(
+    spec: batch.BatchSpec, resource: dict[str, Any], run: dict[str, Any], where: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Claim the run for the batch, then start its execution (once, whatever the deliveries)."""
+    run_id = str(run["id"])
+    key = batch_key(str(resource["stackId"]), str(resource["logicalResourceId"]))
     name = execution_name(key, run_id)
     arn = batch.execution_arn(spec.state_machine_arn, name)
     held = _claim(spec.results_bucket, f"{where}/{CLAIM}", {"by": "continuous", "executionArn": arn, "runId": run_id})
@@ -213,6 +246,7 @@ def _confirmed(spec: batch.BatchSpec, resource: dict[str, Any], run_id: str, fie
             raise
         index._log(logging.INFO, "execution already started; duplicate event", execution=name, runId=run_id, **fields)
         return {"outcome": "duplicate", "execution": arn}
+    status = run.get("status")
     index._log(logging.INFO, "continuous execution started", execution=name, runId=run_id, status=status, **fields)
     return {"outcome": "started", "execution": arn}
 

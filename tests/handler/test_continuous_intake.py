@@ -67,13 +67,13 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-def detail(run_id: Any = RUN, domain: str = DOMAIN_ID) -> dict[str, Any]:
+def detail(run_id: Any = RUN, domain: str = DOMAIN_ID, project: str | None = PROJECT_ID) -> dict[str, Any]:
     """The event detail as public samples show it (metadata.id is the run)."""
     metadata: dict[str, Any] = {
         "version": "1",
         "typeName": "DataSourceRunType",
         "domain": domain,
-        "owningProjectId": PROJECT_ID,
+        "owningProjectId": project,
         "awsAccountId": "123456789012",
     }
     if run_id is not None:
@@ -345,3 +345,28 @@ def test_a_throttled_call_raises_so_that_lambda_retries(clients: Clients) -> Non
 def test_broken_rule_settings_raise(settings: dict[str, Any], match: str) -> None:
     with pytest.raises(continuous.IntakeError, match=match):
         entry.continuous_intake(target_input(**settings), FakeContext())
+
+
+def test_a_run_of_another_project_the_role_may_not_read_is_ignored(clients: Clients) -> None:
+    # The rule hears the whole domain; the batch's role is a member of its own project only.
+    clients.datazone.add_client_error(
+        "get_data_source_run",
+        service_error_code="AccessDeniedException",
+        http_status_code=403,
+        expected_params={"domainIdentifier": DOMAIN_ID, "identifier": RUN},
+    )
+    result = entry.continuous_intake(target_input(detail(project="prj_someoneelse")), FakeContext())
+    assert result == {"outcome": "ignored", "why": "another project"}
+
+
+@pytest.mark.parametrize("project", [PROJECT_ID, None])
+def test_access_denied_on_its_own_projects_run_raises_for_the_queue(clients: Clients, project: str | None) -> None:
+    # The batch's own project (or no project named): a missing membership, not someone else's run.
+    clients.datazone.add_client_error(
+        "get_data_source_run",
+        service_error_code="AccessDeniedException",
+        http_status_code=403,
+        expected_params={"domainIdentifier": DOMAIN_ID, "identifier": RUN},
+    )
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        entry.continuous_intake(target_input(detail(project=project)), FakeContext())
