@@ -500,10 +500,11 @@ def _cancel_states(worker_arn: str) -> dict[str, Any]:
 
 
 def _turn_states(worker_arn: str) -> dict[str, Any]:
-    """A continuous batch's execution (named ``mgc-...`` by its intake) waits while an earlier execution of
-    the same batch runs, so that overlapping imports never double its runs in flight. The worker
-    looks, backing off from 1 to 15 minutes; each look writes 9 history events (task 5, Choice
-    2, Wait 2), 7 days of waiting about 6,100 (``continuous.TURN_*`` in the handler's package)."""
+    """In a workflow with a continuous batch, an execution waits while an execution of the same
+    batch started before it runs (deploy-time or continuous, in start order), so that overlapping
+    imports, or a redeploy during one, never double a batch's runs in flight. The worker looks,
+    backing off from 1 to 15 minutes; each look writes 9 history events (task 5, Choice 2,
+    Wait 2), 7 days of waiting about 6,100 (``continuous.TURN_*`` in the handler's package)."""
     return _worker_loop(
         worker_arn,
         "turn",
@@ -524,16 +525,16 @@ def definition(
     ``single_type``: every batch of the workflow asks for one type (see :func:`_types_parameter`).
     ``continuous``: a batch of the workflow is continuous (its executions take turns first); the
     states are left out otherwise, so other stacks' workflows do not change."""
-    modes: list[dict[str, Any]] = [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}]
-    if continuous:
-        # The intake's executions (a cancel of one is caught by the rule above).
-        name = f"{contract.CONTINUOUS_NAME_PREFIX}*"
-        modes.append({"Variable": "$$.Execution.Name", "StringMatches": name, "Next": "StartTurn"})
     return {
         "Comment": "DataZone metadata generation for every asset of a batch (constructs_lib.MetadataGenerationBatch)",
         "StartAt": "Mode?",
         "States": {
-            "Mode?": {"Type": "Choice", "Choices": modes, "Default": "Selection?"},
+            "Mode?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}],
+                # A workflow with a continuous batch: every execution takes its turn first.
+                "Default": "StartTurn" if continuous else "Selection?",
+            },
             **(_turn_states(worker_arn) if continuous else {}),
             **_cancel_states(worker_arn),
             **_selection_states(worker_arn),

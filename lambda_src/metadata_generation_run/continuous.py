@@ -19,8 +19,9 @@ API before it starts anything:
 
 The execution covers that run's SUCCEEDED_CREATED and SUCCEEDED_UPDATED activities and writes its
 summary under ``batches/<logical id>/continuous/<run id>/``, beside the deploy-time summaries.
-Its first step, :func:`turn`, waits while an earlier execution of the same batch runs, so two
-imports in quick succession never put more than the batch's ``max_concurrency`` runs in flight.
+Its first step, :func:`turn`, waits while an execution of the same batch started before it runs
+(the deploy-time execution of a continuous batch takes its turn too), so two imports in quick
+succession, or a redeploy during one, never put more than ``max_concurrency`` runs in flight.
 A Delete of the batch stops them (:func:`on_delete`) when the batch goes away, not when it is
 only replaced.
 """
@@ -47,7 +48,7 @@ except ImportError:  # Lambda loads the entry module top-level, next to this one
 BatchProp = contract.BatchProp
 #: Execution names of a continuous batch: ``<key>-<data-source run id>``; 24 + 1 + 36 characters
 #: at most, within Step Functions' 80 (and its ``-cancel`` execution's, 7 more).
-KEY_PREFIX = contract.CONTINUOUS_NAME_PREFIX
+KEY_PREFIX = "mgc-"
 KEY_HEX = 20
 #: In a continuous batch's folder (``contract.continuous_folder``), ``<run id>/`` holds
 #: claim.json, skipped.json and the execution's own files (summary.json, ...).
@@ -61,8 +62,8 @@ STACK_GOING = frozenset({"DELETE_IN_PROGRESS", "DELETE_COMPLETE", "ROLLBACK_IN_P
 #: another conditional request at this moment (409).
 CLAIM_TAKEN = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
-#: Taking turns: a continuous execution waits while an earlier one of its batch (or the batch's
-#: deploy-time execution) runs, looking again after 60 s, doubling to every 15 minutes. Each look
+#: Taking turns: an execution of a continuous batch's workflow waits while one of its batch
+#: started before it runs, looking again after 60 s, doubling to every 15 minutes. Each look
 #: writes 9 history events (the worker task 5, its Choice 2, the Wait 2): 7 days of waiting cost
 #: about 680 looks, 6,100 events, a quarter of a Standard execution's 25,000, leaving the rest to
 #: the execution's own work (its parent history holds the map run, not the assets' polls). Past
@@ -238,12 +239,18 @@ def _start(
         return {"outcome": "skipped", "why": why}
     execution_input = _execution_input(spec, resource, turn={"batchKey": key, "dataSourceRunId": run_id}, where=where)
     try:
+        # Step Functions answers a second StartExecution of a running execution (same name and
+        # input) as it answered the first, and ExecutionAlreadyExists once that one has ended:
+        # one execution per data-source run either way. It is called even when the claim is this
+        # execution's own, in case the delivery that claimed the run failed before starting it.
         batch.sfn().start_execution(
             stateMachineArn=spec.state_machine_arn, name=name, input=json.dumps(execution_input)
         )
     except ClientError as error:
         if index._error_code(error) != "ExecutionAlreadyExists":
             raise
+        held = held or {}
+    if held is not None:
         index._log(logging.INFO, "execution already started; duplicate event", execution=name, runId=run_id, **fields)
         return {"outcome": "duplicate", "execution": arn}
     status = run.get("status")
@@ -367,8 +374,9 @@ def claim_for_deployment(batch_input: dict[str, Any], run_id: str) -> None:
 def turn(batch_input: dict[str, Any], state: dict[str, Any], context: Any) -> dict[str, Any]:
     """``done`` once no earlier execution of this batch runs; else how long to wait (the worker's
     handler turns transient errors into its TransientError, which the workflow retries)."""
-    if not isinstance(batch_input.get("turn"), dict):
-        # Named like the intake's executions but started otherwise (by hand): nothing to wait for.
+    resource = batch_input.get("resource")
+    if not isinstance(resource, dict) or not resource.get("stackId") or not resource.get("logicalResourceId"):
+        # Started by hand with an input no batch wrote: no batch to take turns in.
         return {"done": True, "waitSeconds": 0, "waited": 0}
     ahead = _ahead(batch_input)
     waited = int(state.get("waited", 0))
@@ -397,26 +405,27 @@ def turn(batch_input: dict[str, Any], state: dict[str, Any], context: Any) -> di
 
 
 def _ahead(batch_input: dict[str, Any]) -> list[str]:
-    """Running executions of this batch that go first: its deploy-time executions (they never
-    wait), and its continuous executions started earlier (by start date, then name, so that two
-    started at the same moment agree on an order)."""
+    """Running executions of this batch started before this one (by start date, then name, so
+    that two started at the same moment agree on an order): its continuous executions (named
+    after the batch's key) and its deploy-time ones (their input names the same resource)."""
     me = str(batch_input["executionArn"])
-    key = str(batch_input["turn"]["batchKey"])
-    machine = state_machine_arn(me)
+    resource = batch_input["resource"]
+    key = batch_key(str(resource["stackId"]), str(resource["logicalResourceId"]))
     client = batch.sfn()
     mine = client.describe_execution(executionArn=me)
     my_place = (_moment(mine.get("startDate")), str(mine.get("name")))
     ahead: list[str] = []
-    for execution in _running(machine, ahead):
+    for execution in _running(state_machine_arn(me), ahead):
         name = str(execution["name"])
         if execution["executionArn"] == me or name.endswith("-cancel"):
             continue
+        if (_moment(execution.get("startDate")), name) >= my_place:
+            continue
         if name.startswith(f"{key}-"):
-            if (_moment(execution.get("startDate")), name) < my_place:
-                ahead.append(name)
+            ahead.append(name)
         elif batch.EXECUTION_NAME_RE.fullmatch(name):
             described = client.describe_execution(executionArn=execution["executionArn"])
-            if batch._input_of(described).get("resource") == batch_input.get("resource"):
+            if batch._input_of(described).get("resource") == resource:
                 ahead.append(name)
     return ahead
 

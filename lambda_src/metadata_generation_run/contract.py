@@ -241,10 +241,6 @@ class CancelInput(TypedDict):
 # ---------------------------------------------------------------------------------------------
 # Continuous batches (``continuous.py``): each later run of a batch's data source is covered
 
-#: How the intake's execution names start (``<prefix><key>-<data-source run id>``): the workflow
-#: sends an execution of that name to take its turn first (``$$.Execution.Name``, which every
-#: execution has: a Choice on a member its input may lack would have to test for it).
-CONTINUOUS_NAME_PREFIX: Final = "mgc-"
 #: The DataZone events a continuous batch's rule matches (source ``aws.datazone``, default bus).
 CONTINUOUS_DETAIL_TYPES: Final = ("Data Source Run Succeeded", "Data Source Run Failed")
 #: The activities of a later data-source run that a continuous execution covers: what the run

@@ -96,7 +96,8 @@ def test_only_a_workflow_with_a_continuous_batch_has_the_turn_states() -> None:
     turns = _batch_definition.definition(BUCKET, WORKER, continuous=True)
     added = set(turns["States"]) - set(plain["States"])
     assert added == {"StartTurn", "Turn", "Turn?", "WaitForTurn"}
-    assert plain["States"]["Mode?"]["Choices"] == turns["States"]["Mode?"]["Choices"][:1]
+    assert plain["States"]["Mode?"]["Choices"] == turns["States"]["Mode?"]["Choices"]
+    assert (plain["States"]["Mode?"]["Default"], turns["States"]["Mode?"]["Default"]) == ("Selection?", "StartTurn")
     # Every other state is the same: a stack without a continuous batch keeps its workflow.
     assert {k: v for k, v in turns["States"].items() if k not in added | {"Mode?"}} == {
         k: v for k, v in plain["States"].items() if k != "Mode?"
@@ -245,7 +246,7 @@ def test_worker_steps_hand_their_state_to_the_next_and_retry_transient_answers(d
 def test_ids_go_straight_to_the_map_and_other_selections_through_the_worker(definition: dict[str, Any]) -> None:
     top = definition["States"]
     assert definition["StartAt"] == "Mode?"
-    assert top["Mode?"]["Default"] == "Selection?"
+    assert top["Mode?"]["Default"] == "StartTurn"  # the continuous workflow; then Turn? -> Selection?
     choice = top["Selection?"]
     assert choice["Choices"] == [{"Variable": "$.selection.Kind", "StringEquals": "IDS", "Next": "ForEachAsset"}]
     assert choice["Default"] == "StartSelection"
@@ -353,13 +354,12 @@ def test_a_run_whose_polling_fails_is_cancelled_before_it_is_recorded(definition
     assert states[cancel["Next"]]["Parameters"]["status"] == "POLL_FAILED"
 
 
-def test_a_continuous_execution_takes_its_turn_then_selects(definition: dict[str, Any]) -> None:
-    # An execution the continuous intake named (mgc-<key>-<run>) waits in the worker's turn step;
-    # CANCEL is checked first, so a continuous execution's cancel (mgc-...-cancel) cancels.
+def test_an_execution_takes_its_turn_then_selects(definition: dict[str, Any]) -> None:
+    # In a workflow with a continuous batch every RUN execution (deploy-time or continuous) waits
+    # in the worker's turn step first; a CANCEL execution cancels at once.
     top = definition["States"]
-    cancel, turn = top["Mode?"]["Choices"]
-    assert cancel["Next"] == "StartCancel"
-    assert turn == {"Variable": "$$.Execution.Name", "StringMatches": "mgc-*", "Next": "StartTurn"}
+    assert top["Mode?"]["Choices"] == [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}]
+    assert top["Mode?"]["Default"] == "StartTurn"
     assert top["Turn"]["Parameters"]["Payload"]["action"] == "turn"
     done, wait = top["Turn?"]["Choices"]
     assert done == {"Variable": "$.queue.state.done", "BooleanEquals": True, "Next": "Selection?"}

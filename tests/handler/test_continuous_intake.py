@@ -218,6 +218,31 @@ def test_a_duplicate_event_finds_the_execution_and_starts_nothing_more(clients: 
     assert result == {"outcome": "duplicate", "execution": execution_arn_of(NAME)}
 
 
+def test_a_duplicate_event_while_the_execution_runs_gets_it_back_from_the_idempotent_start(
+    clients: Clients,
+) -> None:
+    # Step Functions answers a StartExecution of a running execution (same name and input) as
+    # the first: the claim, this execution's own, says it is a duplicate.
+    stats = {"added": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+    expect_run(clients.datazone, run_response(stats=stats))
+    clients.cloudformation.add_response("describe_stacks", stack_response("UPDATE_COMPLETE"), stack_params())
+    expect_claim(clients.s3, OUR_CLAIM, taken_by=OUR_CLAIM)
+    expect_start(clients.stepfunctions)
+    result = entry.continuous_intake(target_input(), FakeContext())
+    assert result == {"outcome": "duplicate", "execution": execution_arn_of(NAME)}
+
+
+def test_an_event_whose_execution_has_ended_is_a_duplicate_too(clients: Clients) -> None:
+    # ExecutionAlreadyExists, even with the claim written now (it had expired from the bucket, say).
+    stats = {"added": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+    expect_run(clients.datazone, run_response(stats=stats))
+    clients.cloudformation.add_response("describe_stacks", stack_response("UPDATE_COMPLETE"), stack_params())
+    expect_claim(clients.s3, OUR_CLAIM)
+    expect_start(clients.stepfunctions, exists=True)
+    result = entry.continuous_intake(target_input(), FakeContext())
+    assert result == {"outcome": "duplicate", "execution": execution_arn_of(NAME)}
+
+
 def test_a_run_the_deploy_time_execution_chose_is_not_done_twice(clients: Clients) -> None:
     deploy_time = {"by": "deployment", "executionArn": execution_arn_of("mgb-" + "0" * 32), "runId": RUN}
     run = run_response(stats={"added": 3, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0})

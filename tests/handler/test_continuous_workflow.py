@@ -266,7 +266,7 @@ def test_same_start_the_name_orders_them_and_the_later_does_not_wait_for_the_fir
     assert turn("dsr_2", {})["done"] is True
 
 
-def test_it_waits_for_its_batchs_deploy_time_execution_not_another_batchs(sfn: Stubber) -> None:
+def test_it_waits_for_its_batchs_earlier_deploy_time_execution_not_another_batchs(sfn: Stubber) -> None:
     ours, theirs = "mgb-" + "1" * 32, "mgb-" + "2" * 32
     other_resource = {**batch_input(name=theirs), "resource": {"stackId": STACK_ID, "logicalResourceId": "OtherBatch"}}
     running = [
@@ -274,17 +274,28 @@ def test_it_waits_for_its_batchs_deploy_time_execution_not_another_batchs(sfn: S
         execution_item(f"{theirs}-cancel", CREATED_AT - timedelta(hours=1)),
         execution_item("mgc-ffffffffffffffffffff-dsr_9", CREATED_AT - timedelta(hours=1)),  # another batch's
         execution_item(ME, CREATED_AT),
+        # The batch's own deploy-time execution, started after this one: it waits, not this one.
+        execution_item(ours, CREATED_AT + timedelta(minutes=1)),
     ]
     expect_look(sfn, ME, running, {theirs: other_resource})
     assert turn("dsr_2", {})["done"] is True
-    # The batch's own deploy-time execution goes first even if it started later (it never waits).
-    expect_look(
-        sfn,
-        ME,
-        [*running, execution_item(ours, CREATED_AT + timedelta(minutes=1))],
-        {theirs: other_resource, ours: batch_input(name=ours)},
-    )
+    earlier = [*running[:-1], execution_item(ours, CREATED_AT - timedelta(minutes=1))]
+    expect_look(sfn, ME, earlier, {theirs: other_resource, ours: batch_input(name=ours)})
     assert turn("dsr_2", {})["waitSeconds"] == 60
+
+
+def test_a_deploy_time_execution_waits_for_an_earlier_continuous_one(sfn: Stubber) -> None:
+    # A redeploy (a new rerun_token) while an import is being enriched: its runs would meet
+    # the continuous execution's on the same assets (409), and double the runs in flight.
+    deploy_time = "mgb-" + "3" * 32
+    running = [
+        execution_item(f"{KEY}-dsr_1", CREATED_AT - timedelta(minutes=5)),
+        execution_item(deploy_time, CREATED_AT),
+    ]
+    expect_look(sfn, deploy_time, running, {})
+    given = {**deploy_time_input(), "executionArn": execution_arn_of(deploy_time)}
+    state = worker.handler({"action": "turn", "batch": given, "state": {}}, Clock())
+    assert (state["done"], state["waitSeconds"]) == (False, 60)
 
 
 def test_after_seven_days_it_fails_naming_what_it_waited_for(sfn: Stubber) -> None:
@@ -413,7 +424,7 @@ def test_the_key_is_the_stack_and_logical_id() -> None:
     assert continuous.state_machine_arn(execution_arn_of(f"{KEY}-dsr_1")) == STATE_MACHINE_ARN
 
 
-def test_an_execution_named_like_the_intakes_but_started_by_hand_does_not_wait() -> None:
-    started_by_hand = {k: v for k, v in continuous_input("dsr_2").items() if k != "turn"}
+def test_an_execution_started_by_hand_without_a_batch_does_not_wait() -> None:
+    started_by_hand = {k: v for k, v in continuous_input("dsr_2").items() if k not in ("turn", "resource")}
     state = worker.handler({"action": "turn", "batch": started_by_hand, "state": {}}, Clock())
     assert state == {"done": True, "waitSeconds": 0, "waited": 0}
