@@ -102,6 +102,11 @@ class LocalCloudFormationEndpoint:
             if stack is None:
                 return
             known = stack.resources.get(logical_id)
+            replaced = known is not None and known.physical_id not in (None, physical_id)
+            if replaced and physical_id is not None and status.startswith("DELETE"):
+                # The cleanup of a replaced resource (or of a failed update's new one): the logical
+                # id goes on naming the resource that replaced it, as DescribeStackResource says.
+                return
             physical = physical_id if physical_id is not None else (known.physical_id if known else None)
             stack.resources[logical_id] = StackResourceState(
                 logical_id, resource_type, physical, status, self.clock.now()
