@@ -9,6 +9,11 @@ botocore's "query" protocol: a form-encoded POST with ``Action`` and its members
 XML; errors are ``<ErrorResponse>`` documents with a 400 status, as CloudFormation sends them.
 Only ``DescribeStacks`` and ``DescribeStackResource`` are served; anything else is refused, so a
 handler that starts calling more of CloudFormation shows up here rather than passing by luck.
+
+DescribeStackResource names the resource a logical id holds now: while an update's cleanup
+deletes a replaced resource, it names the replacement (assumption: CloudFormation keeps one
+resource per logical id, and a replaced one only in the stack's events; not documented). A
+continuous batch's Delete tells a replaced batch from a removed one by it.
 """
 
 from __future__ import annotations

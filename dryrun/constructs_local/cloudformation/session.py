@@ -524,6 +524,7 @@ class SessionCore:
 
     def _finish(self, ctx: _Context) -> StackResult:
         result = ctx.result
+        result.notes.extend(self.events.take_notes())
         if result.status and result.status != "NO_CHANGES":
             self._stack_status(ctx, result.status)
         result.finished_at = self.clock.now()

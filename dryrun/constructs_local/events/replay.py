@@ -73,6 +73,7 @@ class ReplayEvents:
         self.account = "000000000000"
         self.region = "us-east-1"
         self._pump: Task | None = None
+        self._notes: list[str] = []
 
     # -- resources ------------------------------------------------------------------------------
 
@@ -167,16 +168,29 @@ class ReplayEvents:
                 return
             yield max(0.0, upcoming - self.session.clock.now())
 
+    def take_notes(self) -> list[str]:
+        """What the bus did since last asked, a line per event or delivery (for the report)."""
+        notes, self._notes = self._notes, []
+        return notes
+
     def put(self, event: Mapping[str, Any]) -> list[Task]:
         """PutEvents: deliver ``event`` to every target of every rule it matches."""
         tasks = []
-        for rule, target in self.bus.route(event):
+        routes = self.bus.route(event)
+        if not routes:
+            self._notes.append(f"EventBridge: {_what(event)}: no rule matched")
+        for rule, target in routes:
             for copy in range(self.redeliver):
                 name = f"EventBridge: {event.get('detail-type')} -> {rule.name}/{target.id}#{copy + 1}"
                 tasks.append(self.session.scheduler.spawn(self._deliver_steps(event, rule, target), name))
         return tasks
 
     # -- delivery -------------------------------------------------------------------------------
+
+    def _record(self, event: Mapping[str, Any], delivery: Delivery) -> None:
+        self.bus.record(delivery)
+        what = delivery.result if delivery.outcome == "delivered" else delivery.reason
+        self._notes.append(f"EventBridge: {_what(event)}: rule {delivery.rule}: {delivery.outcome}: {json.dumps(what)}")
 
     def _deliver_steps(self, event: Mapping[str, Any], rule: Rule, target: Target) -> Steps:
         delivery = Delivery(str(event.get("id")), str(event.get("detail-type")), rule.name, target.id, outcome="")
@@ -192,7 +206,7 @@ class ReplayEvents:
             attributes = {"RULE_ARN": rule.arn, "TARGET_ARN": target.arn, "ERROR_CODE": code, "ERROR_MESSAGE": why}
             delivery.reason = why
             delivery.outcome = self._dead_letter(target.dead_letter_arn, dict(event), attributes)
-            self.bus.record(delivery)
+            self._record(event, delivery)
             return
         function, own_dead_letters = found
         payload = target.payload(event)
@@ -204,7 +218,7 @@ class ReplayEvents:
             delivery.attempts += 1
             if not invocation.failed:
                 delivery.outcome, delivery.result = "delivered", invocation.result
-                self.bus.record(delivery)
+                self._record(event, delivery)
                 return
             delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS) - 1)]
             if attempt == retries or self.session.clock.now() + delay - started > max_age:
@@ -216,7 +230,7 @@ class ReplayEvents:
         delivery.reason = f"{invocation.error.get('errorType')}: {invocation.error.get('errorMessage')}"
         attributes = {"RequestID": invocation.request_id, "ErrorCode": "200", "ErrorMessage": delivery.reason[:1000]}
         delivery.outcome = self._dead_letter(own_dead_letters, payload, attributes)
-        self.bus.record(delivery)
+        self._record(event, delivery)
 
     def _dead_letter(self, queue_arn: str | None, body: Any, attributes: Mapping[str, str]) -> str:
         url = self.queues.get(queue_arn or "")
@@ -246,3 +260,9 @@ class ReplayEvents:
                 ).get("Messages", [])
                 held[arn] = messages
         return held
+
+
+def _what(event: Mapping[str, Any]) -> str:
+    detail = event.get("detail") or {}
+    run = (detail.get("metadata") or {}).get("id") if isinstance(detail, Mapping) else None
+    return f"{event.get('detail-type')}" + (f" (run {run})" if run else "")
