@@ -27,6 +27,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -520,16 +521,18 @@ class MetadataGenerationBatch(Construct):
         provider.grant(*_SELECTION_ACTIONS.get(assets.kind, ()))
 
         self.resource = provider.custom_resource(self, contract.BATCH_RESOURCE_TYPE, properties)
-        #: The EventBridge rule of a continuous batch (None otherwise).
-        self.rule: events.Rule | None = None
+        self._continuous_rule: events.Rule | None = None
+        self._dead_letters: sqs.IQueue | None = None
         if continuous:
             workflow.continuous = True
-            self.rule = ContinuousIntake.of(self).watch(
+            intake = ContinuousIntake.of(self)
+            self._continuous_rule = intake.watch(
                 self,
                 domain_id=domain_id,
                 properties=dict(properties),
                 resource=_nag.cfn_resource(self.resource.node.default_child),
             )
+            self._dead_letters = intake.queue
         node = self.node
         # Starting and following executions needs the workflow's own policy in place.
         node.add_dependency(workflow.policy)
@@ -622,6 +625,18 @@ class MetadataGenerationBatch(Construct):
         """The stack's batch workflow (shared by its batches), a token: match its Step Functions
         "Execution Status Change" events to alarm on a batch that ends FAILED (README)."""
         return self._workflow.state_machine.state_machine_arn
+
+    @property
+    def continuous_rule(self) -> events.Rule | None:
+        """The EventBridge rule that hears the data source's runs (``continuous=True``; else None):
+        its name, with the rule's input, is what a manual catch-up sends the intake (README)."""
+        return self._continuous_rule
+
+    @property
+    def continuous_dead_letter_queue(self) -> sqs.IQueue | None:
+        """Where a continuous batch's events go that could not be delivered or handled (the stack's
+        one queue, ``continuous=True``; else None): alarm on its visible messages."""
+        return self._dead_letters
 
     @property
     def summary_location(self) -> str:

@@ -230,3 +230,20 @@ def test_settings_too_large_for_the_rules_input_fail_synth_naming_the_prediction
                 "accept_predictions": AcceptPredictions.choices(choices),
             }
         )
+
+
+def test_the_rule_and_the_queue_are_attributes_of_a_continuous_batch_only() -> None:
+    stack = cdk.Stack(cdk.App(), "Stack")
+    plain = MetadataGenerationBatch(
+        stack, "Plain", domain_id=DOMAIN, project_id=PROJECT, assets=AssetSelection.data_source("s1")
+    )
+    watched = MetadataGenerationBatch(
+        stack, "Watched", domain_id=DOMAIN, project_id=PROJECT, assets=AssetSelection.data_source("s2"), continuous=True
+    )
+    assert (plain.continuous_rule, plain.continuous_dead_letter_queue) == (None, None)
+    assert watched.continuous_rule is not None
+    assert watched.continuous_rule.node.path == "Stack/Watched/Continuous"
+    assert watched.continuous_dead_letter_queue is not None
+    assert (
+        watched.continuous_dead_letter_queue.node.path == "Stack/DataZoneMetadataGenerationContinuousIntake/DeadLetters"
+    )
