@@ -360,9 +360,20 @@ def claim_for_deployment(batch_input: dict[str, Any], run_id: str) -> None:
             Bucket=bucket, Key=key, Body=json.dumps(claim).encode(), ContentType="application/json", IfNoneMatch="*"
         )
     except ClientError as error:
-        if index._error_code(error) not in CLAIM_TAKEN:
-            raise
-        index._log(logging.INFO, "data-source run claimed before", runId=run_id, key=key)
+        if index._error_code(error) in CLAIM_TAKEN:
+            index._log(logging.INFO, "data-source run claimed before", runId=run_id, key=key)
+            return
+        if index.is_transient(error):
+            raise  # the worker's step is retried
+        # The claim only keeps the intake from starting a second execution over the run's new
+        # assets: not worth failing the deploy's batch for.
+        index._log(
+            logging.WARNING,
+            "could not claim the data-source run; its event may start a second execution over its new assets",
+            runId=run_id,
+            key=key,
+            error=index._describe(error),
+        )
         return
     index._log(logging.INFO, "data-source run claimed by the deploy-time execution", runId=run_id, key=key)
 

@@ -162,6 +162,26 @@ def test_a_run_claimed_before_is_selected_all_the_same(clients: Clients) -> None
     assert (state["runId"], state["found"], state["paged"]) == ("dsr_1", 2, True)
 
 
+def test_a_claim_that_cannot_be_written_does_not_fail_the_deploy_time_batch(clients: Clients) -> None:
+    clients.datazone.add_response(
+        "list_data_source_runs", {"items": [data_source_run("dsr_1", "RUNNING")]}, list_runs_params()
+    )
+    clients.s3.add_client_error(
+        "put_object",
+        service_error_code="AccessDenied",
+        http_status_code=403,
+        expected_params={
+            "Bucket": RESULTS_BUCKET,
+            "Key": f"{FOLDER}/dsr_1/claim.json",
+            "Body": JsonOf({"by": "deployment", "executionArn": execution_arn_of(), "runId": "dsr_1"}),
+            "ContentType": "application/json",
+            "IfNoneMatch": "*",
+        },
+    )
+    state = worker.select(deploy_time_input(), {}, Clock())
+    assert state == {"claimed": "dsr_1", "waitedSeconds": 30, "done": False, "waitSeconds": 30}
+
+
 # ---------------------------------------------------------------------------------------------
 # A continuous execution's selection
 
