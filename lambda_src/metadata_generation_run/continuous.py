@@ -7,23 +7,24 @@ matches on the domain only; :func:`intake` (the rule's target) confirms everythi
 API before it starts anything:
 
 1. the event's domain is the batch's (else: ignored, INFO);
-2. the event names a run (``detail.metadata.id``; else it raises: the event lands in the
-   dead-letter queue, nothing started);
-3. ``GetDataSourceRun``: a run of another data source is ignored (INFO); a FAILED run starts
-   nothing but leaves ``skipped.json`` with DataZone's error (WARNING); a run that created and
-   updated nothing leaves ``skipped.json`` too;
+2. the event names a run (``detail.metadata.id``; else it raises: after Lambda's two retries the
+   event lands in the dead-letter queue, nothing started);
+3. ``GetDataSourceRun``: a run of another data source, or of another project the role may not
+   read, is ignored (INFO); a FAILED run starts nothing but leaves ``skipped.json`` with
+   DataZone's error (WARNING); a run that created and updated nothing leaves ``skipped.json`` too;
 4. the run is *claimed* for this batch in the results bucket (``claim.json``, an S3 conditional
    write): a run the batch's deploy-time execution already chose is not done twice;
-5. ``StartExecution`` named after the batch and the run: a redelivered event finds the execution
-   there (``ExecutionAlreadyExists``), so one data-source run makes one execution.
+5. ``StartExecution`` named after the batch and the run: a redelivered event gets the same
+   execution back (Step Functions is idempotent for a name), so one data-source run makes one
+   execution.
 
 The execution covers that run's SUCCEEDED_CREATED and SUCCEEDED_UPDATED activities and writes its
 summary under ``batches/<logical id>/continuous/<run id>/``, beside the deploy-time summaries.
-Its first step, :func:`turn`, waits while an execution of the same batch started before it runs
-(the deploy-time execution of a continuous batch takes its turn too), so two imports in quick
-succession, or a redeploy during one, never put more than ``max_concurrency`` runs in flight.
-A Delete of the batch stops them (:func:`on_delete`) when the batch goes away, not when it is
-only replaced.
+In a workflow with a continuous batch every execution's first step is :func:`turn`: it waits
+while an execution of the same batch started before it runs (deploy-time or continuous), so two
+imports in quick succession, or a redeploy during one, never put more than ``max_concurrency``
+runs in flight. A Delete of the batch stops its continuous executions (:func:`on_delete`) when
+the batch goes away, not when it is only replaced.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ CLAIM_TAKEN = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 #: writes 9 history events (the worker task 5, its Choice 2, the Wait 2): 7 days of waiting cost
 #: about 680 looks, 6,100 events, a quarter of a Standard execution's 25,000, leaving the rest to
 #: the execution's own work (its parent history holds the map run, not the assets' polls). Past
-#: 7 days it fails (TurnTimeout), naming what it waited for: a batch that long is a backlog to
+#: 7 days it fails (TurnTimeoutError), naming what it waited for: a batch that long is a backlog to
 #: look at, not to add to in silence.
 TURN_FIRST_WAIT_SECONDS = 60
 TURN_MAX_WAIT_SECONDS = 900
@@ -94,7 +95,7 @@ class IntakeError(RuntimeError):
 
 
 class TurnTimeoutError(RuntimeError):
-    """A continuous execution waited TURN_LIMIT_SECONDS for its batch's earlier executions."""
+    """An execution waited TURN_LIMIT_SECONDS for its batch's earlier executions."""
 
 
 def batch_key(stack_id: str, logical_id: str) -> str:
