@@ -50,7 +50,8 @@ class MetadataGenerationExampleStack(cdk.Stack):
 
 
 class MetadataGenerationCatalogExampleStack(cdk.Stack):
-    """A Glue data source and a batch over every table its run imports, predictions accepted."""
+    """A Glue data source and a batch over every table its run imports, predictions accepted, and
+    over what each later run of the data source creates or updates (continuous)."""
 
     def __init__(
         self,
@@ -91,6 +92,8 @@ class MetadataGenerationCatalogExampleStack(cdk.Stack):
             types=[MetadataGenerationType.BUSINESS_DESCRIPTIONS],
             max_concurrency=10,
             accept_predictions=AcceptPredictions.all(threshold=0.8),
+            # And for every later run of the data source: what it creates or updates, no redeploy.
+            continuous=True,
         )
 
 

@@ -499,10 +499,32 @@ def _cancel_states(worker_arn: str) -> dict[str, Any]:
     }
 
 
-def definition(results_bucket: str, worker_arn: str, *, single_type: bool = False) -> dict[str, Any]:
+def _turn_states(worker_arn: str) -> dict[str, Any]:
+    """In a workflow with a continuous batch, an execution waits while an execution of the same
+    batch started before it runs (deploy-time or continuous, in start order), so that overlapping
+    imports, or a redeploy during one, never double a batch's runs in flight. The worker looks,
+    backing off from 1 to 15 minutes; each look writes 9 history events (task 5, Choice 2,
+    Wait 2), 7 days of waiting about 6,100 (``continuous.TURN_*`` in the handler's package)."""
+    return _worker_loop(
+        worker_arn,
+        "turn",
+        "$.queue",
+        start="StartTurn",
+        step="Turn",
+        check="Turn?",
+        wait="WaitForTurn",
+        done="Selection?",
+    )
+
+
+def definition(
+    results_bucket: str, worker_arn: str, *, single_type: bool = False, continuous: bool = False
+) -> dict[str, Any]:
     """The workflow's ASL definition; ``results_bucket`` receives the map's result files and
     ``worker_arn`` is the function that selects the assets and summarizes the results.
-    ``single_type``: every batch of the workflow asks for one type (see :func:`_types_parameter`)."""
+    ``single_type``: every batch of the workflow asks for one type (see :func:`_types_parameter`).
+    ``continuous``: a batch of the workflow is continuous (its executions take turns first); the
+    states are left out otherwise, so other stacks' workflows do not change."""
     return {
         "Comment": "DataZone metadata generation for every asset of a batch (constructs_lib.MetadataGenerationBatch)",
         "StartAt": "Mode?",
@@ -510,8 +532,10 @@ def definition(results_bucket: str, worker_arn: str, *, single_type: bool = Fals
             "Mode?": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}],
-                "Default": "Selection?",
+                # A workflow with a continuous batch: every execution takes its turn first.
+                "Default": "StartTurn" if continuous else "Selection?",
             },
+            **(_turn_states(worker_arn) if continuous else {}),
             **_cancel_states(worker_arn),
             **_selection_states(worker_arn),
             "ForEachAsset": {

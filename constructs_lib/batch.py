@@ -22,15 +22,18 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from constructs_lib import _nag, _props
 from constructs_lib._batch_definition import definition
+from constructs_lib._continuous import ContinuousIntake
 from constructs_lib._handler import contract
 from constructs_lib._handler.contract import BatchAttr, BatchProp, Prop
 from constructs_lib._provider import Provider
@@ -205,6 +208,8 @@ class _BatchWorkflow(Construct):
         self.provider.trust("states.amazonaws.com")
         #: Every batch so far asks for exactly one type (see _batch_definition._types_parameter).
         self.single_type = True
+        #: A batch of the stack is continuous: its executions take turns (_batch_definition._turn_states).
+        self.continuous = False
         self.bucket = s3.Bucket(
             self,
             "Results",
@@ -417,6 +422,7 @@ class MetadataGenerationBatch(Construct):
         project_designation: str = "PROJECT_CONTRIBUTOR",
         create_outputs: bool = True,
         workflow_logging: WorkflowLogging | None = None,
+        continuous: bool = False,
     ) -> None:
         """
         :param domain_id: DataZone domain id (``dzd_...``), or a token such as ``CfnDomain.attr_id``.
@@ -461,6 +467,12 @@ class MetadataGenerationBatch(Construct):
             (its log group is ``/aws/vendedlogs/states/<stack name>-MetadataGenerationBatch``).
             The workflow is shared by the stack's batches: batches of one stack that set it must
             set the same value (synth fails otherwise).
+        :param continuous: also generate metadata after the deploy, for every later run of the
+            data source: each run's created and updated assets (unchanged ones are skipped), with
+            the same types, predictions policy and settings, one execution per run, its summary
+            beside the deploy-time one. Needs ``assets=AssetSelection.data_source(...)``. Adds an
+            EventBridge rule on DataZone's events, the stack's intake function and a dead-letter
+            queue (README, "Continuous enrichment"). Default: False.
         """
         super().__init__(scope, construct_id)
         properties = self._properties(
@@ -477,6 +489,7 @@ class MetadataGenerationBatch(Construct):
         predictions = _props.predictions_policy(accept_predictions, reject_predictions, True, owner=NAME)
         _props.check_rerun_token(rerun_token, "a catalog version", owner=NAME)
         _props.check_designation(project_designation, owner=NAME)
+        _check_continuous(continuous, assets)
 
         workflow = _BatchWorkflow.of(self)
         self._workflow = workflow
@@ -497,6 +510,7 @@ class MetadataGenerationBatch(Construct):
             _flags(
                 fail_on_timeout=(fail_on_timeout, BatchProp.FAIL_ON_TIMEOUT),
                 allow_empty_selection=(allow_empty_selection, BatchProp.ALLOW_EMPTY_SELECTION),
+                continuous=(continuous, BatchProp.CONTINUOUS),
             )
         )
         if rerun_token is not None:
@@ -507,6 +521,18 @@ class MetadataGenerationBatch(Construct):
         provider.grant(*_SELECTION_ACTIONS.get(assets.kind, ()))
 
         self.resource = provider.custom_resource(self, contract.BATCH_RESOURCE_TYPE, properties)
+        self._continuous_rule: events.Rule | None = None
+        self._dead_letters: sqs.IQueue | None = None
+        if continuous:
+            workflow.continuous = True
+            intake = ContinuousIntake.of(self)
+            self._continuous_rule = intake.watch(
+                self,
+                domain_id=domain_id,
+                properties=dict(properties),
+                resource=_nag.cfn_resource(self.resource.node.default_child),
+            )
+            self._dead_letters = intake.queue
         node = self.node
         # Starting and following executions needs the workflow's own policy in place.
         node.add_dependency(workflow.policy)
@@ -601,6 +627,18 @@ class MetadataGenerationBatch(Construct):
         return self._workflow.state_machine.state_machine_arn
 
     @property
+    def continuous_rule(self) -> events.Rule | None:
+        """The EventBridge rule that hears the data source's runs (``continuous=True``; else None):
+        its name, with the rule's input, is what a manual catch-up sends the intake (README)."""
+        return self._continuous_rule
+
+    @property
+    def continuous_dead_letter_queue(self) -> sqs.IQueue | None:
+        """Where a continuous batch's events go that could not be delivered or handled (the stack's
+        one queue, ``continuous=True``; else None): alarm on its visible messages."""
+        return self._dead_letters
+
+    @property
     def summary_location(self) -> str:
         """``s3://…/summary.json``: counts per status and every failure with its reason, a token.
         Known when the execution starts: the workflow writes it whether or not the deploy waits."""
@@ -610,14 +648,17 @@ class MetadataGenerationBatch(Construct):
 show_init_signature(MetadataGenerationBatch)
 
 
-def _definition_string(results_bucket: str, worker_arn: str, *, single_type: bool = False) -> str:
+def _definition_string(
+    results_bucket: str, worker_arn: str, *, single_type: bool = False, continuous: bool = False
+) -> str:
     """The definition as JSON, with the bucket's and the worker's tokens spliced in.
 
     Serialized here, not by ``Stack.to_json_string``: that drops ``None`` (the ``"ResultPath":
     null`` that keeps a task's input) and turns ``100.0`` into ``100``.
     """
     bucket, worker = "@@RESULTS_BUCKET@@", "@@WORKER_ARN@@"
-    text = json.dumps(definition(bucket, worker, single_type=single_type), separators=(",", ":"))
+    shape = definition(bucket, worker, single_type=single_type, continuous=continuous)
+    text = json.dumps(shape, separators=(",", ":"))
     pieces: list[str] = []
     for i, chunk in enumerate(text.split(bucket)):
         if i:
@@ -637,7 +678,23 @@ class _DefinitionProducer:
     def produce(self) -> str:
         workflow = self._workflow
         return _definition_string(
-            workflow.bucket.bucket_name, workflow.worker.function_arn, single_type=workflow.single_type
+            workflow.bucket.bucket_name,
+            workflow.worker.function_arn,
+            single_type=workflow.single_type,
+            continuous=workflow.continuous,
+        )
+
+
+def _check_continuous(continuous: bool, assets: AssetSelection) -> None:
+    """Before anything is made: a continuous batch follows a data source's runs."""
+    if not isinstance(continuous, bool):
+        raise _invalid("continuous", continuous, "use True or False")
+    if continuous and assets.kind != "DATA_SOURCE":
+        raise _invalid(
+            "continuous",
+            continuous,
+            f"it follows a data source's runs, and assets is an AssetSelection.{assets.kind.lower()}(...) "
+            "selection: use assets=AssetSelection.data_source(<data source id>), or drop continuous=True",
         )
 
 

@@ -69,13 +69,14 @@ MOTO_VERSION = "5.2.5"
 MOTO_INTERPRETER = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
 _NEEDS = {
     "boto3": "boto3/botocore (the DataZone service model, and the handler's own client)",
-    "moto": f"moto[stepfunctions,s3]=={MOTO_VERSION} (a MetadataGenerationBatch's workflow runs in moto's "
-    "Step Functions interpreter)",
+    "moto": f"moto[stepfunctions,s3,events]=={MOTO_VERSION} (a MetadataGenerationBatch's workflow runs in moto's "
+    "Step Functions interpreter; a continuous batch's events are matched by moto's EventBridge patterns)",
 }
 
 
 def _missing(module: str, error: ImportError) -> MissingDependencyError:
-    what = _NEEDS["moto" if module.partition(".")[0] == "moto" else "boto3"]
+    # jsonpath-ng comes with moto's extras (its events' input paths are read with it).
+    what = _NEEDS["moto" if module.partition(".")[0] in ("moto", "jsonpath_ng") else "boto3"]
     missing = error.name or module
     return MissingDependencyError(
         f"the local dry run needs {what}, and module {missing!r} is not installed: {install_command()}"
@@ -93,7 +94,8 @@ def botocore_module(name: str = "botocore") -> ModuleType:
 def check_local(*, batches: bool) -> None:
     """Before a local command starts anything: every module it will need is importable, else the
     missing one and the command that installs it (it used to surface mid-deploy, or as boto3)."""
-    for module in ("botocore.session", "boto3", *(("moto", MOTO_INTERPRETER) if batches else ())):
+    batch_modules = ("moto", MOTO_INTERPRETER, "moto.events.models", "jsonpath_ng.ext")
+    for module in ("botocore.session", "boto3", *(batch_modules if batches else ())):
         botocore_module(module)
     if batches:
         version = botocore_module("moto").__version__

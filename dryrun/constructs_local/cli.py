@@ -1,4 +1,4 @@
-"""``python -m constructs_local serve|deploy|destroy``.
+"""``python -m constructs_local serve|deploy|destroy|data-source-run``.
 
 None of them imports aws-cdk-lib: they read a synthesized cloud assembly, so the jsii kernel
 (seconds to start) never runs. The repo's end-to-end cases, which synthesize the example app,
@@ -21,6 +21,7 @@ from constructs_local.clock import RealClock
 from constructs_local.cloudformation.assembly import AssemblyError
 from constructs_local.cloudformation.replay import DEFAULT_STATE_FILE, LocalCloudFormation
 from constructs_local.datazone.server import LocalDataZone
+from constructs_local.events.catchup import DEFAULT_WAIT_SECONDS, FINAL_STATUSES, print_data_source_run
 from constructs_local.knobs import FINAL, NEVER, Knobs
 from constructs_local.report import print_result
 from constructs_local.seed import (
@@ -171,7 +172,60 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _knob_arguments(sub)
 
+    catch_up = commands.add_parser(
+        "data-source-run",
+        help="run a deployed data source again locally (new and changed tables), its events to the rules",
+        epilog=EPILOG,
+    )
+    catch_up.add_argument("--app", type=Path, default=Path("cdk.out"), help="the deployed cloud assembly")
+    catch_up.add_argument("--state", type=Path, default=DEFAULT_STATE_FILE, help="state file of the deploy")
+    catch_up.add_argument(
+        "--data-source", help="its id (default: the data source of the deployed continuous batch, if one)"
+    )
+    catch_up.add_argument("--domain", help="its domain (needed only when several domains have that id)")
+    catch_up.add_argument("--created", type=int, default=0, metavar="N", help="new tables the run imports")
+    catch_up.add_argument("--updated", type=int, default=0, metavar="N", help="imported tables whose schema changed")
+    catch_up.add_argument("--status", choices=FINAL_STATUSES, help="how the run ends (default: SUCCESS)")
+    catch_up.add_argument(
+        "--redeliver-events", type=int, default=1, metavar="N", help="deliver each event N times (at least once)"
+    )
+    catch_up.add_argument(
+        "--wait",
+        type=float,
+        default=DEFAULT_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="simulated seconds to wait for the executions the run starts",
+    )
+    catch_up.add_argument("--time-scale", type=float, help="real seconds per simulated second (default 0.01)")
+    _knob_arguments(catch_up)
     return parser
+
+
+def _data_source_run(args: argparse.Namespace, out: TextIO) -> int:
+    if not (0 <= args.created <= MAX_GENERATED and 0 <= args.updated <= MAX_GENERATED):
+        raise SystemExit(f"--created/--updated: use numbers from 0 to {MAX_GENERATED}")
+    if args.redeliver_events < 1:
+        raise SystemExit("--redeliver-events: at least 1")
+    replay = LocalCloudFormation(
+        args.app,
+        state_file=args.state,
+        time_scale=0.01 if args.time_scale is None else args.time_scale,
+        seed=_seed(args),
+        knobs=_knobs(args),
+    )
+    print(f"Local data-source run for {args.app} (state {args.state}); nothing goes to AWS", file=out)
+    print("", file=out)
+    result = replay.data_source_run(
+        data_source=args.data_source,
+        domain=args.domain,
+        created=args.created,
+        updated=args.updated,
+        status=args.status,
+        redeliver=args.redeliver_events,
+        wait_seconds=args.wait,
+    )
+    print_data_source_run(result, out)
+    return 0 if result.ok else 1
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
@@ -244,6 +298,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args, stream)
+        if args.command == "data-source-run":
+            return _data_source_run(args, stream)
         return _replay(args, stream)
     except (AssemblyError, MissingDependencyError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -339,7 +339,7 @@ def _check_deadline(spec: BatchSpec, current: PhysicalId, started_at: float, las
         # Failing the resource does not stop the execution: stop it, and the runs it left. The
         # timeout stays the reason whatever happens here (the Delete that follows tries again).
         try:
-            _stop(spec, current.name, "timeout")
+            stop_execution(spec, current.name, "timeout")
             stopped = "; the execution was stopped and its runs are being cancelled"
         except (ClientError, BotoCoreError) as error:
             common.log(logging.WARNING, "could not stop the batch at its timeout", error=common.describe(error))
@@ -387,13 +387,17 @@ def _prepare_and_start(
         "pollSeconds": spec.poll_seconds,
         "runTimeoutSeconds": spec.run_timeout_seconds,
         "tokenSeed": current.name,
-        "predictions": _predictions(spec.predictions),
+        "predictions": predictions_input(spec.predictions),
         "resource": {"stackId": event["StackId"], "logicalResourceId": event["LogicalResourceId"]},
     }
     if selection.kind == "IDS":
         assert selection.bucket is not None
         assert selection.key is not None
         execution_input["items"] = {"bucket": selection.bucket, "key": selection.key}
+    if common.flag(dict(event["ResourceProperties"]), BatchProp.CONTINUOUS, False):
+        # Where the selection claims the data-source run it chooses (continuous.py): the event of
+        # that run's end then starts no second execution over the same assets.
+        execution_input["continuousPrefix"] = contract.continuous_folder(event["LogicalResourceId"])
     try:
         common.stepfunctions().start_execution(
             stateMachineArn=spec.state_machine_arn, name=current.name, input=json.dumps(execution_input)
@@ -407,7 +411,7 @@ def _prepare_and_start(
     return {"IsComplete": False}
 
 
-def _predictions(predictions: common.Predictions | None) -> contract.BatchPredictions:
+def predictions_input(predictions: common.Predictions | None) -> contract.BatchPredictions:
     if predictions is None:
         return {"mode": "NONE", "rule": {}, "choices": []}
     verb = "accept" if predictions.action == "ACCEPT" else "reject"
@@ -525,7 +529,7 @@ def _delete(event: BatchEvent, props: dict[str, Any]) -> common.OnEventResponse:
     try:
         for name in names:  # stopped as found: the search may take a while
             try:
-                canceller = _stop(spec, name, why)
+                canceller = stop_execution(spec, name, why)
                 if canceller is not None:
                     cancellers.append(canceller)
             except (ClientError, BotoCoreError) as error:
@@ -597,14 +601,14 @@ def _executions_of(event: BatchEvent, spec: BatchSpec) -> Iterator[str]:
         for execution in page.get("executions") or []:
             described = client.describe_execution(executionArn=execution["executionArn"])
             # Anyone may start this state machine by hand, with any input.
-            if _input_of(described).get("resource") == {
+            if input_of(described).get("resource") == {
                 "stackId": event["StackId"],
                 "logicalResourceId": event["LogicalResourceId"],
             }:
                 yield str(execution["name"])
 
 
-def _input_of(execution: dict[str, Any]) -> dict[str, Any]:
+def input_of(execution: dict[str, Any]) -> dict[str, Any]:
     try:
         value = json.loads(execution.get("input") or "{}")
     except ValueError:
@@ -612,7 +616,7 @@ def _input_of(execution: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _stop(spec: BatchSpec, name: str, why: str) -> str | None:
+def stop_execution(spec: BatchSpec, name: str, why: str) -> str | None:
     """Stop the execution (if it runs), then start the workflow's cancel of the runs it left in
     flight: bounded work here (three calls), whatever the number of assets. The cancel
     execution's ARN, when one was started."""
@@ -633,7 +637,7 @@ def _stop(spec: BatchSpec, name: str, why: str) -> str | None:
             common.log(logging.INFO, "batch execution stopped", execution=name, why=why)
         except (ClientError, BotoCoreError) as error:
             common.log(logging.WARNING, "could not stop the execution", execution=name, error=common.describe(error))
-    given = _input_of(execution)
+    given = input_of(execution)
     if given.get("mode") != "RUN" or not given.get("prefix") or not given.get("resultsBucket"):
         # Started by hand, or by a handler before in-flight markers: nothing exact to cancel.
         common.log(logging.WARNING, "the execution marks no runs in flight; runs left alone", execution=name)

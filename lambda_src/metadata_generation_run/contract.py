@@ -139,6 +139,9 @@ class BatchProp:
     FAIL_ON_TIMEOUT: Final = "FailOnTimeout"
     #: "true": a selection that finds no asset is a batch of none, not an error.
     ALLOW_EMPTY_SELECTION: Final = "AllowEmptySelection"
+    #: "true": each later run of the DATA_SOURCE selection's data source starts an execution over
+    #: what that run created or updated (``continuous.py``); a Delete also stops those.
+    CONTINUOUS: Final = "Continuous"
 
 
 class BatchAttr:
@@ -161,6 +164,10 @@ class SelectionProperty(TypedDict):
     Count: NotRequired[int | str]
     #: DATA_SOURCE: the assets its latest run imported.
     DataSourceId: NotRequired[str]
+    #: DATA_SOURCE, continuous executions only: this run (not the latest), and only its
+    #: activities of these statuses (default: IMPORTED_ASSET_STATES).
+    RunId: NotRequired[str]
+    AssetStatuses: NotRequired[list[str]]
     #: SEARCH: the project's assets, optionally matching a text and of given asset types.
     Text: NotRequired[str]
     AssetTypes: NotRequired[list[str]]
@@ -177,6 +184,14 @@ class BatchPredictions(TypedDict):
     mode: Literal["NONE", "ACCEPT_RULE", "ACCEPT_CHOICES", "REJECT_RULE", "REJECT_CHOICES"]
     rule: dict[str, object]
     choices: list[dict[str, object]]
+
+
+class ContinuousTurn(TypedDict):
+    """A continuous execution's place: its batch (the key its execution names start with) and
+    the data-source run it covers."""
+
+    batchKey: str
+    dataSourceRunId: str
 
 
 class BatchInput(TypedDict):
@@ -209,6 +224,10 @@ class BatchInput(TypedDict):
     predictions: BatchPredictions
     #: Which resource started it: lets a Delete with an invented physical id find its execution.
     resource: dict[str, str]
+    #: A continuous batch's: where its data-source runs are claimed (``continuous.py``); a
+    #: continuous execution also takes its turn behind the batch's other executions (``turn``).
+    continuousPrefix: NotRequired[str]
+    turn: NotRequired[ContinuousTurn]
 
 
 class CancelInput(TypedDict):
@@ -346,3 +365,30 @@ class PhysicalId:
     def alone(self) -> PhysicalId:
         """This id without its own ``previous``: one step back is all a rollback needs."""
         return replace(self, previous=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Continuous batches (``continuous.py``): each later run of a batch's data source is covered
+
+#: The DataZone events a continuous batch's rule matches (source ``aws.datazone``, default bus).
+CONTINUOUS_DETAIL_TYPES: Final = ("Data Source Run Succeeded", "Data Source Run Failed")
+#: The activities of a later data-source run that a continuous execution covers: what the run
+#: created or changed. UNCHANGED and SKIPPED_* assets were covered when they were imported.
+CONTINUOUS_ASSET_STATES: Final = ("SUCCEEDED_CREATED", "SUCCEEDED_UPDATED")
+
+
+def continuous_folder(logical_id: str) -> str:
+    """Where a continuous batch's executions write, beside its deploy-time ones
+    (``batches/<logical id>/<execution name>``): one ``<data-source run id>/`` each."""
+    return f"batches/{logical_id}/continuous"
+
+
+class ContinuousTargetInput(TypedDict):
+    """What a continuous batch's rule sends its intake function (an input transformer)."""
+
+    #: The DataZone event's id, detail-type, time and detail (the only parts read).
+    event: dict[str, object]
+    #: The batch's ResourceProperties as the construct wrote them (values not stringified).
+    batch: dict[str, object]
+    #: The batch's custom resource: ``stackId`` and ``logicalResourceId``.
+    resource: dict[str, str]

@@ -31,9 +31,10 @@ from typing import Any, Literal, NotRequired, TypedDict
 from botocore.exceptions import BotoCoreError, ClientError
 
 try:
-    from . import common, contract
+    from . import common, continuous, contract
 except ImportError:  # Lambda loads the entry module top-level, next to this one
     import common  # type: ignore[no-redef, import-not-found]
+    import continuous  # type: ignore[no-redef, import-not-found]
     import contract  # type: ignore[no-redef, import-not-found]
 
 #: Stop paging or reading with this much of the invocation left: one DataZone call at its worst
@@ -71,7 +72,7 @@ class SelectionError(RuntimeError):
 
 
 class WorkerEvent(TypedDict):
-    action: Literal["select", "summarize", "cancel"]
+    action: Literal["select", "summarize", "cancel", "turn"]
     #: The execution's input (``contract.BatchInput``), as the workflow was started with it.
     batch: dict[str, Any]
     state: dict[str, Any]
@@ -95,11 +96,13 @@ def handler(event: WorkerEvent, context: Any) -> dict[str, Any]:
             return summarize(batch, dict(event.get("results") or {}), state, context)
         if action == "cancel":
             return cancel(batch, state, context)
+        if action == "turn":
+            return continuous.turn(batch, state, context)
     except (ClientError, BotoCoreError) as error:
         if common.is_transient(error):
             raise TransientError(common.describe(error)) from error
         raise
-    raise ValueError(f"unknown worker action {action!r}: must be select, summarize or cancel")
+    raise ValueError(f"unknown worker action {action!r}: must be select, summarize, cancel or turn")
 
 
 def _location(batch: dict[str, Any], name: str) -> tuple[str, str]:
@@ -115,6 +118,8 @@ def select(batch: dict[str, Any], state: dict[str, Any], context: Any) -> dict[s
     selection = batch["selection"]
     if state.get("paged"):
         return _join_parts(batch, state)
+    if selection.get("RunId") and "runId" not in state:
+        state["runId"] = str(selection["RunId"])  # a continuous execution's run, confirmed by its intake
     if selection["Kind"] == "DATA_SOURCE" and "runId" not in state:
         waiting = _data_source_run(batch, state)
         if waiting is not None:
@@ -151,6 +156,9 @@ def _data_source_run(batch: dict[str, Any], state: dict[str, Any]) -> dict[str, 
     runs = page.get("items") or []
     waited = int(state.get("waitedSeconds", 0))
     latest = max(runs, key=_created) if runs else None
+    if latest is not None and batch.get("continuousPrefix") and state.get("claimed") != latest.get("id"):
+        continuous.claim_for_deployment(batch, str(latest["id"]))  # its end's event then starts nothing
+        state["claimed"] = str(latest["id"])
     status = str(latest.get("status")) if latest else None
     if latest is None or status in DATA_SOURCE_RUN_WAITING:
         limit = int(batch.get("selectionWaitSeconds", contract.DEFAULT_TIMEOUT_SECONDS))
@@ -210,10 +218,12 @@ def _asset_ids(selection: dict[str, Any], items: list[dict[str, Any]]) -> list[s
     """The ids a page of the selection's listing holds: a data source's imported assets, or the
     search's assets of the wanted types."""
     if selection["Kind"] == "DATA_SOURCE":
+        kept = selection.get("AssetStatuses") or contract.IMPORTED_ASSET_STATES
         return [
             str(a["dataAssetId"])
             for a in items
-            if a.get("dataAssetId") and a.get("dataAssetStatus") in contract.IMPORTED_ASSET_STATES
+            # A continuous execution keeps only what its run created or updated (AssetStatuses).
+            if a.get("dataAssetId") and a.get("dataAssetStatus") in kept
         ]
     wanted = set(selection.get("AssetTypes") or ())
     return [

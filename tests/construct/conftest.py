@@ -104,6 +104,8 @@ def add_batch_stacks(app: cdk.App, *, one_kind_stacks: bool = True) -> None:
         assets=AssetSelection.data_source(source.attr_id),
         wait_for_completion=False,
         cancel_on_delete=False,
+        # Its rule, the stack's intake and dead-letter queue: in the snapshot, and under cdk-nag.
+        continuous=True,
     )
     MetadataGenerationRun(stack, "Run", domain_id=domain.attr_id, project_id=project.attr_id, asset_id="asset1")
     MetadataGenerationBatch(

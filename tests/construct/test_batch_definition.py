@@ -54,7 +54,8 @@ def shipped_definition(batches: Synthesized) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def module_definition() -> dict[str, Any]:
-    return _batch_definition.definition(BUCKET, WORKER)
+    # The Batches stack has a continuous batch: its workflow has the turn states too.
+    return _batch_definition.definition(BUCKET, WORKER, continuous=True)
 
 
 @pytest.fixture(params=["module", "shipped"])
@@ -77,15 +78,30 @@ def test_the_only_tokens_are_the_results_bucket_and_the_worker(batches: Synthesi
 def test_every_stack_ships_the_module_definition_for_its_batches_types(batches: Synthesized) -> None:
     kinds = set()
     for name, template in batches.templates.items():
-        types = [
-            r["Properties"]["Types"]
-            for r in template["Resources"].values()
-            if r["Type"] == contract.BATCH_RESOURCE_TYPE
+        batches_of = [
+            r["Properties"] for r in template["Resources"].values() if r["Type"] == contract.BATCH_RESOURCE_TYPE
         ]
-        single = all(len(t) == 1 for t in types)
-        kinds.add(single)
-        assert _shipped(template)[0] == _batch_definition.definition(BUCKET, WORKER, single_type=single), name
-    assert kinds == {True, False}  # both kinds are shipped by the fixtures
+        single = all(len(b["Types"]) == 1 for b in batches_of)
+        continuous = any(b.get(contract.BatchProp.CONTINUOUS) for b in batches_of)
+        kinds.add((single, continuous))
+        expected = _batch_definition.definition(BUCKET, WORKER, single_type=single, continuous=continuous)
+        assert _shipped(template)[0] == expected, name
+    # Both type kinds, and continuous or not, are shipped by the fixtures.
+    assert {single for single, _ in kinds} == {True, False}
+    assert {continuous for _, continuous in kinds} == {True, False}
+
+
+def test_only_a_workflow_with_a_continuous_batch_has_the_turn_states() -> None:
+    plain = _batch_definition.definition(BUCKET, WORKER)
+    turns = _batch_definition.definition(BUCKET, WORKER, continuous=True)
+    added = set(turns["States"]) - set(plain["States"])
+    assert added == {"StartTurn", "Turn", "Turn?", "WaitForTurn"}
+    assert plain["States"]["Mode?"]["Choices"] == turns["States"]["Mode?"]["Choices"]
+    assert (plain["States"]["Mode?"]["Default"], turns["States"]["Mode?"]["Default"]) == ("Selection?", "StartTurn")
+    # Every other state is the same: a stack without a continuous batch keeps its workflow.
+    assert {k: v for k, v in turns["States"].items() if k not in added | {"Mode?"}} == {
+        k: v for k, v in plain["States"].items() if k != "Mode?"
+    }
 
 
 def test_a_workflow_whose_batches_ask_for_one_type_sends_no_field_newer_than_the_integration() -> None:
@@ -201,10 +217,10 @@ def _worker_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_worker_steps_hand_their_state_to_the_next_and_retry_transient_answers(definition: dict[str, Any]) -> None:
     steps = _worker_tasks(definition)
-    assert set(steps) == {"Select", "Summarize", "CancelRuns"}
+    assert set(steps) == {"Select", "Summarize", "CancelRuns", "Turn"}
     for name, step in steps.items():
         path = step["ResultPath"]
-        assert path in ("$.select", "$.summarize", "$.cancel"), name
+        assert path in ("$.select", "$.summarize", "$.cancel", "$.queue"), name
         assert step["Parameters"]["FunctionName"] == WORKER, name
         payload = step["Parameters"]["Payload"]
         assert payload["batch.$"] == "$$.Execution.Input", name
@@ -230,7 +246,7 @@ def test_worker_steps_hand_their_state_to_the_next_and_retry_transient_answers(d
 def test_ids_go_straight_to_the_map_and_other_selections_through_the_worker(definition: dict[str, Any]) -> None:
     top = definition["States"]
     assert definition["StartAt"] == "Mode?"
-    assert top["Mode?"]["Default"] == "Selection?"
+    assert top["Mode?"]["Default"] == "StartTurn"  # the continuous workflow; then Turn? -> Selection?
     choice = top["Selection?"]
     assert choice["Choices"] == [{"Variable": "$.selection.Kind", "StringEquals": "IDS", "Next": "ForEachAsset"}]
     assert choice["Default"] == "StartSelection"
@@ -321,7 +337,7 @@ def test_each_asset_marks_its_run_in_flight_from_before_start_until_its_record(d
 
 def test_cancel_mode_runs_the_workers_cancel_until_done(definition: dict[str, Any]) -> None:
     top = definition["States"]
-    assert top["Mode?"]["Choices"] == [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}]
+    assert top["Mode?"]["Choices"][0] == {"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}
     done, wait = top["Cancelled?"]["Choices"]
     assert done == {"Variable": "$.cancel.state.done", "BooleanEquals": True, "Next": "CancelDone"}
     assert wait == {"Variable": "$.cancel.state.waitSeconds", "NumericGreaterThan": 0, "Next": "CancelWait"}
@@ -336,6 +352,19 @@ def test_a_run_whose_polling_fails_is_cancelled_before_it_is_recorded(definition
     assert cancel["Resource"].endswith(":cancelMetadataGenerationRun")
     assert cancel["Parameters"]["Identifier.$"] == "$.run.id"
     assert states[cancel["Next"]]["Parameters"]["status"] == "POLL_FAILED"
+
+
+def test_an_execution_takes_its_turn_then_selects(definition: dict[str, Any]) -> None:
+    # In a workflow with a continuous batch every RUN execution (deploy-time or continuous) waits
+    # in the worker's turn step first; a CANCEL execution cancels at once.
+    top = definition["States"]
+    assert top["Mode?"]["Choices"] == [{"Variable": "$.mode", "StringEquals": "CANCEL", "Next": "StartCancel"}]
+    assert top["Mode?"]["Default"] == "StartTurn"
+    assert top["Turn"]["Parameters"]["Payload"]["action"] == "turn"
+    done, wait = top["Turn?"]["Choices"]
+    assert done == {"Variable": "$.queue.state.done", "BooleanEquals": True, "Next": "Selection?"}
+    assert wait == {"Variable": "$.queue.state.waitSeconds", "NumericGreaterThan": 0, "Next": "WaitForTurn"}
+    assert top["WaitForTurn"] == {"Type": "Wait", "SecondsPath": "$.queue.state.waitSeconds", "Next": "Turn"}
 
 
 def _record_paths(state: dict[str, Any]) -> set[str]:

@@ -103,8 +103,9 @@ def test_three_batches_and_a_run_share_one_workflow_bucket_and_executions_policy
     assert executions_id.startswith(f"{WORKFLOW}Executions")
     # One provider: its waiter and the batch workflow are the only state machines.
     assert len(_resources(batches_template, "AWS::StepFunctions::StateMachine")) == 2
-    # The provider's onEvent/isComplete, the framework's three, and the workflow's worker.
-    assert len(_resources(batches_template, "AWS::Lambda::Function")) == 6
+    # The provider's onEvent/isComplete, the framework's three, the workflow's worker and (for
+    # the continuous Source batch) the intake.
+    assert len(_resources(batches_template, "AWS::Lambda::Function")) == 7
     (worker_id,) = [
         k for k in _resources(batches_template, "AWS::Lambda::Function") if k.startswith(f"{WORKFLOW}Worker")
     ]
@@ -185,6 +186,7 @@ def test_data_source_batch_properties_and_defaults(batches_template: dict[str, A
         "RunTimeoutSeconds": 1800,
         "WaitForCompletion": False,
         "CancelOnDelete": False,
+        "Continuous": True,
     }
 
 
@@ -215,7 +217,8 @@ def test_search_without_filters_selects_the_whole_inventory(batches: Synthesized
         ("BatchIds10000", set()),
         ("BatchSource", {"datazone:ListDataSourceRuns", "datazone:ListDataSourceRunActivities"}),
         ("BatchSearch", {"datazone:Search"}),
-        (BATCHES_STACK, SELECTION_ACTIONS | PREDICTION_ACTIONS),
+        # Its data-source batch is continuous: the intake confirms each run with GetDataSourceRun.
+        (BATCHES_STACK, SELECTION_ACTIONS | PREDICTION_ACTIONS | {"datazone:GetDataSourceRun"}),
     ],
 )
 def test_datazone_actions_are_only_those_the_selection_and_policy_use(

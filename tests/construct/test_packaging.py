@@ -95,6 +95,7 @@ def test_installed_wheel_synthesizes_outside_the_repo(tmp_path: Path, synthesize
         "__init__.py",
         "batch.py",
         "common.py",
+        "continuous.py",
         "contract.py",
         "entry.py",
         "index.py",

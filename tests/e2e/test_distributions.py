@@ -85,7 +85,7 @@ def test_the_dry_run_wheel_holds_the_emulator_and_depends_on_the_library(wheels:
     assert "constructs_local/cloudformation/replay.py" in names
     metadata = _metadata(wheels[DRYRUN], "METADATA")
     assert "Requires-Dist: datazone-metadata-generation-constructs" in metadata
-    assert "Requires-Dist: moto[s3,stepfunctions]==5.2.5" in metadata
+    assert "Requires-Dist: moto[events,s3,stepfunctions]==5.2.5" in metadata
     assert "constructs-local = constructs_local.cli:main" in _metadata(wheels[DRYRUN], "entry_points.txt")
 
 

@@ -85,7 +85,7 @@ def test_a_missing_moto_is_named_with_the_install_command_before_anything_starts
     assert text == ""  # no header, no stack event: nothing started
     assert not state.exists()
     error = capsys.readouterr().err
-    assert "needs moto[stepfunctions,s3]==5.2.5" in error
+    assert "needs moto[stepfunctions,s3,events]==5.2.5" in error
     assert "module 'moto' is not installed" in error
     # The command that installs the dry run's distribution from this checkout brings moto with it.
     found = re.search(r'pip install "(.+)"$', error.strip())

@@ -128,4 +128,4 @@ def test_reason_is_the_services_own_words(record: dict[str, Any], reason: str) -
 )
 def test_a_policy_without_a_rule_leaves_it_to_datazone(body: dict[str, Any], expected: dict[str, Any]) -> None:
     # Only listed choices imply rule NONE; with neither rule nor choices DataZone applies its default.
-    assert batch._predictions(common.Predictions(action="ACCEPT", body=body)) == expected
+    assert batch.predictions_input(common.Predictions(action="ACCEPT", body=body)) == expected

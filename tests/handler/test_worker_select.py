@@ -608,7 +608,7 @@ def test_the_handler_returns_the_steps_state(stubbed: Stubber) -> None:
 
 def test_an_unknown_action_fails_naming_it() -> None:
     event: Any = {"action": "dance", "batch": batch_input(), "state": {}}
-    with pytest.raises(ValueError, match=r"^unknown worker action 'dance': must be select, summarize or cancel$"):
+    with pytest.raises(ValueError, match=r"^unknown worker action 'dance': must be select, summarize, cancel or turn$"):
         worker.handler(event, Clock())
 
 

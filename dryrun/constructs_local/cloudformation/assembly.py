@@ -213,6 +213,10 @@ class Resolver:
             return value
         if kind == "AWS::StepFunctions::StateMachine" and name == "Arn":
             return physical
+        if kind == "AWS::SQS::Queue" and name in ("Arn", "QueueName", "QueueUrl"):
+            # Its physical id (Ref) is the queue URL once the replay made it; the ARN ends in the name.
+            queue = physical.rsplit("/", 1)[-1]
+            return {"Arn": self.arn("sqs", queue), "QueueName": queue}.get(name, physical)
         if name == "Arn":
             service_and_path = {
                 "AWS::Lambda::Function": ("lambda", f"function:{physical}", True),

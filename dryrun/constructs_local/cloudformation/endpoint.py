@@ -9,6 +9,11 @@ botocore's "query" protocol: a form-encoded POST with ``Action`` and its members
 XML; errors are ``<ErrorResponse>`` documents with a 400 status, as CloudFormation sends them.
 Only ``DescribeStacks`` and ``DescribeStackResource`` are served; anything else is refused, so a
 handler that starts calling more of CloudFormation shows up here rather than passing by luck.
+
+DescribeStackResource names the resource a logical id holds now: while an update's cleanup
+deletes a replaced resource, it names the replacement (assumption: CloudFormation keeps one
+resource per logical id, and a replaced one only in the stack's events; not documented). A
+continuous batch's Delete tells a replaced batch from a removed one by it.
 """
 
 from __future__ import annotations
@@ -102,6 +107,11 @@ class LocalCloudFormationEndpoint:
             if stack is None:
                 return
             known = stack.resources.get(logical_id)
+            replaced = known is not None and known.physical_id not in (None, physical_id)
+            if replaced and physical_id is not None and status.startswith("DELETE"):
+                # The cleanup of a replaced resource (or of a failed update's new one): the logical
+                # id goes on naming the resource that replaced it, as DescribeStackResource says.
+                return
             physical = physical_id if physical_id is not None else (known.physical_id if known else None)
             stack.resources[logical_id] = StackResourceState(
                 logical_id, resource_type, physical, status, self.clock.now()

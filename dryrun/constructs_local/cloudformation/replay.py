@@ -50,6 +50,7 @@ from constructs_local.cloudformation.session import (
 from constructs_local.cloudformation.state import DEFAULT_STATE_FILE, STATE_VERSION, _load_state, _save_state
 from constructs_local.datazone.models import DataZoneBackend
 from constructs_local.datazone.server import LocalDataZone
+from constructs_local.events.catchup import DataSourceRunResult, run_data_source
 from constructs_local.knobs import Knobs
 from constructs_local.stepfunctions.interpreter import BATCH_RESOURCE_TYPE, LocalStepFunctions
 
@@ -177,6 +178,7 @@ class LocalCloudFormation:
         selected = self.check(stacks)
         with self._session(selected) as session:
             self._provision(session, selected)
+            session.events.watch()  # the data-source runs provisioning started end during the deploy
             results = []
             for stack in selected:
                 session.time_for(stack)
@@ -198,6 +200,13 @@ class LocalCloudFormation:
                 if not result.ok:
                     break
             return results
+
+    def data_source_run(self, **options: Any) -> DataSourceRunResult:
+        """A later run of a deployed data source, its events delivered, the executions it started
+        waited for (``constructs_local.events.catchup``; options as ``run_data_source``)."""
+        selected = self.check(None)
+        with self._session(selected) as session:
+            return run_data_source(session, selected, **options)
 
     def state(self) -> dict[str, Any]:
         return _load_state(self.state_file)
@@ -317,6 +326,7 @@ class LocalCloudFormation:
         try:
             with steps if steps is not None else contextlib.nullcontext():
                 yield session
+                session.events.close()  # runs ending later are announced by the next command
                 session.time_for(None)
                 session.scheduler.drain()
         finally:

@@ -46,6 +46,7 @@ from constructs_local.cloudformation.scheduler import Join, Scheduler
 from constructs_local.cloudformation.state import _Resource
 from constructs_local.datazone.exceptions import ServiceError
 from constructs_local.datazone.models import DataZoneBackend
+from constructs_local.events.replay import EVENT_RESOURCE_TYPES, ReplayEvents
 from constructs_local.stepfunctions.interpreter import (
     BATCH_RESOURCE_TYPE,
     BUCKET_TYPE,
@@ -144,6 +145,8 @@ class SessionCore:
         self.providers: dict[str, ProviderFramework] = {}
         #: The batch state machines' roles: the principal their workflows call DataZone as.
         self.workflow_roles: set[str] = set()
+        #: EventBridge: rules, dead-letter queues and the endpoint's events (constructs_local.events).
+        self.events = ReplayEvents(self)
         self._paths: dict[str, dict[str, str]] = {}
 
     # -- environment ----------------------------------------------------------------------------
@@ -242,6 +245,8 @@ class SessionCore:
         property: the definition that ships is the one that runs.
         """
         steps = self.stepfunctions
+        if steps is not None and kind in EVENT_RESOURCE_TYPES:
+            return self.events.deploy(ctx, logical, kind, physical)
         if steps is None or kind not in (BUCKET_TYPE, STATE_MACHINE_TYPE):
             return physical
         region = ctx.resolver.region
@@ -273,9 +278,8 @@ class SessionCore:
     def restore_moto(self, ctx: _Context, resources: Mapping[str, _Resource]) -> None:
         """moto forgets everything between commands: the stack's buckets and state machines again."""
         for logical, resource in resources.items():
-            if resource.type in (BUCKET_TYPE, STATE_MACHINE_TYPE) and logical in ctx.stack.template.get(
-                "Resources", {}
-            ):
+            restored = (BUCKET_TYPE, STATE_MACHINE_TYPE, *EVENT_RESOURCE_TYPES)
+            if resource.type in restored and logical in ctx.stack.template.get("Resources", {}):
                 self.moto_physical_id(ctx, logical, resource.type, resource.physical_id)
 
     def stage_batch(self, ctx: _Context, kind: str, properties: Mapping[str, Any]) -> None:
@@ -486,6 +490,8 @@ class SessionCore:
                 return False
             self._event(ctx, logical, resource.type, "DELETE_COMPLETE", physical_id=resource.physical_id)
             return True
+        if resource.type in EVENT_RESOURCE_TYPES:
+            self.events.remove(ctx, logical, resource)
         if resource.type == MEMBERSHIP_TYPE:
             self._event(ctx, logical, resource.type, "DELETE_IN_PROGRESS")
             if resource.properties:
@@ -520,6 +526,7 @@ class SessionCore:
 
     def _finish(self, ctx: _Context) -> StackResult:
         result = ctx.result
+        result.notes.extend(self.events.take_notes())
         if result.status and result.status != "NO_CHANGES":
             self._stack_status(ctx, result.status)
         result.finished_at = self.clock.now()

@@ -5,7 +5,9 @@ calls in here. What the service does, from the API reference and the service mod
 
 * a data source run goes REQUESTED -> RUNNING -> SUCCESS | PARTIALLY_SUCCEEDED | FAILED on the
   shared clock (``Knobs.data_source_*``); it records one activity per asset it imported
-  (``SUCCEEDED_CREATED`` the first time a data source imports an asset, ``UNCHANGED`` after);
+  (``SUCCEEDED_CREATED`` the first time a data source imports an asset, ``SUCCEEDED_UPDATED``
+  when the asset's ``schemaVersion`` moved since the data source's previous run, ``UNCHANGED``
+  otherwise); :func:`stage_import` makes new tables and changes schemas for the next run;
 * ``Search`` over ``ASSET`` returns ``assetItem`` entries of the projects the caller belongs to.
 
 Assumptions (the documentation is silent; the stricter choice): activities are listed once the
@@ -61,6 +63,14 @@ class DataSourceRun:
     assets: list[tuple[str, str, bool]] = field(default_factory=list)
     database: str = "default"
     run_type: str = "PRIORITIZED"
+    #: Asset ids this run updated (their schema changed since the data source's previous run).
+    updated: list[str] = field(default_factory=list)
+    #: The schema version of each asset as this run saw it (the next run compares).
+    versions: dict[str, int] = field(default_factory=dict)
+    #: Whether its end was announced to EventBridge (DataZone's "Data Source Run ..." event).
+    #: True by default: runs that ended before the endpoint existed, or in a state file older
+    #: than this field, announce nothing.
+    announced: bool = True
 
     @property
     def finished_at(self) -> float:
@@ -96,16 +106,24 @@ class DataSourceRun:
         if status == "FAILED":
             result["errorMessage"] = {"errorType": "INTERNAL_SERVER_EXCEPTION", "errorDetail": FAILED_RUN_MESSAGE}
             return result
-        failed = 0 if self._failed_index() is None else 1
-        added = sum(1 for _, _, before in self.assets if not before)
+        failed_index = self._failed_index()
+        statuses = [self._status(i, asset, failed_index) for i, asset in enumerate(self.assets)]
         result["runStatisticsForAssets"] = {
-            "added": added - failed,
-            "updated": 0,
-            "unchanged": len(self.assets) - added,
+            "added": statuses.count("SUCCEEDED_CREATED"),
+            "updated": statuses.count("SUCCEEDED_UPDATED"),
+            "unchanged": statuses.count("UNCHANGED"),
             "skipped": 0,
-            "failed": failed,
+            "failed": statuses.count("FAILED"),
         }
         return result
+
+    def _status(self, index: int, asset: tuple[str, str, bool], failed_index: int | None) -> str:
+        asset_id, _, before = asset
+        if index == failed_index:
+            return "FAILED"
+        if not before:
+            return "SUCCEEDED_CREATED"
+        return "SUCCEEDED_UPDATED" if asset_id in self.updated else "UNCHANGED"
 
     def activities(self, now: float) -> list[dict[str, Any]]:
         if self.status(now) in (*_WAITING, "FAILED"):
@@ -117,7 +135,7 @@ class DataSourceRun:
                 "database": self.database,
                 "dataSourceRunId": self.id,
                 "technicalName": name,
-                "dataAssetStatus": "UNCHANGED" if before else "SUCCEEDED_CREATED",
+                "dataAssetStatus": self._status(index, (asset_id, name, before), None),
                 "projectId": self.project_id,
                 "dataAssetId": asset_id,
                 "createdAt": iso(self.finished_at),
@@ -149,6 +167,37 @@ def imported_assets(domain: Mapping[str, Any], source: Mapping[str, Any]) -> lis
         # fly so that those calls work, not tables this data source found.
         and not asset.get("onTheFly", False)
     ]
+
+
+def stage_import(
+    domain: dict[str, Any], source_id: str, imported: list[str], *, created: int, updated: int, new_id: Any
+) -> tuple[list[str], list[str]]:
+    """Prepare the data source's next run: ``created`` new Glue tables in its project (and in its
+    explicit asset list, if it has one), and a new schema version for ``updated`` of the assets it
+    ``imported`` before (the first ones by id). The new and the changed asset ids."""
+    source = domain["dataSources"][source_id]
+    assets = domain.setdefault("assets", {})
+    changed = sorted(a for a in set(imported) if a in assets)[:updated]
+    if len(changed) < updated:
+        problem = f"data source {source_id} imported {len(changed)} assets before: cannot update {updated}"
+        raise validation_error([problem])
+    made = []
+    for _ in range(created):
+        asset_id = new_id()
+        prefix = IMPORTED_TYPE_PREFIX.get(str(source.get("type", "GLUE")), "amazon.datazone.Glue")
+        assets[asset_id] = {
+            "project": source.get("project"),
+            "typeIdentifier": GLUE_TABLE if prefix.endswith("Glue") else f"{prefix}TableAssetType",
+            "revision": 1,
+            "supportsGeneration": True,
+            "name": f"table_{asset_id}",
+        }
+        if source.get("assets") is not None:
+            source["assets"].append(asset_id)
+        made.append(asset_id)
+    for asset_id in changed:
+        assets[asset_id]["schemaVersion"] = int(assets[asset_id].get("schemaVersion", 1)) + 1
+    return made, changed
 
 
 def search_items(

@@ -40,6 +40,7 @@ from constructs_local.datazone.catalog import (
     not_found,
     page,
     search_items,
+    stage_import,
 )
 from constructs_local.datazone.exceptions import ServiceError, validation_error
 from constructs_local.knobs import (
@@ -196,6 +197,7 @@ class DataZoneBackend:
             "ListMetadataGenerationRuns": self._list,
             "AcceptPredictions": self._accept,
             "RejectPredictions": self._reject,
+            "GetDataSourceRun": self._get_data_source_run,
             "ListDataSourceRuns": self._list_data_source_runs,
             "ListDataSourceRunActivities": self._list_data_source_run_activities,
             "Search": self._search,
@@ -274,7 +276,16 @@ class DataZoneBackend:
                 raise not_found("Data source", source_id, domain_id)
             knobs = self.knobs
             waits = knobs.data_source_requested_seconds + knobs.data_source_running_seconds
-            earlier = {asset for run in self._runs_of(domain_id, source_id) for asset, _, _ in run.assets}
+            runs = sorted(self._runs_of(domain_id, source_id), key=lambda r: r.created_at)
+            earlier = {asset for run in runs for asset, _, _ in run.assets}
+            seen = {asset: version for run in runs for asset, version in run.versions.items()}
+            imported = imported_assets(domain, source)
+            versions = {a: int(domain.get("assets", {}).get(a, {}).get("schemaVersion", 1)) for a, _ in imported}
+            # A table whose schema moved since the previous import is updated: a new revision.
+            updated = [a for a, _ in imported if a in earlier and versions[a] != seen.get(a, 1)]
+            for asset_id in updated:
+                asset = domain["assets"][asset_id]
+                asset["revision"] = int(asset.get("revision", 1)) + 1
             run = DataSourceRun(
                 domain_id=domain_id,
                 id=new_id(),
@@ -284,11 +295,41 @@ class DataZoneBackend:
                 requested_seconds=knobs.data_source_requested_seconds,
                 running_seconds=knobs.data_source_running_seconds,
                 outcome=knobs.data_source_final_status.get(source_id, "SUCCESS"),
-                assets=[(a, name, a in earlier) for a, name in imported_assets(domain, source)],
+                assets=[(a, name, a in earlier) for a, name in imported],
                 database=str(source.get("database") or source.get("name") or source_id),
+                updated=updated,
+                versions=versions,
+                announced=finished,
             )
             self.data_source_runs[f"{domain_id}/{run.id}"] = run
             return run.id
+
+    def stage_import(
+        self, domain_id: str, source_id: str, *, created: int, updated: int
+    ) -> tuple[list[str], list[str]]:
+        """New tables and changed schemas for the data source's next run (catalog.stage_import)."""
+        with self._lock:
+            domain = self._domain(domain_id)
+            if source_id not in domain.get("dataSources", {}):
+                raise not_found("Data source", source_id, domain_id)
+            imported = [a for run in self._runs_of(domain_id, source_id) for a, _, _ in run.assets]
+            return stage_import(domain, source_id, imported, created=created, updated=updated, new_id=new_id)
+
+    def take_ended_data_source_runs(self) -> list[DataSourceRun]:
+        """Data-source runs that ended and were not announced yet, each returned once (what
+        DataZone's "Data Source Run Succeeded/Failed" events announce)."""
+        with self._lock:
+            now = self.clock.now()
+            ended = [r for r in self.data_source_runs.values() if not r.announced and r.finished_at <= now]
+            for run in ended:
+                run.announced = True
+            return sorted(ended, key=lambda r: (r.finished_at, r.id))
+
+    def next_data_source_run_end(self) -> float | None:
+        """When the next run still to be announced ends (None: none is)."""
+        with self._lock:
+            ends = [r.finished_at for r in self.data_source_runs.values() if not r.announced]
+            return min(ends) if ends else None
 
     def _runs_of(self, domain_id: str, source_id: str) -> list[DataSourceRun]:
         return [r for r in self.data_source_runs.values() if r.domain_id == domain_id and r.data_source_id == source_id]
@@ -596,6 +637,15 @@ class DataZoneBackend:
         result = page(runs, params, domain_id, filters)
         result["items"] = [run.summary(now) for run in result["items"]]
         return result
+
+    def _get_data_source_run(self, params: dict[str, Any], principal: str) -> dict[str, Any]:
+        domain_id = params["domainIdentifier"]
+        domain = self._domain(domain_id)
+        run = self.data_source_runs.get(f"{domain_id}/{params['identifier']}")
+        if run is None:
+            raise not_found("Data source run", params["identifier"], domain_id)
+        self._authorize(domain, domain_id, run.project_id, principal, "GetDataSourceRun")
+        return {"domainId": domain_id, **run.summary(self.clock.now())}
 
     def _list_data_source_run_activities(self, params: dict[str, Any], principal: str) -> dict[str, Any]:
         domain_id = params["domainIdentifier"]
