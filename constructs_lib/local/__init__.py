@@ -11,7 +11,7 @@ Needs boto3/botocore (the ``local`` extra); importing this package works without
 """
 
 from constructs_lib.local.backend import Call, DataZoneBackend, PredictionDecision
-from constructs_lib.local.clock import HybridClock, RealClock, SimulatedClock
+from constructs_lib.local.clock import EventClock, HybridClock, RealClock, SimulatedClock
 from constructs_lib.local.knobs import Knobs
 from constructs_lib.local.replay import LocalCloudFormation, StackResult
 from constructs_lib.local.seed import default_seed
@@ -20,6 +20,7 @@ from constructs_lib.local.server import LocalDataZone
 __all__ = [
     "Call",
     "DataZoneBackend",
+    "EventClock",
     "HybridClock",
     "Knobs",
     "LocalCloudFormation",

@@ -1,0 +1,143 @@
+"""The dry run's :class:`EventClock`: discrete-event simulated time shared by many threads (issue
+15, must hold 6). Virtual time moves only when every thread is blocked, to the earliest deadline;
+never while one computes or while a request is in flight between two threads."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from constructs_lib.local.clock import EventClock, Interrupt, QuietFrames, ThreadStates
+
+START = 1_800_000_000.0
+
+
+def _started(target: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _woken_in_order(clock: EventClock) -> list[tuple[str, float]]:
+    woken: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def sleeper(name: str, seconds: float) -> Callable[[], None]:
+        def run() -> None:
+            clock.sleep(seconds)
+            with lock:
+                woken.append((name, clock.now() - START))
+
+        return run
+
+    threads = [_started(sleeper(name, seconds), name) for name, seconds in (("c", 3.0), ("a", 1.0), ("b", 2.0))]
+    for thread in threads:
+        thread.join(timeout=30)
+    return woken
+
+
+def test_sleepers_on_many_threads_wake_in_deadline_order_at_their_simulated_second() -> None:
+    clock = EventClock(start=START)
+    assert _woken_in_order(clock) == [("a", 1.0), ("b", 2.0), ("c", 3.0)]
+    assert clock.advances == 3
+    assert clock.pending() == 0
+
+
+def test_the_portable_fallback_keeps_the_order_too() -> None:
+    # Without /proc: over a quiet period every thread either sits in a known blocking spot (the
+    # main thread in Thread.join) or did not move at all (jsii's stderr reader, in a pipe read).
+    clock = EventClock(start=START, quiescence=QuietFrames(quiet_seconds=0.005))
+    assert _woken_in_order(clock) == [("a", 1.0), ("b", 2.0), ("c", 3.0)]
+
+
+@pytest.fixture
+def ticking() -> Iterator[EventClock]:
+    """A clock with a thread that sleeps 10 ms after 10 ms on it for as long as the test runs:
+    were time ever advanced while something else is not blocked, the ticker's deadline would be
+    what it advanced to, and the test would see the extra time."""
+    if not ThreadStates.available():
+        pytest.skip("needs /proc/self/task (Linux)")
+    clock = EventClock(start=START)
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            clock.sleep(0.01)
+
+    ticker = _started(tick, "ticker")
+    yield clock
+    stop.set()
+    ticker.join(timeout=30)
+
+
+def test_time_stands_still_while_a_thread_computes(ticking: EventClock) -> None:
+    # A Lambda handler computing is not charged for anyone's sleep: its timeout stays where it is.
+    before = ticking.now()
+    spin_until = time.perf_counter() + 0.3
+    count = 0
+    while time.perf_counter() < spin_until:
+        count += 1
+    assert ticking.now() == before
+    # ...and once it waits, the ticker's time goes on.
+    ticking.sleep(1.0)
+    assert ticking.now() == before + 1.0
+    assert ticking.advances >= 100
+
+
+def test_a_request_in_flight_on_a_loopback_socket_holds_time(ticking: EventClock) -> None:
+    # A client sends a byte, the server thread sleeps 0.1 s on the clock (the endpoint's latency)
+    # and echoes it. Between the send and the server's sleep, and between the echo and the
+    # client's read, both threads are busy or runnable: a jump there would add a tick or more.
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            while connection.recv(1):
+                ticking.sleep(0.1)
+                connection.sendall(b"x")
+
+    _started(serve, "server")
+    calls = 200
+    with socket.create_connection(server.getsockname()[:2]) as client:
+        started = ticking.now()
+        for _ in range(calls):
+            client.sendall(b"x")
+            assert client.recv(1) == b"x"
+        elapsed = ticking.now() - started
+    server.close()
+    # (Within float rounding at epoch 1.8e9: a jump would add 0.01 s or more.)
+    assert elapsed == pytest.approx(calls * 0.1, abs=1e-4)
+    assert ticking.busy_checks > 0  # the checks did meet threads at work, and refused
+
+
+def test_an_interrupt_ends_a_sleep_at_the_current_simulated_time() -> None:
+    clock = EventClock(start=START)
+    interrupt = Interrupt()
+    outcome: list[tuple[bool, float]] = []
+
+    def wait() -> None:
+        outcome.append((clock.sleep_interruptibly(100.0, interrupt), clock.now() - START))
+
+    waiter = _started(wait, "wait-state")
+    # Spin (not sleep) until it sleeps: a blocked main thread would let time jump to its deadline.
+    while clock.pending() == 0:
+        pass
+    clock.interrupt(interrupt)
+    waiter.join(timeout=30)
+    assert outcome == [(True, 0.0)]
+    # Sticky: a later sleep with a fired interrupt returns at once, at the same time.
+    assert clock.sleep_interruptibly(5.0, interrupt) is True
+    assert clock.now() == START
+
+
+def test_time_scale_spends_real_seconds_per_simulated_second() -> None:
+    clock = EventClock(start=START, time_scale=0.002)
+    started = time.monotonic()
+    clock.sleep(50.0)
+    assert clock.now() == START + 50.0
+    assert time.monotonic() - started >= 0.1
