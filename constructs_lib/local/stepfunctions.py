@@ -49,9 +49,11 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     asset, its timeout, Lambda's error payload), answered as Lambda's Invoke would.
 ``time``
     ``Wait`` states and ``Retry`` back-offs sleep in real seconds, while the local DataZone
-    endpoint runs on the replay's (faster) clock. Fix: both sleep ``seconds / speed``, so a
-    10 s poll interval and a 2-300 s back-off keep their proportions to the runs they wait for.
-    (``Wait`` stays interruptible: StopExecution still ends it at once.)
+    endpoint runs on the replay's clock. Fix: both sleep on that clock. On the replay's
+    :class:`~constructs_lib.local.clock.EventClock` (simulated time shared by every thread) a
+    10 s ``Wait`` is 10 simulated seconds exactly and costs no real time; StopExecution (and any
+    other end of the execution) still ends it at once. Without a clock (``speed``) they sleep
+    ``seconds / speed`` real seconds, keeping their proportions to a sped-up endpoint.
 
 ``history``
     moto keeps every history event an execution writes; Step Functions fails a Standard
@@ -90,6 +92,7 @@ from constructs_lib._handler import contract  # the wire contract: stdlib only
 from constructs_lib.local import _deps
 from constructs_lib.local._deps import MOTO_INTERPRETER, botocore_module, check_local
 from constructs_lib.local.assembly import file_asset_path
+from constructs_lib.local.clock import Clock, EventClock, Interrupt
 from constructs_lib.local.lambda_runtime import INVOKE_LOCK
 
 #: The moto release the adapter's patches were written against (they reach into its internals).
@@ -116,6 +119,8 @@ _RESULT_WRITER = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3"
 )
 _WAIT = "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function"
+_ENVIRONMENT = "moto.stepfunctions.parser.asl.eval.environment"
+_INTERRUPT = "_local_wait_interrupt"
 _RETRIER = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
 _LAMBDA = "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
 _EVENTS = "moto.stepfunctions.parser.asl.eval.event.event_manager"
@@ -168,11 +173,20 @@ class MotoAdapter:
     """moto's Step Functions interpreter made to behave as Step Functions does (see the module doc).
 
     :param datazone_url: the local DataZone endpoint the ``aws-sdk:datazone:*`` tasks call.
-    :param speed: simulated seconds per real second of the endpoint's clock (``Wait``/``Retry``).
+    :param speed: simulated seconds per real second of the endpoint's clock (``Wait``/``Retry``),
+        when there is no ``clock``.
     :param fixes: which fixes to install (all by default; the gap tests leave one out).
+    :param clock: the clock ``Wait`` and ``Retry`` sleep on (the endpoint's); see :meth:`use_clock`.
     """
 
-    def __init__(self, *, datazone_url: str, speed: float = 1.0, fixes: frozenset[str] = FIXES) -> None:
+    def __init__(
+        self,
+        *,
+        datazone_url: str,
+        speed: float = 1.0,
+        fixes: frozenset[str] = FIXES,
+        clock: Clock | None = None,
+    ) -> None:
         unknown = set(fixes) - FIXES
         if unknown:
             raise ValueError(f"unknown fix(es) {sorted(unknown)}; known: {sorted(FIXES)}")
@@ -181,7 +195,10 @@ class MotoAdapter:
         self.datazone_url = datazone_url
         self.speed = speed
         self.fixes = fixes
+        self.clock = clock
         self._saved: list[tuple[Any, str, Any]] = []
+        #: Interrupts of the back-offs sleeping now (fired when the session ends, see uninstall).
+        self._backoffs: set[Interrupt] = set()
         #: Lambda functions the workflows may invoke, by ARN and by name (the replay registers them).
         self.functions: dict[str, Any] = {}
         #: Step Functions' per-execution history quota (tests lower it to reach it cheaply).
@@ -231,13 +248,25 @@ class MotoAdapter:
             per_child = type("MapRunEventManager", (manager,), {"_local_per_child": True})
             self._patch(_module(_DISTRIBUTED), "EventManager", per_child)
         if "time" in self.fixes:
-            self._patch(_module(_WAIT).WaitFunction, "_wait_interval", self._scaled_wait())
-            real_sleep = time.sleep
-            self._patch(
-                _module(_RETRIER), "time", types.SimpleNamespace(sleep=lambda s: real_sleep(max(0.0, s) / self.speed))
-            )
+            self._install_time()
+
+    def _install_time(self) -> None:
+        self._patch(_module(_WAIT).WaitFunction, "_wait_interval", self._clocked_wait())
+        self._patch(_module(_RETRIER), "time", types.SimpleNamespace(sleep=self._backoff))
+        environment = _module(_ENVIRONMENT).Environment
+        for name in ("set_ended", "set_error", "set_timed_out", "set_stop"):
+            self._patch(environment, name, self._interrupting(vars(environment)[name]))
+
+    def use_clock(self, clock: Clock | None) -> None:
+        """Sleep ``Wait`` and ``Retry`` on ``clock`` from now on (None: ``seconds / speed`` real)."""
+        self.clock = clock
 
     def uninstall(self) -> None:
+        # A back-off still sleeping on a simulated clock would wake after the mock is gone.
+        clock = self.clock
+        if isinstance(clock, EventClock):
+            for interrupt in list(self._backoffs):
+                clock.interrupt(interrupt)
         while self._saved:
             owner, name, value = self._saved.pop()
             if value is _INHERITED:
@@ -334,15 +363,58 @@ class MotoAdapter:
 
         return add_event
 
-    def _scaled_wait(self) -> Callable[..., None]:
-        speed = self.speed
-
+    def _clocked_wait(self) -> Callable[..., None]:
         def wait_interval(function: Any, env: Any, wait_seconds: int) -> None:
-            # One interruptible wait: StopExecution sets the event and ends it at once.
-            if wait_seconds > 0 and env.is_running():
-                env.program_state_event.wait(wait_seconds / speed)
+            if wait_seconds <= 0 or not env.is_running():
+                return
+            clock = self.clock
+            if isinstance(clock, EventClock):
+                # Interruptible: the execution ending (StopExecution above all) fires it.
+                clock.sleep_interruptibly(wait_seconds, _interrupt_of(env))
+            elif clock is not None:
+                clock.sleep(wait_seconds)
+            else:
+                # One interruptible wait: StopExecution sets the event and ends it at once.
+                env.program_state_event.wait(wait_seconds / self.speed)
 
         return wait_interval
+
+    def _backoff(self, seconds: float) -> None:
+        """A ``Retry`` back-off (moto calls ``time.sleep`` with no execution at hand)."""
+        seconds = max(0.0, seconds)
+        clock = self.clock
+        if isinstance(clock, EventClock):
+            interrupt = Interrupt()
+            self._backoffs.add(interrupt)
+            try:
+                clock.sleep_interruptibly(seconds, interrupt)
+            finally:
+                self._backoffs.discard(interrupt)
+        elif clock is not None:
+            clock.sleep(seconds)
+        else:
+            time.sleep(seconds / self.speed)
+
+    def _interrupting(self, original: Callable[..., None]) -> Callable[..., None]:
+        """An ``Environment`` method that ends the program (and its frames), then wakes its ``Wait``."""
+
+        def ended(env: Any, *args: Any, **kwargs: Any) -> None:
+            original(env, *args, **kwargs)
+            interrupt = env.__dict__.get(_INTERRUPT)
+            clock = self.clock
+            if interrupt is not None and isinstance(clock, EventClock) and not env.is_running():
+                clock.interrupt(interrupt)
+
+        return ended
+
+
+def _interrupt_of(env: Any) -> Interrupt:
+    """The interrupt of one execution frame's ``Wait`` states (made on first use; moto's frames
+    each end on their own, so each has its own)."""
+    interrupt: Interrupt | None = env.__dict__.get(_INTERRUPT)
+    if interrupt is None:
+        interrupt = env.__dict__.setdefault(_INTERRUPT, Interrupt())
+    return interrupt
 
 
 class HistoryQuotaExceededError(Exception):
@@ -458,10 +530,16 @@ class LocalStepFunctions:
     Use as a context manager (or :meth:`start`/:meth:`stop`): while it runs, every boto3 client
     in the process that addresses AWS's own Step Functions or S3 endpoints reaches moto instead
     (explicit endpoint URLs, such as the local DataZone and CloudFormation endpoints, pass through).
+
+    :param clock: the clock the workflows' ``Wait`` states and back-offs sleep on: the endpoint's
+        (the replay binds it when it is an :class:`~constructs_lib.local.clock.EventClock`).
+        Without one they sleep ``seconds / speed`` real seconds.
     """
 
-    def __init__(self, *, datazone_url: str, speed: float = 1.0, account: str = LOCAL_ACCOUNT) -> None:
-        self.adapter = MotoAdapter(datazone_url=datazone_url, speed=speed)
+    def __init__(
+        self, *, datazone_url: str, speed: float = 1.0, account: str = LOCAL_ACCOUNT, clock: Clock | None = None
+    ) -> None:
+        self.adapter = MotoAdapter(datazone_url=datazone_url, speed=speed, clock=clock)
         self.account = account
         self._mock: Any = None
         self._saved_account: str | None = None
