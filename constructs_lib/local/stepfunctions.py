@@ -55,6 +55,13 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     other end of the execution) still ends it at once. Without a clock (``speed``) they sleep
     ``seconds / speed`` real seconds, keeping their proportions to a sped-up endpoint.
 
+``recursion``
+    A map's worker thread runs its children one after another by calling itself once per child
+    (``_eval_pool`` ends with ``self._eval_pool(next_job)``): a worker past about 990 children
+    dies of ``RecursionError`` and the map run fails (a data-source batch of 10,000 assets at
+    MaxConcurrency 10 gives each worker 1,000). Step Functions has no such limit. Fix: the tail
+    call is deferred and run in a loop, one frame deep.
+
 ``history``
     moto keeps every history event an execution writes; Step Functions fails a Standard
     execution at its 25,000th (:data:`HISTORY_EVENTS_QUOTA`, a hard quota), with
@@ -62,6 +69,11 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     Map child have their own history), the one past the quota fails the execution the same way
     (a ``Catch`` cannot keep it alive: every further event fails again), and
     :attr:`MotoAdapter.max_history_events` keeps the largest count seen, for the report.
+
+Not a gap, a cost: moto parses every JSONPath (``$.run.id``, each ``Parameters`` and
+``ResultPath``) with a parser it builds anew each time (jsonpath_ng rebuilds its lexer and LALR
+tables per parse): over a third of the interpreter's time in a batch. The adapter memoizes the
+parsed paths (an expression is an immutable tree that ``find`` only reads).
 
 Not a gap but a rule of the grammar, kept in the definition itself: moto refuses an integer
 ``ToleratedFailurePercentage`` (AWS takes either), so the definition writes ``100.0``.
@@ -100,7 +112,9 @@ MOTO_VERSION = _deps.MOTO_VERSION
 BATCH_RESOURCE_TYPE = contract.BATCH_RESOURCE_TYPE
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
-FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoints", "lambda", "time", "history"})
+FIXES = frozenset(
+    {"parameters", "responses", "errors", "result-writer", "endpoints", "lambda", "time", "history", "recursion"}
+)
 #: Step Functions' hard quota of history events per Standard execution (developer guide, "Quotas").
 HISTORY_EVENTS_QUOTA = 25_000
 #: What an execution past the quota fails with (error States.Runtime).
@@ -125,6 +139,18 @@ _RETRIER = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
 _LAMBDA = "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
 _EVENTS = "moto.stepfunctions.parser.asl.eval.event.event_manager"
 _DISTRIBUTED = "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component"
+_ITERATION = "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration"
+#: moto's map workers that run their children by recursion (module, class).
+_POOL_WORKERS = (
+    (f"{_ITERATION}.iteration_worker", "IterationWorker"),
+    (f"{_ITERATION}.itemprocessor.distributed_item_processor_worker", "DistributedItemProcessorWorker"),
+    (f"{_ITERATION}.iterator.distributed_iterator_worker", "DistributedIteratorWorker"),
+)
+#: Where moto's interpreter parses JSONPaths (module, the parser's name there).
+_JSONPATH_PARSERS = (
+    ("moto.stepfunctions.parser.asl.utils.json_path", "parse"),
+    ("moto.stepfunctions.parser.asl.component.common.path.result_path", "parse"),
+)
 #: Events an execution past the quota still writes: how it ended.
 _CLOSING_EVENTS = frozenset({"ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut", "ExecutionSucceeded"})
 
@@ -223,6 +249,25 @@ class MotoAdapter:
     def install(self) -> None:
         if self._saved:
             return
+        self._install_tasks()
+        if "history" in self.fixes:
+            manager = _module(_EVENTS).EventManager
+            self._patch(manager, "add_event", self._counted(vars(manager)["add_event"]))
+            # moto gives a Distributed Map run one event list for all its children, where Step
+            # Functions gives each child execution a history of its own: count those per child.
+            per_child = type("MapRunEventManager", (manager,), {"_local_per_child": True})
+            self._patch(_module(_DISTRIBUTED), "EventManager", per_child)
+        if "time" in self.fixes:
+            self._install_time()
+        if "recursion" in self.fixes:
+            for name, owner in _POOL_WORKERS:
+                worker = getattr(_module(name), owner)
+                self._patch(worker, "_eval_pool", _looping(vars(worker)["_eval_pool"]))
+        for name, attribute in _JSONPATH_PARSERS:
+            module = _module(name)
+            self._patch(module, attribute, _memoized(getattr(module, attribute)))
+
+    def _install_tasks(self) -> None:
         sdk = _module(_SDK)
         task = sdk.StateTaskServiceAwsSdk
         if "parameters" in self.fixes:
@@ -240,15 +285,6 @@ class MotoAdapter:
             self._patch(sdk, "boto_client_for", self._client_for(sdk.boto_client_for))
         if "lambda" in self.fixes:
             self._patch(_module(_LAMBDA), "_invoke_lambda_function", self._invoke_local)
-        if "history" in self.fixes:
-            manager = _module(_EVENTS).EventManager
-            self._patch(manager, "add_event", self._counted(vars(manager)["add_event"]))
-            # moto gives a Distributed Map run one event list for all its children, where Step
-            # Functions gives each child execution a history of its own: count those per child.
-            per_child = type("MapRunEventManager", (manager,), {"_local_per_child": True})
-            self._patch(_module(_DISTRIBUTED), "EventManager", per_child)
-        if "time" in self.fixes:
-            self._install_time()
 
     def _install_time(self) -> None:
         self._patch(_module(_WAIT).WaitFunction, "_wait_interval", self._clocked_wait())
@@ -406,6 +442,30 @@ class MotoAdapter:
                 clock.interrupt(interrupt)
 
         return ended
+
+
+def _looping(original: Callable[..., None]) -> Callable[..., None]:
+    """A worker's ``_eval_pool`` whose closing self-call (the next child) is queued, not nested."""
+
+    def eval_pool(worker: Any, job: Any, worker_frame: Any) -> None:
+        pending = [(job, worker_frame)]
+
+        def defer(job: Any, worker_frame: Any) -> None:
+            pending.append((job, worker_frame))
+
+        # The instance attribute shadows the class's method for the self-call only.
+        worker._eval_pool = defer
+        try:
+            while pending:
+                original(worker, *pending.pop())
+        finally:
+            del worker._eval_pool
+
+    return eval_pool
+
+
+def _memoized(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    return functools.lru_cache(maxsize=4096)(parse)
 
 
 def _interrupt_of(env: Any) -> Interrupt:
