@@ -189,6 +189,8 @@ class DataZoneBackend:
         self._throttle_share = 0.0  # knobs.throttle_fraction accumulated since the last 429
         self._lock = threading.RLock()
         self.data_source_runs: dict[str, DataSourceRun] = {}  # key: f"{domain}/{run id}"
+        self._world_version = 0  # bumped when domains, projects or assets change
+        self._searches: dict[str, list[dict[str, Any]]] = {}  # Search listings of this version
         self._handlers: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
             "StartMetadataGenerationRun": self._start,
             "GetMetadataGenerationRun": self._get,
@@ -245,6 +247,7 @@ class DataZoneBackend:
         """Add or replace domains, projects, assets and data sources (seed layout); a replaced
         project keeps its members, a new data source gets its first run as its ``firstRun`` says."""
         with self._lock:
+            self._world_version += 1
             known = self.world.setdefault("domains", {})
             for domain_id, given in domains.items():
                 domain = known.setdefault(domain_id, {"projects": {}, "assets": {}})
@@ -605,7 +608,7 @@ class DataZoneBackend:
             raise not_found("Data source run", params["identifier"], domain_id)
         self._authorize(domain, domain_id, run.project_id, principal, "ListDataSourceRunActivities")
         wanted = params.get("status")
-        items = [a for a in run.activities(self.clock.now()) if wanted in (None, a["dataAssetStatus"])]
+        items = run.activities(self.clock.now(), wanted)
         return page(items, params, domain_id, {"run": run.id, "status": wanted})
 
     def _search(self, params: dict[str, Any], principal: str) -> dict[str, Any]:
@@ -621,8 +624,16 @@ class DataZoneBackend:
             projects = {project}
         else:
             projects = {p for p, v in domain.get("projects", {}).items() if principal in v.get("members", {})}
-        items = search_items(domain_id, domain, params, projects) if params["searchScope"] == "ASSET" else []
         filters = {k: params.get(k) for k in ("owningProjectIdentifier", "searchScope", "searchText")}
+        # Paging through N results must not rebuild and sort all N on every page: one listing per
+        # query, kept until the world changes (merge_world, import_state).
+        key = json.dumps([domain_id, sorted(projects), filters, self._world_version])
+        items = self._searches.get(key)
+        if items is None:
+            items = search_items(domain_id, domain, params, projects) if params["searchScope"] == "ASSET" else []
+            if len(self._searches) >= 64:
+                self._searches.clear()
+            self._searches[key] = items
         result = page(items, params, domain_id, filters)
         result["totalMatchCount"] = len(items)
         return result
@@ -702,6 +713,7 @@ class DataZoneBackend:
 
     def import_state(self, state: Mapping[str, Any]) -> None:
         with self._lock:
+            self._world_version += 1
             self.world = copy.deepcopy(dict(state["world"]))
             self.runs = {f"{r['domain_id']}/{r['id']}": Run(**r) for r in state.get("runs", [])}
             self.data_source_runs = {
