@@ -10,13 +10,14 @@ fraction of the wall time and with the same number of calls every time.
 
 from __future__ import annotations
 
+import ctypes
 import heapq
 import itertools
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 
@@ -139,6 +140,12 @@ class ThreadStates:
     def __init__(self) -> None:
         self._files: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
+        self._quiet: dict[str, bytes] = {}  # the second reading of the last quiet check
+        self._buffer = ctypes.create_string_buffer(512)
+        # ctypes.PyDLL calls C without releasing the GIL: a reading no Python thread interleaves.
+        self._pread = ctypes.PyDLL(None).pread
+        self._pread.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
+        self._pread.restype = ctypes.c_ssize_t
 
     @classmethod
     def available(cls) -> bool:
@@ -157,7 +164,34 @@ class ThreadStates:
             if second != first:
                 return False
             # A thread started between the readings was not read at all.
+            self._quiet = second
             return {tid for tid in os.listdir(self._TASKS) if tid not in skip} <= set(first)
+
+    def still_quiescent(self) -> bool:
+        """Read the threads of the last quiet check again without ever releasing the GIL: True
+        when none ran since. Until the caller releases the GIL, no other thread runs any code at
+        all (a thread woken from here on waits for the GIL before it does anything)."""
+        if not self._lock.acquire(blocking=False):
+            return False  # another clock's check: waiting for it would release the GIL
+        try:
+            for tid, scheduled in self._quiet.items():
+                files = self._files.get(tid)
+                if files is None:
+                    return False
+                stat = self._held_read(files[0])
+                if stat is None:
+                    continue  # ended (an exiting thread was not sleeping: it would have shown)
+                state = stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3]
+                schedstat = self._held_read(files[1])
+                if state != b"S" or schedstat is None or schedstat.split()[2] != scheduled:
+                    return False
+            return True
+        finally:
+            self._lock.release()
+
+    def _held_read(self, fd: int) -> bytes | None:
+        size = self._pread(fd, self._buffer, len(self._buffer), 0)
+        return self._buffer.raw[:size] if size > 0 else None
 
     def _read(self, tids: Iterable[str]) -> dict[str, bytes] | None:
         """tid -> times scheduled, or None as soon as one thread is not sleeping."""
@@ -310,6 +344,7 @@ class EventClock:
         self._asleep: dict[int, _Sleeper] = {}
         self._seq = itertools.count()
         self._generation = 0  # bumped by every registration, wake-up and interrupt
+        self._hooks: list[tuple[Callable[[], None], threading.Event]] = []
         self._advancer: threading.Thread | None = None
         #: Counters (the tests' and the bench's evidence): sleeps registered, advances made,
         #: checks that found a thread running, interrupts, and the most sleepers at once.
@@ -343,6 +378,23 @@ class EventClock:
             self.interrupts += 1
             self._generation += 1
 
+    def at_quiescence(self, action: Callable[[], None], *, wait: bool = True) -> bool:
+        """Run ``action`` (in the clock's checking thread, holding the GIL) at a moment when no
+        other thread of the process runs or can run before it returns: what starting and
+        stopping ``tracemalloc`` need (its hooks are swapped non-atomically, a race with a thread
+        allocating without the GIL). ``wait``: return once it ran. False (and nothing runs) when
+        this clock cannot promise such a moment (no ``/proc``: see :class:`QuietFrames`)."""
+        if not isinstance(self.quiescence, ThreadStates):
+            return False
+        done = threading.Event()
+        with self._lock:
+            self._hooks.append((action, done))
+            self._ensure_advancer()
+            self._changed.notify()
+        if wait:
+            done.wait()
+        return True
+
     def pending(self) -> int:
         """How many sleepers wait for virtual time to move."""
         with self._lock:
@@ -365,9 +417,7 @@ class EventClock:
             self.max_sleepers = max(self.max_sleepers, len(self._asleep))
             self.sleeper_threads.add(threading.current_thread().name)
             self._generation += 1
-            if self._advancer is None:
-                self._advancer = threading.Thread(target=self._advance_loop, name="event-clock", daemon=True)
-                self._advancer.start()
+            self._ensure_advancer()
             self._changed.notify()
         # The last thread to go to sleep usually finds everyone else blocked: it advances time
         # itself, without a round trip through the advancer.
@@ -375,6 +425,11 @@ class EventClock:
             self._try_advance()
         sleeper.event.wait()
         return sleeper.interrupted
+
+    def _ensure_advancer(self) -> None:
+        if self._advancer is None:
+            self._advancer = threading.Thread(target=self._advance_loop, name="event-clock", daemon=True)
+            self._advancer.start()
 
     def _wake(self, sleeper: _Sleeper) -> None:
         sleeper.done = True
@@ -388,23 +443,26 @@ class EventClock:
         return self._heap[0][0] if self._heap else None
 
     def _try_advance(self) -> bool:
-        """One check; when everything is blocked, advance to the earliest deadline. True if it did."""
+        """One check; when everything is blocked, run the pending hooks, or else advance to the
+        earliest deadline. True if it did either."""
         if not self._checking.acquire(blocking=False):
             return False
         try:
             with self._lock:
                 target = self._earliest()
-                if target is None:
+                if target is None and not self._hooks:
                     return False
                 generation = self._generation
                 exclude = set(self._asleep) | {threading.get_native_id()}
-            if self.time_scale and target > self._now:
+            if self.time_scale and target is not None and target > self._now and not self._hooks:
                 time.sleep((target - self._now) * self.time_scale)
             if not self.quiescence.quiescent(exclude):
                 self.busy_checks += 1
                 return False
+            if self._hooks:
+                return self._run_hooks()
             with self._lock:
-                if self._generation != generation:
+                if self._generation != generation or target is None:
                     return False  # a thread registered or woke meanwhile: it was not blocked
                 self._now = max(self._now, target)
                 while self._heap and self._heap[0][0] <= target:
@@ -417,12 +475,31 @@ class EventClock:
         finally:
             self._checking.release()
 
+    def _run_hooks(self) -> bool:
+        # Straight after the check, and nothing that may release the GIL until the actions ran:
+        # the lock is only tried (held means someone runs), the recheck reads with the GIL held.
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            states = self.quiescence
+            if not (isinstance(states, ThreadStates) and states.still_quiescent()):
+                return False
+            hooks, self._hooks = self._hooks, []
+        finally:
+            self._lock.release()
+        for action, done in hooks:
+            try:
+                action()
+            finally:
+                done.set()
+        return True
+
     def _advance_loop(self) -> None:
         backoff = 0.0
         while True:
             with self._lock:
-                while self._earliest() is None:
-                    if not self._changed.wait(self.IDLE_SECONDS) and self._earliest() is None:
+                while self._earliest() is None and not self._hooks:
+                    if not self._changed.wait(self.IDLE_SECONDS) and self._earliest() is None and not self._hooks:
                         self._advancer = None
                         return
                 generation = self._generation

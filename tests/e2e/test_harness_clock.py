@@ -141,3 +141,33 @@ def test_time_scale_spends_real_seconds_per_simulated_second() -> None:
     clock.sleep(50.0)
     assert clock.now() == START + 50.0
     assert time.monotonic() - started >= 0.1
+
+
+def test_at_quiescence_runs_its_action_only_once_no_other_thread_runs() -> None:
+    if not ThreadStates.available():
+        pytest.skip("needs /proc/self/task (Linux)")
+    clock = EventClock(start=START)
+    spun: list[float] = []
+
+    def spin() -> None:
+        until = time.perf_counter() + 0.3
+        while time.perf_counter() < until:
+            pass
+        spun.append(time.perf_counter())
+
+    spinner = _started(spin, "spinner")
+    time.sleep(0.01)  # the spinner runs
+    ran: list[float] = []
+    assert clock.at_quiescence(lambda: ran.append(time.perf_counter())) is True
+    spinner.join(timeout=30)
+    assert ran
+    assert spun
+    assert ran[0] >= spun[0]
+    assert clock.now() == START  # running the action is not a reason to advance time
+
+
+def test_the_fallback_promises_no_quiet_moment() -> None:
+    clock = EventClock(start=START, quiescence=QuietFrames())
+    ran: list[bool] = []
+    assert clock.at_quiescence(lambda: ran.append(True)) is False
+    assert ran == []
