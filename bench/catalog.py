@@ -692,15 +692,16 @@ def function_level(
 
 @dataclass(frozen=True)
 class DryRunSettings:
-    """A data-source batch with default props; only the endpoint's pacing is sped up."""
+    """A data-source batch with default props; only the endpoint's run durations are shortened.
+    Time is the replay's simulated :class:`~constructs_lib.local.clock.EventClock`: every thread
+    (moto's workflow, the endpoint, the handler, the worker) on one timeline that moves only when
+    all of them wait, so the wall time is the work the machine does, not a speed factor."""
 
     assets: int = 10_000
     #: How long a local run stays SUBMITTED, then IN_PROGRESS (simulated seconds): the fast knob.
     #: Realistic runs (minutes) are priced by the cost model from the measured states per asset.
     submitted_seconds: float = 2.0
     in_progress_seconds: float = 6.0
-    #: Simulated seconds per real second (runs, Wait states and back-offs alike).
-    speed: float = 50.0
     #: Give up waiting for the execution after this many real seconds.
     wall_limit_seconds: float = 1800.0
     #: The harness's per-execution history-event count (moto adapter fix "history"), as AWS
@@ -737,6 +738,9 @@ class DryRun:
     limited_by: str = ""
     #: The replay's own simulated seconds for the deploy (its clock may differ from the endpoint's).
     replay_simulated_seconds: float | None = None
+    #: The EventClock's counters: sleeps registered, advances, checks that found a thread at work,
+    #: most sleepers at once.
+    clock: dict[str, int] = field(default_factory=dict)
 
     @property
     def assets(self) -> int:
@@ -786,11 +790,15 @@ def synth_app(outdir: Path) -> Path:
 
 @contextlib.contextmanager
 def _invocation_memory() -> Iterator[None]:
-    """tracemalloc around every LocalFunction invocation (whether or not the harness measures it:
-    it may be told not to). Invocations are serialized, but moto's and the endpoint's threads
-    allocate meanwhile: an upper bound of the function's own peak."""
+    """tracemalloc around every LocalFunction invocation, when the harness is told not to measure
+    it (it does by default: each invocation's peak, tracing only while one runs). Invocations are
+    serialized, but moto's and the endpoint's threads allocate meanwhile: an upper bound of the
+    function's own peak."""
     from constructs_lib.local import lambda_runtime  # noqa: PLC0415
 
+    if lambda_runtime.ENFORCE_MEMORY:
+        yield  # measured by the harness; tracing for the whole run here would cost 4 times the time
+        return
     original = lambda_runtime.LocalFunction.invoke
 
     def invoke(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -830,7 +838,7 @@ def _invoked(function: Any, kind: str) -> list[Invoked]:
 def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> DryRun:
     """Deploy one data-source batch of ``settings.assets`` locally and wait for its execution."""
     from bench.cost import function_settings  # noqa: PLC0415
-    from constructs_lib.local import Knobs, LocalCloudFormation, LocalDataZone, RealClock  # noqa: PLC0415
+    from constructs_lib.local import EventClock, Knobs, LocalCloudFormation, LocalDataZone  # noqa: PLC0415
 
     logging.getLogger("moto").setLevel(logging.ERROR)
     knobs = Knobs(
@@ -846,11 +854,11 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
             for logical, resource in template["Resources"].items()
             if resource["Type"] == "AWS::Lambda::Function"
         }
-        clock = RealClock(speed=settings.speed)
+        clock = EventClock()
         with (
             _invocation_memory(),
             LocalDataZone(seed=_seed(settings.assets), clock=clock, knobs=knobs) as endpoint,
-            _step_functions(endpoint.url, settings) as world,
+            _step_functions(endpoint.url, clock, settings) as world,
             counting_states() as (states, retries),
         ):
             simulated_start = clock.now()
@@ -870,6 +878,12 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
                 i for record in result.requests for run in record.runs for i in _invoked(run, "custom resource handler")
             ]
             state_counts, retry_count = dict(states), retries[0]
+            counters = {
+                "sleeps": clock.sleeps,
+                "advances": clock.advances,
+                "busy_checks": clock.busy_checks,
+                "max_sleepers": clock.max_sleepers,
+            }
     selected = sum(1 for c in endpoint.calls if c.operation == "StartMetadataGenerationRun" and c.status == 200)
     return DryRun(
         settings,
@@ -888,18 +902,19 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
         int(summary.get("total") or selected),
         limited,
         getattr(result, "simulated_seconds", None),
+        counters,
     )
 
 
 @contextlib.contextmanager
-def _step_functions(datazone_url: str, settings: DryRunSettings) -> Iterator[Any]:
+def _step_functions(datazone_url: str, clock: Any, settings: DryRunSettings) -> Iterator[Any]:
     from constructs_lib.local import stepfunctions  # noqa: PLC0415
 
-    world = stepfunctions.LocalStepFunctions(datazone_url=datazone_url, speed=settings.speed)
+    world = stepfunctions.LocalStepFunctions(datazone_url=datazone_url, clock=clock)
     fixes: frozenset[str] = getattr(stepfunctions, "FIXES", frozenset())
     if not settings.count_history and "history" in fixes:
         world.adapter = stepfunctions.MotoAdapter(
-            datazone_url=datazone_url, speed=settings.speed, fixes=frozenset(fixes - {"history"})
+            datazone_url=datazone_url, clock=clock, fixes=frozenset(fixes - {"history"})
         )
     with world:
         yield world
@@ -921,7 +936,8 @@ def _wait_for_execution(world: Any, data: dict[str, Any], deadline: float, log: 
         if now - last > 60:
             log(f"    execution still RUNNING ({world.running_executions()} executions)")
             last = now
-        time.sleep(1.0)
+        # A real-time poll: simulated time goes on meanwhile as fast as the workflow's threads let it.
+        time.sleep(0.2)
 
 
 def _read_json(world: Any, location: Any) -> dict[str, Any]:
@@ -968,7 +984,6 @@ def run(options: Options = Options(), log: Log = _quiet) -> Results:
             assets=assets,
             submitted_seconds=options.dry_run.submitted_seconds,
             in_progress_seconds=options.dry_run.in_progress_seconds,
-            speed=options.dry_run.speed,
             wall_limit_seconds=options.dry_run.wall_limit_seconds,
         )
         results.dry_runs.append(dry_run(settings, log))

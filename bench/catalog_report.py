@@ -217,6 +217,12 @@ def dry_run_section(runs: list[DryRun]) -> list[str]:
                 f"{run.assets / max(1.0, run.wall_seconds):.2f} assets per real second; at that rate 10,000 assets "
                 f"take ≈ {10_000 / max(1e-9, run.assets / max(1.0, run.wall_seconds)) / 60:.0f} min wall (aim: 10)",
             ],
+            [
+                "simulated clock",
+                f"{run.clock.get('sleeps', 0):,} sleeps, {run.clock.get('advances', 0):,} advances, "
+                f"{run.clock.get('busy_checks', 0):,} checks that found a thread at work, at most "
+                f"{run.clock.get('max_sleepers', 0)} sleepers at once",
+            ],
             ["DataZone calls per asset", calls],
             [
                 "states entered per asset",
@@ -236,8 +242,10 @@ def dry_run_section(runs: list[DryRun]) -> list[str]:
         "imported N generated assets. Fast run-duration knob: "
         + (
             f"a run is SUBMITTED {runs[0].settings.submitted_seconds:g} s then IN_PROGRESS "
-            f"{runs[0].settings.in_progress_seconds:g} s (simulated); the clock runs "
-            f"{runs[0].settings.speed:g}x real time."
+            f"{runs[0].settings.in_progress_seconds:g} s (simulated). Time is simulated (the replay's "
+            "`EventClock`): every thread, moto's workflow included, on one clock that jumps to the next deadline "
+            "only when all of them wait, so timeouts fire at their simulated second and the wall time is the "
+            "work done here."
             if runs
             else "-"
         )
