@@ -6,6 +6,11 @@ only when somebody waits (the waiter between polls, botocore between retries, ad
 each virtual second costs ``time_scale`` real seconds (0: none at all). Everything that reads the
 time reads the same clock, so runs progress, time out and get polled exactly as they would, in a
 fraction of the wall time and with the same number of calls every time.
+
+:class:`SimulatedClock` serves one thread (each sleep moves time on at once); :class:`EventClock`
+serves many (a batch's workflow on moto's threads, the endpoint's server threads, the replay):
+discrete-event time that jumps to the earliest deadline only when every thread waits.
+:class:`RealClock` (optionally sped up) is for ``serve``, whose clients poll in real time.
 """
 
 from __future__ import annotations
@@ -410,6 +415,8 @@ class EventClock:
             if interrupt is not None:
                 if interrupt.fired:
                     return True
+                # One interrupt serves all the Wait states of an execution frame: forget the past ones.
+                interrupt._sleepers = [past for past in interrupt._sleepers if not past.done]
                 interrupt._sleepers.append(sleeper)
             heapq.heappush(self._heap, (sleeper.deadline, next(self._seq), sleeper))
             self._asleep[sleeper.tid] = sleeper

@@ -675,7 +675,7 @@ class LocalStepFunctions:
         return arn
 
     def running_executions(self) -> int:
-        """How many executions are RUNNING (their threads wait on real time)."""
+        """How many executions are RUNNING."""
         if self._mock is None:
             return 0
         running = 0

@@ -4,14 +4,18 @@ never while one computes or while a request is in flight between two threads."""
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 
+import boto3
 import pytest
 
 from constructs_lib.local.clock import EventClock, Interrupt, QuietFrames, ThreadStates
+from constructs_lib.local.stepfunctions import MotoAdapter, moto_only
 
 START = 1_800_000_000.0
 
@@ -171,3 +175,30 @@ def test_the_fallback_promises_no_quiet_moment() -> None:
     ran: list[bool] = []
     assert clock.at_quiescence(lambda: ran.append(True)) is False
     assert ran == []
+
+
+def test_stop_execution_ends_a_wait_state_on_the_clock_at_once() -> None:
+    # StopExecution must end a Wait where it is (Step Functions does), not at its deadline: were
+    # the sleeper left on the clock, time would jump 1,000 s as soon as every thread waits.
+    if not ThreadStates.available():
+        pytest.skip("needs /proc/self/task (Linux)")
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    clock = EventClock(start=START)
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1000, "End": True}}}
+    with moto_only(), MotoAdapter(datazone_url="http://127.0.0.1:9", clock=clock):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+        role = "arn:aws:iam::000000000000:role/wait"
+        arn = sfn.create_state_machine(name="wait", definition=json.dumps(wait), roleArn=role)["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        # Spin, never block, until the Wait sleeps: a blocked main thread lets time jump.
+        spin_until = time.monotonic() + 30
+        while clock.pending() == 0:
+            assert time.monotonic() < spin_until
+        sfn.stop_execution(executionArn=execution)
+        deadline = time.monotonic() + 30
+        while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.2)  # every thread waits: a sleeper left behind would be woken at +1,000 s
+    assert clock.pending() == 0
+    assert clock.now() == START
