@@ -340,6 +340,7 @@ class EventClock:
         if time_scale < 0:
             raise ValueError(f"time_scale must be >= 0, not {time_scale}")
         self._now = float(int(time.time())) if start is None else start
+        self._paid = self._now  # virtual time up to which time_scale's real time was spent
         self.time_scale = time_scale
         self.quiescence = quiescence if quiescence is not None else default_quiescence()
         self._lock = threading.Lock()
@@ -461,8 +462,11 @@ class EventClock:
                     return False
                 generation = self._generation
                 exclude = set(self._asleep) | {threading.get_native_id()}
-            if self.time_scale and target is not None and target > self._now and not self._hooks:
-                time.sleep((target - self._now) * self.time_scale)
+            if self.time_scale and target is not None and target > self._paid and not self._hooks:
+                # Real time is spent once per stretch of virtual time, not again for every check
+                # that finds a thread at work (a server's poll wakes one every 20 ms).
+                time.sleep((target - max(self._now, self._paid)) * self.time_scale)
+                self._paid = target
             if not self.quiescence.quiescent(exclude):
                 self.busy_checks += 1
                 return False

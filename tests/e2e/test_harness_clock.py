@@ -139,12 +139,26 @@ def test_an_interrupt_ends_a_sleep_at_the_current_simulated_time() -> None:
     assert clock.now() == START
 
 
-def test_time_scale_spends_real_seconds_per_simulated_second() -> None:
-    clock = EventClock(start=START, time_scale=0.002)
+class _BusyAtFirst:
+    """Finds a thread at work at the first ``busy`` checks (as a server's 20 ms poll often is)."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy = busy
+
+    def quiescent(self, exclude: set[int]) -> bool:
+        self.busy -= 1
+        return self.busy < 0
+
+
+def test_time_scale_spends_real_seconds_per_simulated_second_once() -> None:
+    # The scaled wait is spent once per stretch of virtual time, not again after each check that
+    # found a thread at work (the CLI's 0.01 made a 398-second batch deploy wait 66 s, not 4).
+    clock = EventClock(start=START, time_scale=0.002, quiescence=_BusyAtFirst(5))
     started = time.monotonic()
     clock.sleep(50.0)
+    spent = time.monotonic() - started
     assert clock.now() == START + 50.0
-    assert time.monotonic() - started >= 0.1
+    assert 0.1 <= spent < 0.3  # 6 x 0.1 s if each of the 6 checks waited again
 
 
 def test_at_quiescence_runs_its_action_only_once_no_other_thread_runs() -> None:
