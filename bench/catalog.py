@@ -8,8 +8,8 @@ AWS calls are modelled (stated next to the figures):
   assets), then its ``summarize`` over ResultWriter files of N records, step after step as the
   workflow calls it, with a Lambda context whose remaining time follows the worker's real budget
   (``contract.WORKER_TIMEOUT_SECONDS``). S3 is moto's (``moto.mock_aws``); DataZone is an in-process
-  stub that pages as DataZone does (50 a page, opaque tokens, O(page) per call: the local endpoint
-  rebuilds every listed item on every page, O(N) per page, see :func:`endpoint_page_seconds`).
+  stub that pages as DataZone does (50 a page, opaque tokens, O(page) per call; the local endpoint
+  builds a finished run's activities once, on the first page: see :func:`endpoint_page_seconds`).
   Time in a step = the worker's own CPU time, scaled to its share of a vCPU on Lambda
   (``MB_PER_VCPU / WORKER_MEMORY_MB``), plus a stated latency per AWS call; moto's own CPU time is
   replaced by that latency. Memory = tracemalloc's peak during the step above what was allocated
@@ -606,9 +606,9 @@ def bound(select: WorkerRun, summarize: WorkerRun, assets: int = DOMAIN_ASSETS_Q
     )
 
 
-def endpoint_page_seconds(count: int) -> float:
-    """Real seconds the local DataZone endpoint's backend takes for one page of a data source run
-    listing ``count`` activities (why the function-level run uses the paging stub)."""
+def endpoint_page_seconds(count: int) -> tuple[float, float]:
+    """Real seconds the local DataZone endpoint's backend takes for the first page of a data source
+    run listing ``count`` activities (it builds them all, once) and for the next page."""
     from constructs_lib.local import DataZoneBackend, SimulatedClock, default_seed  # noqa: PLC0415
     from constructs_lib.local.seed import with_generated_assets  # noqa: PLC0415
 
@@ -623,10 +623,13 @@ def endpoint_page_seconds(count: int) -> float:
         "ListDataSourceRuns", {"domainIdentifier": DOMAIN_ID, "dataSourceIdentifier": SOURCE_ID}, principal
     )
     run_id = runs["items"][0]["id"]
-    params = {"domainIdentifier": DOMAIN_ID, "identifier": run_id, "maxResults": 50}
+    params: dict[str, Any] = {"domainIdentifier": DOMAIN_ID, "identifier": run_id, "maxResults": 50}
+    backend.knobs.latency_seconds = 0.0
     started = time.perf_counter()
-    backend.handle("ListDataSourceRunActivities", params, principal)
-    return time.perf_counter() - started
+    first = backend.handle("ListDataSourceRunActivities", params, principal)
+    middle = time.perf_counter()
+    backend.handle("ListDataSourceRunActivities", {**params, "nextToken": first["nextToken"]}, principal)
+    return middle - started, time.perf_counter() - middle
 
 
 @dataclass
@@ -638,7 +641,8 @@ class FunctionLevel:
     summarize: WorkerRun
     failure_percent: float
     bound: Bound
-    endpoint_page_s: float | None
+    #: The local endpoint's first page (it builds a finished run's activities then) and next page.
+    endpoint_page_s: tuple[float, float] | None
     timeout_s: int
     memory_mb: int
     reserve_s: int
@@ -662,7 +666,7 @@ def function_level(
     log(f"  bound at {DOMAIN_ASSETS_QUOTA:,} assets; one page of the local endpoint at {assets:,}")
     computed = bound(by_source, summary)
     try:
-        page_s: float | None = endpoint_page_seconds(assets)
+        page_s: tuple[float, float] | None = endpoint_page_seconds(assets)
     except Exception:  # a diagnostic only: the figure is then left out
         page_s = None
     try:
@@ -883,6 +887,7 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
                 "advances": clock.advances,
                 "busy_checks": clock.busy_checks,
                 "max_sleepers": clock.max_sleepers,
+                **_late_polls(endpoint, knobs.latency_seconds),
             }
     selected = sum(1 for c in endpoint.calls if c.operation == "StartMetadataGenerationRun" and c.status == 200)
     return DryRun(
@@ -904,6 +909,32 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
         getattr(result, "simulated_seconds", None),
         counters,
     )
+
+
+def _late_polls(endpoint: Any, latency: float) -> dict[str, int]:
+    """How many first polls came later than the workflow's schedule says, and by how much (ms).
+
+    Between a run's Start and its first Poll the child execution waits ``pollSeconds`` on the
+    clock and nothing else takes simulated time: the Poll is recorded exactly ``pollSeconds`` +
+    one call's latency after the Start. A later one means virtual time moved while a thread of
+    that child was not waiting (a response in flight, a state being interpreted): a false
+    advance. It can only show here, not be hidden: the figure is a lower bound of them."""
+    from lambda_src.metadata_generation_run import contract  # noqa: PLC0415
+
+    expected = contract.POLL_INTERVAL_SECONDS + latency
+    first_poll: dict[str, float] = {}
+    for call in endpoint.calls:
+        if call.operation == "GetMetadataGenerationRun" and call.status == 200:
+            first_poll.setdefault(str(call.params.get("identifier")), call.at)
+    lateness = [
+        first_poll[run.id] - run.created_at - expected for run in endpoint.backend.runs.values() if run.id in first_poll
+    ]
+    late = [seconds for seconds in lateness if seconds > 1e-6]
+    return {
+        "first_polls": len(lateness),
+        "late_first_polls": len(late),
+        "latest_ms": round(max(late, default=0.0) * 1000),
+    }
 
 
 @contextlib.contextmanager

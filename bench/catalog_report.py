@@ -94,8 +94,8 @@ def function_section(level: FunctionLevel) -> list[str]:
         "with tracemalloc on, so an overestimate) + the latency below per AWS call. S3 is moto's; DataZone a "
         "paging stub (50 a page, opaque tokens, O(page) per call)"
         + (
-            f": the local endpoint rebuilds every item of the listing on each page, {level.endpoint_page_s:.2f} s "
-            f"a page at {level.assets:,} (x {level.assets // 50:,} pages)."
+            f"; the local endpoint builds a finished run's {level.assets:,} activities once, on the first page "
+            f"({level.endpoint_page_s[0]:.2f} s), then answers a page in {level.endpoint_page_s[1] * 1000:.2f} ms."
             if level.endpoint_page_s is not None
             else "."
         )
@@ -222,6 +222,17 @@ def dry_run_section(runs: list[DryRun]) -> list[str]:
                 f"{run.clock.get('sleeps', 0):,} sleeps, {run.clock.get('advances', 0):,} advances, "
                 f"{run.clock.get('busy_checks', 0):,} checks that found a thread at work, at most "
                 f"{run.clock.get('max_sleepers', 0)} sleepers at once",
+            ],
+            [
+                "false advances seen",
+                f"{run.clock.get('late_first_polls', 0):,} of {run.clock.get('first_polls', 0):,} first polls came "
+                "later than Start + poll interval + one call's latency"
+                + (
+                    f" (the latest by {run.clock['latest_ms']} ms): virtual time moved while a child's response "
+                    "was in flight or its states ran"
+                    if run.clock.get("late_first_polls")
+                    else ": virtual time never moved while a child's response was in flight or its states ran"
+                ),
             ],
             ["DataZone calls per asset", calls],
             [
