@@ -28,15 +28,9 @@ def _catalog(args: argparse.Namespace, quick: bool) -> catalog.Options | None:
         return None
     defaults = catalog.Options()
     dry_runs = args.catalog_dry_runs if args.catalog_dry_runs is not None else ((50,) if quick else None)
-    settings = defaults.dry_run
-    if args.catalog_speed:
-        settings = catalog.DryRunSettings(
-            settings.assets, settings.submitted_seconds, settings.in_progress_seconds, args.catalog_speed
-        )
     return catalog.Options(
         assets=args.catalog_assets if args.catalog_assets is not None else (2_000 if quick else defaults.assets),
         dry_run_sizes=dry_runs if dry_runs is not None else defaults.dry_run_sizes,
-        dry_run=settings,
     )
 
 
@@ -66,7 +60,6 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--catalog-dry-runs", type=_counts, help="assets of each catalog dry run, e.g. 2000,10000 (0: none)"
     )
-    bench.add_argument("--catalog-speed", type=float, help="simulated seconds per real second of the dry runs (50)")
     return main
 
 

@@ -8,8 +8,8 @@ AWS calls are modelled (stated next to the figures):
   assets), then its ``summarize`` over ResultWriter files of N records, step after step as the
   workflow calls it, with a Lambda context whose remaining time follows the worker's real budget
   (``contract.WORKER_TIMEOUT_SECONDS``). S3 is moto's (``moto.mock_aws``); DataZone is an in-process
-  stub that pages as DataZone does (50 a page, opaque tokens, O(page) per call: the local endpoint
-  rebuilds every listed item on every page, O(N) per page, see :func:`endpoint_page_seconds`).
+  stub that pages as DataZone does (50 a page, opaque tokens, O(page) per call; the local endpoint
+  builds a finished run's activities once, on the first page: see :func:`endpoint_page_seconds`).
   Time in a step = the worker's own CPU time, scaled to its share of a vCPU on Lambda
   (``MB_PER_VCPU / WORKER_MEMORY_MB``), plus a stated latency per AWS call; moto's own CPU time is
   replaced by that latency. Memory = tracemalloc's peak during the step above what was allocated
@@ -623,9 +623,9 @@ def bound(select: WorkerRun, summarize: WorkerRun, assets: int = DOMAIN_ASSETS_Q
     )
 
 
-def endpoint_page_seconds(count: int) -> float:
-    """Real seconds the local DataZone endpoint's backend takes for one page of a data source run
-    listing ``count`` activities (why the function-level run uses the paging stub)."""
+def endpoint_page_seconds(count: int) -> tuple[float, float]:
+    """Real seconds the local DataZone endpoint's backend takes for the first page of a data source
+    run listing ``count`` activities (it builds them all, once) and for the next page."""
     from constructs_local import DataZoneBackend, SimulatedClock, default_seed  # noqa: PLC0415
     from constructs_local.seed import with_generated_assets  # noqa: PLC0415
 
@@ -640,10 +640,13 @@ def endpoint_page_seconds(count: int) -> float:
         "ListDataSourceRuns", {"domainIdentifier": DOMAIN_ID, "dataSourceIdentifier": SOURCE_ID}, principal
     )
     run_id = runs["items"][0]["id"]
-    params = {"domainIdentifier": DOMAIN_ID, "identifier": run_id, "maxResults": 50}
+    params: dict[str, Any] = {"domainIdentifier": DOMAIN_ID, "identifier": run_id, "maxResults": 50}
+    backend.knobs.latency_seconds = 0.0
     started = time.perf_counter()
-    backend.handle("ListDataSourceRunActivities", params, principal)
-    return time.perf_counter() - started
+    first = backend.handle("ListDataSourceRunActivities", params, principal)
+    middle = time.perf_counter()
+    backend.handle("ListDataSourceRunActivities", {**params, "nextToken": first["nextToken"]}, principal)
+    return middle - started, time.perf_counter() - middle
 
 
 @dataclass
@@ -655,7 +658,8 @@ class FunctionLevel:
     summarize: WorkerRun
     failure_percent: float
     bound: Bound
-    endpoint_page_s: float | None
+    #: The local endpoint's first page (it builds a finished run's activities then) and next page.
+    endpoint_page_s: tuple[float, float] | None
     timeout_s: int
     memory_mb: int
     reserve_s: int
@@ -679,7 +683,7 @@ def function_level(
     log(f"  bound at {DOMAIN_ASSETS_QUOTA:,} assets; one page of the local endpoint at {assets:,}")
     computed = bound(by_source, summary)
     try:
-        page_s: float | None = endpoint_page_seconds(assets)
+        page_s: tuple[float, float] | None = endpoint_page_seconds(assets)
     except Exception:  # a diagnostic only: the figure is then left out
         page_s = None
     try:
@@ -709,15 +713,16 @@ def function_level(
 
 @dataclass(frozen=True)
 class DryRunSettings:
-    """A data-source batch with default props; only the endpoint's pacing is sped up."""
+    """A data-source batch with default props; only the endpoint's run durations are shortened.
+    Time is the replay's simulated :class:`~constructs_local.clock.EventClock`: every thread
+    (moto's workflow, the endpoint, the handler, the worker) on one timeline that moves only when
+    all of them wait, so the wall time is the work the machine does, not a speed factor."""
 
     assets: int = 10_000
     #: How long a local run stays SUBMITTED, then IN_PROGRESS (simulated seconds): the fast knob.
     #: Realistic runs (minutes) are priced by the cost model from the measured states per asset.
     submitted_seconds: float = 2.0
     in_progress_seconds: float = 6.0
-    #: Simulated seconds per real second (runs, Wait states and back-offs alike).
-    speed: float = 50.0
     #: Give up waiting for the execution after this many real seconds.
     wall_limit_seconds: float = 1800.0
     #: The harness's per-execution history-event count (moto adapter fix "history"), as AWS
@@ -754,6 +759,9 @@ class DryRun:
     limited_by: str = ""
     #: The replay's own simulated seconds for the deploy (its clock may differ from the endpoint's).
     replay_simulated_seconds: float | None = None
+    #: The EventClock's counters: sleeps registered, advances, checks that found a thread at work,
+    #: most sleepers at once.
+    clock: dict[str, int] = field(default_factory=dict)
 
     @property
     def assets(self) -> int:
@@ -803,11 +811,15 @@ def synth_app(outdir: Path) -> Path:
 
 @contextlib.contextmanager
 def _invocation_memory() -> Iterator[None]:
-    """tracemalloc around every LocalFunction invocation (whether or not the harness measures it:
-    it may be told not to). Invocations are serialized, but moto's and the endpoint's threads
-    allocate meanwhile: an upper bound of the function's own peak."""
+    """tracemalloc around every LocalFunction invocation, when the harness is told not to measure
+    it (it does by default: each invocation's peak, tracing only while one runs). Invocations are
+    serialized, but moto's and the endpoint's threads allocate meanwhile: an upper bound of the
+    function's own peak."""
     from constructs_local.awslambda import runtime as lambda_runtime  # noqa: PLC0415
 
+    if lambda_runtime.ENFORCE_MEMORY:
+        yield  # measured by the harness; tracing for the whole run here would cost 4 times the time
+        return
     original = lambda_runtime.LocalFunction.invoke
 
     def invoke(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -846,7 +858,12 @@ def _invoked(function: Any, kind: str) -> list[Invoked]:
 
 def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> DryRun:
     """Deploy one data-source batch of ``settings.assets`` locally and wait for its execution."""
-    from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock  # noqa: PLC0415
+    from constructs_local import (  # noqa: PLC0415
+        EventClock,
+        Knobs,
+        LocalCloudFormation,
+        LocalDataZone,
+    )
 
     from bench.cost import function_settings  # noqa: PLC0415
 
@@ -864,11 +881,11 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
             for logical, resource in template["Resources"].items()
             if resource["Type"] == "AWS::Lambda::Function"
         }
-        clock = RealClock(speed=settings.speed)
+        clock = EventClock()
         with (
             _invocation_memory(),
             LocalDataZone(seed=_seed(settings.assets), clock=clock, knobs=knobs) as endpoint,
-            _step_functions(endpoint.url, settings) as world,
+            _step_functions(endpoint.url, clock, settings) as world,
             counting_states() as (states, retries),
         ):
             simulated_start = clock.now()
@@ -888,6 +905,13 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
                 i for record in result.requests for run in record.runs for i in _invoked(run, "custom resource handler")
             ]
             state_counts, retry_count = dict(states), retries[0]
+            counters = {
+                "sleeps": clock.sleeps,
+                "advances": clock.advances,
+                "busy_checks": clock.busy_checks,
+                "max_sleepers": clock.max_sleepers,
+                **_late_polls(endpoint, knobs.latency_seconds),
+            }
     selected = sum(1 for c in endpoint.calls if c.operation == "StartMetadataGenerationRun" and c.status == 200)
     return DryRun(
         settings,
@@ -906,18 +930,45 @@ def dry_run(settings: DryRunSettings = DryRunSettings(), log: Log = _quiet) -> D
         int(summary.get("total") or selected),
         limited,
         getattr(result, "simulated_seconds", None),
+        counters,
     )
 
 
+def _late_polls(endpoint: Any, latency: float) -> dict[str, int]:
+    """How many first polls came later than the workflow's schedule says, and by how much (ms).
+
+    Between a run's Start and its first Poll the child execution waits ``pollSeconds`` on the
+    clock and nothing else takes simulated time: the Poll is recorded exactly ``pollSeconds`` +
+    one call's latency after the Start. A later one means virtual time moved while a thread of
+    that child was not waiting (a response in flight, a state being interpreted): a false
+    advance. It can only show here, not be hidden: the figure is a lower bound of them."""
+    from lambda_src.metadata_generation_run import contract  # noqa: PLC0415
+
+    expected = contract.POLL_INTERVAL_SECONDS + latency
+    first_poll: dict[str, float] = {}
+    for call in endpoint.calls:
+        if call.operation == "GetMetadataGenerationRun" and call.status == 200:
+            first_poll.setdefault(str(call.params.get("identifier")), call.at)
+    lateness = [
+        first_poll[run.id] - run.created_at - expected for run in endpoint.backend.runs.values() if run.id in first_poll
+    ]
+    late = [seconds for seconds in lateness if seconds > 1e-6]
+    return {
+        "first_polls": len(lateness),
+        "late_first_polls": len(late),
+        "latest_ms": round(max(late, default=0.0) * 1000),
+    }
+
+
 @contextlib.contextmanager
-def _step_functions(datazone_url: str, settings: DryRunSettings) -> Iterator[Any]:
+def _step_functions(datazone_url: str, clock: Any, settings: DryRunSettings) -> Iterator[Any]:
     from constructs_local.stepfunctions import interpreter as stepfunctions  # noqa: PLC0415
 
-    world = stepfunctions.LocalStepFunctions(datazone_url=datazone_url, speed=settings.speed)
+    world = stepfunctions.LocalStepFunctions(datazone_url=datazone_url, clock=clock)
     fixes: frozenset[str] = getattr(stepfunctions, "FIXES", frozenset())
     if not settings.count_history and "history" in fixes:
         world.adapter = stepfunctions.MotoAdapter(
-            datazone_url=datazone_url, speed=settings.speed, fixes=frozenset(fixes - {"history"})
+            datazone_url=datazone_url, clock=clock, fixes=frozenset(fixes - {"history"})
         )
     with world:
         yield world
@@ -939,7 +990,8 @@ def _wait_for_execution(world: Any, data: dict[str, Any], deadline: float, log: 
         if now - last > 60:
             log(f"    execution still RUNNING ({world.running_executions()} executions)")
             last = now
-        time.sleep(1.0)
+        # A real-time poll: simulated time goes on meanwhile as fast as the workflow's threads let it.
+        time.sleep(0.2)
 
 
 def _read_json(world: Any, location: Any) -> dict[str, Any]:
@@ -986,7 +1038,6 @@ def run(options: Options = Options(), log: Log = _quiet) -> Results:
             assets=assets,
             submitted_seconds=options.dry_run.submitted_seconds,
             in_progress_seconds=options.dry_run.in_progress_seconds,
-            speed=options.dry_run.speed,
             wall_limit_seconds=options.dry_run.wall_limit_seconds,
         )
         results.dry_runs.append(dry_run(settings, log))

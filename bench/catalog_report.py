@@ -94,8 +94,8 @@ def function_section(level: FunctionLevel) -> list[str]:
         "with tracemalloc on, so an overestimate) + the latency below per AWS call. S3 is moto's; DataZone a "
         "paging stub (50 a page, opaque tokens, O(page) per call)"
         + (
-            f": the local endpoint rebuilds every item of the listing on each page, {level.endpoint_page_s:.2f} s "
-            f"a page at {level.assets:,} (x {level.assets // 50:,} pages)."
+            f"; the local endpoint builds a finished run's {level.assets:,} activities once, on the first page "
+            f"({level.endpoint_page_s[0]:.2f} s), then answers a page in {level.endpoint_page_s[1] * 1000:.2f} ms."
             if level.endpoint_page_s is not None
             else "."
         )
@@ -217,6 +217,23 @@ def dry_run_section(runs: list[DryRun]) -> list[str]:
                 f"{run.assets / max(1.0, run.wall_seconds):.2f} assets per real second; at that rate 10,000 assets "
                 f"take ≈ {10_000 / max(1e-9, run.assets / max(1.0, run.wall_seconds)) / 60:.0f} min wall (aim: 10)",
             ],
+            [
+                "simulated clock",
+                f"{run.clock.get('sleeps', 0):,} sleeps, {run.clock.get('advances', 0):,} advances, "
+                f"{run.clock.get('busy_checks', 0):,} checks that found a thread at work, at most "
+                f"{run.clock.get('max_sleepers', 0)} sleepers at once",
+            ],
+            [
+                "false advances seen",
+                f"{run.clock.get('late_first_polls', 0):,} of {run.clock.get('first_polls', 0):,} first polls came "
+                "later than Start + poll interval + one call's latency"
+                + (
+                    f" (the latest by {run.clock['latest_ms']} ms): virtual time moved while a child's response "
+                    "was in flight or its states ran"
+                    if run.clock.get("late_first_polls")
+                    else ": virtual time never moved while a child's response was in flight or its states ran"
+                ),
+            ],
             ["DataZone calls per asset", calls],
             [
                 "states entered per asset",
@@ -236,8 +253,10 @@ def dry_run_section(runs: list[DryRun]) -> list[str]:
         "imported N generated assets. Fast run-duration knob: "
         + (
             f"a run is SUBMITTED {runs[0].settings.submitted_seconds:g} s then IN_PROGRESS "
-            f"{runs[0].settings.in_progress_seconds:g} s (simulated); the clock runs "
-            f"{runs[0].settings.speed:g}x real time."
+            f"{runs[0].settings.in_progress_seconds:g} s (simulated). Time is simulated (the replay's "
+            "`EventClock`): every thread, moto's workflow included, on one clock that jumps to the next deadline "
+            "only when all of them wait, so timeouts fire at their simulated second and the wall time is the "
+            "work done here."
             if runs
             else "-"
         )

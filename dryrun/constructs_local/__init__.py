@@ -17,7 +17,7 @@ functions and workflows run in), and the command line, clock, knobs and seed at 
 #: Released together with the construct library of the same version (tests check they match).
 __version__ = "0.2.0.dev0"
 
-from constructs_local.clock import HybridClock, RealClock, SimulatedClock
+from constructs_local.clock import EventClock, RealClock, SimulatedClock
 from constructs_local.cloudformation.replay import LocalCloudFormation, StackResult
 from constructs_local.datazone.models import Call, DataZoneBackend, PredictionDecision
 from constructs_local.datazone.server import LocalDataZone
@@ -27,7 +27,7 @@ from constructs_local.seed import default_seed
 __all__ = [
     "Call",
     "DataZoneBackend",
-    "HybridClock",
+    "EventClock",
     "Knobs",
     "LocalCloudFormation",
     "LocalDataZone",

@@ -1,5 +1,6 @@
 """``MetadataGenerationBatch`` deployed locally: the synthesized state machine runs in moto against
-the local DataZone endpoint (real clock, sped up), through the replayed CloudFormation lifecycle."""
+the local DataZone endpoint, through the replayed CloudFormation lifecycle, every thread on one
+simulated clock (:class:`EventClock`): the replay binds the caller's moto world to the endpoint's."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
+from constructs_local import EventClock, Knobs, LocalCloudFormation, LocalDataZone, default_seed
 from constructs_local.stepfunctions.interpreter import LocalStepFunctions
 
 from constructs_lib import AcceptPredictions, AssetSelection, MetadataGenerationBatch
@@ -20,7 +21,6 @@ from constructs_lib import AcceptPredictions, AssetSelection, MetadataGeneration
 DOMAIN, PROJECT = "dzd_example123", "exampleproject1"
 IDS = [f"batchasset{i:03d}" for i in range(50)]
 BACKGROUND_IDS = [f"slowasset{i}" for i in range(3)]
-SPEED = 50.0  # simulated seconds per real second: a 10 s poll is 0.2 s
 REGION = "us-east-1"
 
 
@@ -60,13 +60,13 @@ def _quiet_moto() -> None:
 def _endpoint(**knobs: object) -> LocalDataZone:
     fast = Knobs(submitted_seconds=2, in_progress_seconds=6)
     fast.update(knobs)
-    return LocalDataZone(seed=default_seed(), clock=RealClock(speed=SPEED), knobs=fast)
+    return LocalDataZone(seed=default_seed(), clock=EventClock(), knobs=fast)
 
 
 @pytest.fixture
 def steps() -> Iterator[LocalStepFunctions]:
     # Caller-owned moto world: it outlives each command, so S3 and executions can be inspected.
-    with _endpoint() as placeholder, LocalStepFunctions(datazone_url=placeholder.url, speed=SPEED) as world:
+    with _endpoint() as placeholder, LocalStepFunctions(datazone_url=placeholder.url) as world:
         yield world
 
 
@@ -160,7 +160,9 @@ def test_destroy_stops_a_running_execution_and_cancels_its_runs(
         deadline = time.monotonic() + 5
         while len([c for c in dz.calls if c.operation == "StartMetadataGenerationRun"]) < 3:
             assert time.monotonic() < deadline, "the execution never started its runs"
-            time.sleep(0.05)
+            # On the simulated clock: a real-time poll would let the workflow run on for simulated
+            # hours meanwhile (time moves whenever every thread waits), past its run timeouts.
+            dz.clock.sleep(0.5)
         [destroyed] = cfn.destroy(["BatchBackground"])
         assert destroyed.status == "DELETE_COMPLETE", destroyed.reason
         assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"

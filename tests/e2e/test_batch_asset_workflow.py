@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import types
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import boto3
 import pytest
 from constructs_local import Knobs, LocalDataZone, SimulatedClock, default_seed
 from constructs_local.datazone.models import Call
-from constructs_local.stepfunctions.interpreter import _RETRIER, _WAIT, MotoAdapter, _module, access_key_for, moto_only
+from constructs_local.stepfunctions.interpreter import MotoAdapter, access_key_for, moto_only
 
 from constructs_lib import _batch_definition
 from constructs_lib._handler import contract
@@ -35,25 +34,6 @@ DOMAIN, PROJECT = "dzd_example123", "exampleproject1"
 HISTORY_EVENTS_QUOTA = 25_000
 DAY = 24 * 3600  # contract.MAX_RUN_TIMEOUT_SECONDS: the longest run_timeout a batch may set
 RESULTS, PREFIX = "batch-results-test", "batches/Batch/mgb-test"
-
-
-class SimulatedTimeAdapter(MotoAdapter):
-    """The adapter, with ``Wait`` and ``Retry`` sleeping on a :class:`SimulatedClock`."""
-
-    def __init__(self, clock: SimulatedClock, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.clock = clock
-
-    def install(self) -> None:
-        super().install()
-        clock = self.clock
-
-        def wait_interval(function: Any, env: Any, wait_seconds: int) -> None:
-            if env.is_running():
-                clock.sleep(wait_seconds)
-
-        self._patch(_module(_WAIT).WaitFunction, "_wait_interval", wait_interval)
-        self._patch(_module(_RETRIER), "time", types.SimpleNamespace(sleep=lambda s: clock.sleep(max(0.0, s))))
 
 
 @dataclass
@@ -139,7 +119,8 @@ def run_child(dz: LocalDataZone, asset_id: str = "exampleasset1", **changes: Any
     clock = dz.backend.clock
     assert isinstance(clock, SimulatedClock)
     first_call = len(dz.calls)
-    with moto_only(), SimulatedTimeAdapter(clock, datazone_url=dz.url):
+    # Wait and Retry sleep on the endpoint's SimulatedClock (the adapter's time fix with a clock).
+    with moto_only(), MotoAdapter(datazone_url=dz.url, clock=clock):
         sfn = boto3.client("stepfunctions", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
         # The child's in-flight marker goes to the results bucket.
         boto3.client("s3", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s").create_bucket(

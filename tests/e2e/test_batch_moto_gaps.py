@@ -154,6 +154,68 @@ def test_gap_result_writer_writes_no_result_files(dz: LocalDataZone) -> None:
     assert all(key.endswith("manifest.json") for key in keys)
 
 
+def _map_of(items: int) -> tuple[dict[str, Any], str]:
+    """A Distributed Map over ``items`` items with one worker (every child on one thread)."""
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": "gap-items", "Key": "items.json"},
+                },
+                "MaxConcurrency": 1,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    return definition, json.dumps(list(range(items)))
+
+
+def _start_map(items: int) -> tuple[Any, str]:
+    definition, body = _map_of(items)
+    s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
+    s3.create_bucket(Bucket="gap-items")
+    s3.put_object(Bucket="gap-items", Key="items.json", Body=body.encode())
+    sfn = boto3.client("stepfunctions", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
+    arn = sfn.create_state_machine(name="gap", definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+    return sfn, sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+
+
+def test_gap_recursion_a_worker_dies_past_a_thousand_children(
+    dz: LocalDataZone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 1,100 children on one worker thread: moto recurses once per child. The worker thread dies
+    # of RecursionError and the map waits for it forever: the execution hangs RUNNING.
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+    with moto_only(), _without("recursion", dz):
+        sfn, execution = _start_map(1_100)
+        deadline = time.monotonic() + 60
+        while not died:
+            assert time.monotonic() < deadline, "no worker died: moto no longer recurses per child"
+            time.sleep(0.05)
+        assert isinstance(died[0], RecursionError)
+        assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+        sfn.stop_execution(executionArn=execution)
+    with moto_only(), MotoAdapter(datazone_url=dz.url):
+        sfn, execution = _start_map(1_100)
+        deadline = time.monotonic() + 60
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert len(json.loads(described["output"])) == 1_100
+    assert died == [died[0]]
+
+
 def test_gap_endpoints_datazone_goes_to_aws_with_a_fixed_key(dz: LocalDataZone) -> None:
     with moto_only(), _without("endpoints", dz):
         client = importlib.import_module(SDK_MODULE).boto_client_for(region=REGION, service="datazone")

@@ -1,7 +1,7 @@
 """The batch workflow owns the job (issue "Whole catalogs for real"): it chooses the assets with its
 worker, writes summary.json and applies the failure tolerance itself, whether or not the deploy
 waits. Run locally: the synthesized state machine in moto, its worker as the packaged Lambda asset,
-the local DataZone endpoint on a sped-up real clock."""
+the local DataZone endpoint, every thread on one simulated clock (:class:`EventClock`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from constructs_local import Knobs, LocalCloudFormation, LocalDataZone, RealClock, default_seed
+from constructs_local import EventClock, Knobs, LocalCloudFormation, LocalDataZone, default_seed
 from constructs_local.report import print_result
 from constructs_local.seed import generated_asset_ids, with_generated_assets
 from constructs_local.stepfunctions.interpreter import LocalStepFunctions
@@ -25,7 +25,6 @@ from constructs_lib import AcceptPredictions, AssetSelection, MetadataGeneration
 DOMAIN, PROJECT = "dzd_example123", "exampleproject1"
 SOURCE = "tablessource1"
 EMPTY_SOURCE = "emptysource1"
-SPEED = 50.0
 REGION = "us-east-1"
 GENERATED = 120  # more than two pages of activities (50 a page)
 
@@ -102,12 +101,12 @@ def _quiet_moto() -> None:
 def _endpoint(**knobs: object) -> LocalDataZone:
     fast = Knobs(submitted_seconds=2, in_progress_seconds=6, data_source_running_seconds=20)
     fast.update(knobs)
-    return LocalDataZone(seed=_seed(), clock=RealClock(speed=SPEED), knobs=fast)
+    return LocalDataZone(seed=_seed(), clock=EventClock(), knobs=fast)
 
 
 @pytest.fixture
 def steps() -> Iterator[LocalStepFunctions]:
-    with _endpoint() as placeholder, LocalStepFunctions(datazone_url=placeholder.url, speed=SPEED) as world:
+    with _endpoint() as placeholder, LocalStepFunctions(datazone_url=placeholder.url) as world:
         yield world
 
 

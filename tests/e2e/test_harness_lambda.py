@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ import boto3
 import pytest
 from constructs_local import SimulatedClock
 from constructs_local.awslambda.runtime import RUNTIME_BASELINE_MB, LocalFunction
+from constructs_local.clock import Clock, ThreadStates
 from constructs_local.cloudformation.assembly import FunctionSpec
 from constructs_local.stepfunctions.interpreter import MotoAdapter, moto_only
 
@@ -27,17 +31,25 @@ def handler(event, context):
 """
 
 
-def _function(tmp_path: Path, *, memory_mb: int = 128, timeout: float = 30, invoke_seconds: float = 0) -> LocalFunction:
+def _function(
+    tmp_path: Path,
+    *,
+    memory_mb: int = 128,
+    timeout: float = 30,
+    invoke_seconds: float = 0,
+    clock: Clock | None = None,
+    handler: str = HANDLER,
+) -> LocalFunction:
     code = tmp_path / "code"
     code.mkdir(exist_ok=True)
-    (code / "index.py").write_text(HANDLER)
+    (code / "index.py").write_text(handler)
     spec = FunctionSpec("Worker", "index.handler", code, timeout, memory_mb, "python3.13", {})
     return LocalFunction(
         spec,
         function_name="worker",
         function_arn=f"arn:aws:lambda:{REGION}:000000000000:function:worker",
         environment={},
-        clock=SimulatedClock(),
+        clock=clock if clock is not None else SimulatedClock(),
         region=REGION,
         local=None,
         simulate_time=True,
@@ -110,3 +122,54 @@ def test_the_worker_invoked_from_moto_meets_lambda_limits(tmp_path: Path, settin
     events = _invoke_from_moto(_function(tmp_path, **settings))
     assert _task_errors(events) == [error]
     assert events[-1]["type"] == "ExecutionFailed"
+
+
+TRACING_HANDLER = """
+import tracemalloc
+
+def handler(event, context):
+    block = bytearray(event["allocateMb"] * 1024 * 1024)
+    return {"tracing": tracemalloc.is_tracing(), "allocated": len(block)}
+"""
+
+#: Run in a fresh process: tracemalloc is process-wide, and an earlier test may have left it on.
+TRACING_SCRIPT = """
+import json, sys, time, tracemalloc
+from pathlib import Path
+from constructs_local import EventClock
+from tests.e2e.test_harness_lambda import TRACING_HANDLER, _function
+
+function = _function(Path(sys.argv[1]), clock=EventClock(), handler=TRACING_HANDLER)
+before = tracemalloc.is_tracing()
+ok = function.invoke({"allocateMb": 10})
+deadline = time.monotonic() + 10  # stopped at the next quiet moment, not waited for
+while tracemalloc.is_tracing() and time.monotonic() < deadline:
+    time.sleep(0.01)
+after = tracemalloc.is_tracing()
+too_much = function.invoke({"allocateMb": 60})
+print(json.dumps({"before": before, "result": ok.result, "peak": ok.peak_mb, "after": after,
+                  "error": (too_much.error or {}).get("errorType")}))
+"""
+
+
+def test_on_an_event_clock_memory_is_traced_only_while_an_invocation_runs(tmp_path: Path) -> None:
+    # Tracing every allocation of the process costs every thread (a batch's workflow ran 4 times
+    # slower): on an EventClock it is started and stopped around each invocation, at quiet moments.
+    if not ThreadStates.available():
+        pytest.skip("needs /proc/self/task (Linux)")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", TRACING_SCRIPT, str(tmp_path)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["before"] is False
+    assert seen["result"] == {"tracing": True, "allocated": 10 * 1024 * 1024}
+    assert 9 <= seen["peak"] < 128 - RUNTIME_BASELINE_MB
+    assert seen["after"] is False, "tracemalloc was left on after the invocation"
+    assert seen["error"] == "Runtime.OutOfMemory"

@@ -77,6 +77,27 @@ ENFORCE_MEMORY = True
 INVOKE_LOCK = threading.RLock()
 
 
+class _Tracing:
+    """Whether an invocation needs tracemalloc now, and whether it was started here (at a quiet
+    moment, so it may be stopped at one). Changed under INVOKE_LOCK, read by the clock's hooks
+    while no other thread runs."""
+
+    users = 0
+    ours = False
+
+
+def _start_tracing() -> None:
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(1)
+        _Tracing.ours = True
+
+
+def _stop_unused_tracing() -> None:
+    if _Tracing.users == 0 and _Tracing.ours:
+        tracemalloc.stop()
+        _Tracing.ours = False
+
+
 @dataclass
 class Invocation:
     """One Lambda invocation: what went in, what came out, what it logged."""
@@ -387,15 +408,13 @@ class LocalFunction:
         root = logging.getLogger()
         stdout = io.StringIO()
         root.addHandler(capture)
-        if self.enforce_memory:
-            # Started once and left on: stopping it while moto's or the endpoint's threads
-            # allocate can crash CPython 3.11 (seen as SIGSEGV), and invocations are serialized.
-            if not tracemalloc.is_tracing():
-                tracemalloc.start(1)
-            tracemalloc.reset_peak()
-        floor = tracemalloc.get_traced_memory()[0] if self.enforce_memory else 0
         try:
-            with environment(self.lambda_environment()), self._own_boto3_session(), contextlib.redirect_stdout(stdout):
+            with (
+                self._measured_memory(invocation),
+                environment(self.lambda_environment()),
+                self._own_boto3_session(),
+                contextlib.redirect_stdout(stdout),
+            ):
                 try:
                     module = self._load()
                     function = getattr(module, self.spec.handler.rpartition(".")[2])
@@ -426,13 +445,42 @@ class LocalFunction:
                     }
         finally:
             root.removeHandler(capture)
-            if self.enforce_memory:
-                invocation.peak_mb = max(0, tracemalloc.get_traced_memory()[1] - floor) / _MB
         invocation.duration_seconds = self.clock.now() - started
         self._enforce_limits(invocation, started)
         invocation.logs = capture.lines + [line for line in stdout.getvalue().splitlines() if line]
         self.invocations.append(invocation)
         return invocation
+
+    @contextlib.contextmanager
+    def _measured_memory(self, invocation: Invocation) -> Iterator[None]:
+        """tracemalloc's peak during the invocation (``invocation.peak_mb``), when enforced.
+
+        Tracing every allocation of the process costs every thread (moto's workflow took 4 times
+        as long with it on), so on an :class:`~constructs_local.clock.EventClock` it is on
+        only from an invocation's start to its end: started, and stopped after, at a moment when
+        no other thread runs (``at_quiescence``): swapping tracemalloc's allocator hooks while
+        another thread allocates can crash CPython 3.11 (seen as SIGSEGV). Where no such moment
+        can be promised it is started once and left on.
+        """
+        if not self.enforce_memory:
+            yield
+            return
+        quiet: Callable[..., bool] | None = getattr(self.clock, "at_quiescence", None)
+        _Tracing.users += 1
+        try:
+            if not tracemalloc.is_tracing() and not (quiet is not None and quiet(_start_tracing)):
+                tracemalloc.start(1)
+            tracemalloc.reset_peak()
+            floor = tracemalloc.get_traced_memory()[0]
+            try:
+                yield
+            finally:
+                invocation.peak_mb = max(0, tracemalloc.get_traced_memory()[1] - floor) / _MB
+        finally:
+            _Tracing.users -= 1
+            if _Tracing.ours and quiet is not None:
+                # Not waited for: the next invocation's start meets it at the same quiet moment.
+                quiet(_stop_unused_tracing, wait=False)
 
     def _enforce_limits(self, invocation: Invocation, started: float) -> None:
         """Lambda's timeout and memory size, as Lambda reports them (the result is then lost)."""

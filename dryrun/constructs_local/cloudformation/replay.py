@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_local._deps import check_local
-from constructs_local.clock import Clock, HybridClock, RealClock, SimulatedClock, WallClock
+from constructs_local.clock import Clock, EventClock, RealClock, SimulatedClock, WallClock
 from constructs_local.cloudformation.assembly import AssemblyError, StackArtifact, load_assembly
 from constructs_local.cloudformation.control import EndpointControl, _HttpControl, _InProcessControl
 from constructs_local.cloudformation.deploy import DeploySteps
@@ -54,8 +54,8 @@ from constructs_local.events.catchup import DataSourceRunResult, run_data_source
 from constructs_local.knobs import Knobs
 from constructs_local.stepfunctions.interpreter import BATCH_RESOURCE_TYPE, LocalStepFunctions
 
-#: Simulated seconds per real second when the replay's own endpoint serves a batch (its runs of
-#: about 5 minutes then take about 10 s, a 10 s poll interval a third of one).
+#: Simulated seconds per real second of a batch's ``Wait`` states and back-offs when the endpoint
+#: is another process (``serve``) whose clock runs in real time, unless ``time_scale`` says otherwise.
 BATCH_CLOCK_SPEED = 30.0
 
 __all__ = [
@@ -102,9 +102,9 @@ class LocalCloudFormation:
     :param batch_poll_seconds: the ``PollSeconds`` every batch resource gets (its workflow's
         ``Wait`` between two polls of a run); default: the template's. A batch's workflow runs in
         moto (:mod:`constructs_local.stepfunctions.interpreter`) on the endpoint's clock, which must then
-        be a :class:`RealClock` or a :class:`HybridClock` (the replay's own endpoint gets a
-        HybridClock: simulated time, except :data:`BATCH_CLOCK_SPEED` times the wall clock while a
-        batch's workflow may run, unless ``time_scale`` says otherwise).
+        be an :class:`EventClock` (the replay's own endpoint gets one: simulated time shared by
+        every thread, moto's included) or a :class:`RealClock`; a single-threaded
+        :class:`SimulatedClock` cannot follow moto's threads.
     :param stepfunctions: a started :class:`LocalStepFunctions` to run batches in (tests, the
         bench): it outlives the command, so executions and result files can be inspected and a
         later ``destroy`` finds the execution a ``deploy`` left running. Default: one per command.
@@ -162,6 +162,8 @@ class LocalCloudFormation:
         self.strict = strict
         self.notify = notify
         self.notices: list[str] = []
+        #: The clock of the latest command (its counters tell what ran on simulated time).
+        self.clock: Clock | None = None
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -181,7 +183,6 @@ class LocalCloudFormation:
             session.events.watch()  # the data-source runs provisioning started end during the deploy
             results = []
             for stack in selected:
-                session.time_for(stack)
                 result = session.deploy(stack)
                 results.append(result)
                 if not result.ok:
@@ -194,7 +195,6 @@ class LocalCloudFormation:
         with self._session(selected) as session:
             results = []
             for stack in reversed(selected):
-                session.time_for(stack)
                 result = session.destroy(stack)
                 results.append(result)
                 if not result.ok:
@@ -267,15 +267,14 @@ class LocalCloudFormation:
             # deadlines run in wall seconds while runs and the waiter run faster (a 1-minute batch
             # timeout never fired before a 10-minute run at speed 50 ended).
             sped_up = isinstance(given, RealClock) and not isinstance(given, WallClock) and given.speed != 1
-            simulated = isinstance(given, (SimulatedClock, HybridClock)) or sped_up
+            simulated = isinstance(given, (SimulatedClock, EventClock)) or sped_up
             return _Endpoint(given, control, simulated, self._endpoint.backend)
         saved = state.get("datazone")
         start = max(time.time(), float(saved["now"])) if saved else None
-        # One timeline, simulated except while a batch's workflow runs on moto's threads (which
-        # sleep in real time): see HybridClock. Handlers read it too, so their own deadlines,
-        # the waiter's and CloudFormation's all fire at the same simulated moment.
-        speed = 1 / self._time_scale if self._time_scale else BATCH_CLOCK_SPEED
-        clock = HybridClock(start=start, time_scale=self._time_scale or 0.0, speed=speed)
+        # One simulated timeline for every thread, a batch's workflow on moto's included: see
+        # EventClock. Handlers read it too, so their own deadlines, the waiter's, CloudFormation's
+        # and the workflow's all fire at the same simulated moment.
+        clock = EventClock(start=start, time_scale=self._time_scale or 0.0)
         fresh = DataZoneBackend(seed=self._seed, clock=clock, knobs=self._knobs)
         if saved:
             fresh.import_state(saved)
@@ -288,13 +287,13 @@ class LocalCloudFormation:
         clock = endpoint.clock
         if isinstance(clock, SimulatedClock):
             raise AssemblyError(
-                "a MetadataGenerationBatch runs its workflow on moto's threads, in wall time: give the "
-                "endpoint a RealClock (e.g. RealClock(speed=20)), not a SimulatedClock"
+                "a MetadataGenerationBatch runs its workflow on moto's threads, which a SimulatedClock "
+                "cannot follow: give the endpoint an EventClock (simulated) or a RealClock"
             )
+        if isinstance(clock, EventClock):
+            return LocalStepFunctions(datazone_url=endpoint.control.url, account=account, clock=clock)
         if isinstance(clock, WallClock):
             speed = 1 / clock.time_scale if clock.time_scale > 0 else BATCH_CLOCK_SPEED
-        elif isinstance(clock, HybridClock):
-            speed = clock.speed
         else:
             speed = float(getattr(clock, "speed", 1.0))
         return LocalStepFunctions(datazone_url=endpoint.control.url, speed=speed, account=account)
@@ -304,12 +303,16 @@ class LocalCloudFormation:
         state = self._checked_state()
         batches = any(has_batch(stack) for stack in stacks)
         endpoint = self._open_endpoint(state)
+        self.clock = endpoint.clock
         cfn: LocalCloudFormationEndpoint | None = None
         if not self.aws:
             cfn = LocalCloudFormationEndpoint(endpoint.clock, call_seconds=0.05 if endpoint.simulate else 0.0).start()
             for known in state.get("stacks", {}).values():
                 cfn.set_status(known["stackId"], known["stackName"], known.get("status", "CREATE_COMPLETE"))
         given = self._given_stepfunctions
+        if given is not None and isinstance(endpoint.clock, EventClock):
+            # A caller's moto world waits on the endpoint's simulated time like the replay's own.
+            given.adapter.use_clock(endpoint.clock)
         # The account the stacks' ARNs name (the first batch stack's, else the replay's own).
         account = next((s.account for s in stacks if has_batch(s) and s.account), LOCAL_ACCOUNT)
         steps = self._stepfunctions(endpoint, account) if batches and given is None else None
@@ -327,7 +330,6 @@ class LocalCloudFormation:
             with steps if steps is not None else contextlib.nullcontext():
                 yield session
                 session.events.close()  # runs ending later are announced by the next command
-                session.time_for(None)
                 session.scheduler.drain()
         finally:
             for function in session.functions.values():
@@ -357,13 +359,3 @@ def has_batch(stack: StackArtifact) -> bool:
 
 class _Session(DeploySteps, DestroySteps):
     """One command: the state, the clock, the endpoint and warm functions; deploys and destroys."""
-
-    def time_for(self, stack: StackArtifact | None) -> None:
-        """Real (sped-up) time while a batch's workflow may run on moto's threads: for a stack
-        with a batch, and for anything after it while an execution still runs; else simulated."""
-        if not isinstance(self.clock, HybridClock):
-            return
-        busy = stack is not None and has_batch(stack)
-        if not busy and self.stepfunctions is not None:
-            busy = self.stepfunctions.running_executions() > 0
-        self.clock.use_real_time(busy)

@@ -191,14 +191,13 @@ def _which(session: _Session, data_source: str | None, domain: str | None) -> tu
 
 
 def _wait_for_executions(session: _Session, wait_seconds: float) -> list[str]:
-    """Real (sped-up) time while the started executions run, up to ``wait_seconds`` simulated."""
+    """Simulated time while the started executions run (moto's threads on the EventClock), up to
+    ``wait_seconds``."""
     steps = session.stepfunctions
     assert steps is not None
     deadline = session.clock.now() + wait_seconds
     while steps.running_executions() and session.clock.now() < deadline:
-        session.time_for(None)  # real time while moto's threads run
         session.clock.sleep(5)
-    session.time_for(None)
     running = steps.running_executions()
     if running:
         return [f"{running} execution(s) still running after {wait_seconds:.0f} s; stopped as the command ends"]

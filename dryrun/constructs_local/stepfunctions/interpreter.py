@@ -49,9 +49,18 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     asset, its timeout, Lambda's error payload), answered as Lambda's Invoke would.
 ``time``
     ``Wait`` states and ``Retry`` back-offs sleep in real seconds, while the local DataZone
-    endpoint runs on the replay's (faster) clock. Fix: both sleep ``seconds / speed``, so a
-    10 s poll interval and a 2-300 s back-off keep their proportions to the runs they wait for.
-    (``Wait`` stays interruptible: StopExecution still ends it at once.)
+    endpoint runs on the replay's clock. Fix: both sleep on that clock. On the replay's
+    :class:`~constructs_local.clock.EventClock` (simulated time shared by every thread) a
+    10 s ``Wait`` is 10 simulated seconds exactly and costs no real time; StopExecution (and any
+    other end of the execution) still ends it at once. Without a clock (``speed``) they sleep
+    ``seconds / speed`` real seconds, keeping their proportions to a sped-up endpoint.
+
+``recursion``
+    A map's worker thread runs its children one after another by calling itself once per child
+    (``_eval_pool`` ends with ``self._eval_pool(next_job)``): a worker past about 990 children
+    dies of ``RecursionError`` and the map run fails (a data-source batch of 10,000 assets at
+    MaxConcurrency 10 gives each worker 1,000). Step Functions has no such limit. Fix: the tail
+    call is deferred and run in a loop, one frame deep.
 
 ``history``
     moto keeps every history event an execution writes; Step Functions fails a Standard
@@ -60,6 +69,11 @@ asserts the gap is still there, so an upgrade that closes one is noticed:
     Map child have their own history), the one past the quota fails the execution the same way
     (a ``Catch`` cannot keep it alive: every further event fails again), and
     :attr:`MotoAdapter.max_history_events` keeps the largest count seen, for the report.
+
+Not a gap, a cost: moto parses every JSONPath (``$.run.id``, each ``Parameters`` and
+``ResultPath``) with a parser it builds anew each time (jsonpath_ng rebuilds its lexer and LALR
+tables per parse): over a third of the interpreter's time in a batch. The adapter memoizes the
+parsed paths (an expression is an immutable tree that ``find`` only reads).
 
 Not a gap but a rule of the grammar, kept in the definition itself: moto refuses an integer
 ``ToleratedFailurePercentage`` (AWS takes either), so the definition writes ``100.0``.
@@ -90,6 +104,7 @@ from constructs_lib._handler import contract  # the wire contract: stdlib only
 from constructs_local import _deps
 from constructs_local._deps import MOTO_INTERPRETER, botocore_module, check_local
 from constructs_local.awslambda.runtime import INVOKE_LOCK
+from constructs_local.clock import Clock, EventClock, Interrupt
 from constructs_local.cloudformation.assembly import file_asset_path
 
 #: The moto release the adapter's patches were written against (they reach into its internals).
@@ -97,7 +112,9 @@ MOTO_VERSION = _deps.MOTO_VERSION
 BATCH_RESOURCE_TYPE = contract.BATCH_RESOURCE_TYPE
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
-FIXES = frozenset({"parameters", "responses", "errors", "result-writer", "endpoints", "lambda", "time", "history"})
+FIXES = frozenset(
+    {"parameters", "responses", "errors", "result-writer", "endpoints", "lambda", "time", "history", "recursion"}
+)
 #: Step Functions' hard quota of history events per Standard execution (developer guide, "Quotas").
 HISTORY_EVENTS_QUOTA = 25_000
 #: What an execution past the quota fails with (error States.Runtime).
@@ -116,10 +133,24 @@ _RESULT_WRITER = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3"
 )
 _WAIT = "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function"
+_ENVIRONMENT = "moto.stepfunctions.parser.asl.eval.environment"
+_INTERRUPT = "_local_wait_interrupt"
 _RETRIER = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
 _LAMBDA = "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
 _EVENTS = "moto.stepfunctions.parser.asl.eval.event.event_manager"
 _DISTRIBUTED = "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component"
+_ITERATION = "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration"
+#: moto's map workers that run their children by recursion (module, class).
+_POOL_WORKERS = (
+    (f"{_ITERATION}.iteration_worker", "IterationWorker"),
+    (f"{_ITERATION}.itemprocessor.distributed_item_processor_worker", "DistributedItemProcessorWorker"),
+    (f"{_ITERATION}.iterator.distributed_iterator_worker", "DistributedIteratorWorker"),
+)
+#: Where moto's interpreter parses JSONPaths (module, the parser's name there).
+_JSONPATH_PARSERS = (
+    ("moto.stepfunctions.parser.asl.utils.json_path", "parse"),
+    ("moto.stepfunctions.parser.asl.component.common.path.result_path", "parse"),
+)
 #: Events an execution past the quota still writes: how it ended.
 _CLOSING_EVENTS = frozenset({"ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut", "ExecutionSucceeded"})
 
@@ -168,11 +199,20 @@ class MotoAdapter:
     """moto's Step Functions interpreter made to behave as Step Functions does (see the module doc).
 
     :param datazone_url: the local DataZone endpoint the ``aws-sdk:datazone:*`` tasks call.
-    :param speed: simulated seconds per real second of the endpoint's clock (``Wait``/``Retry``).
+    :param speed: simulated seconds per real second of the endpoint's clock (``Wait``/``Retry``),
+        when there is no ``clock``.
     :param fixes: which fixes to install (all by default; the gap tests leave one out).
+    :param clock: the clock ``Wait`` and ``Retry`` sleep on (the endpoint's); see :meth:`use_clock`.
     """
 
-    def __init__(self, *, datazone_url: str, speed: float = 1.0, fixes: frozenset[str] = FIXES) -> None:
+    def __init__(
+        self,
+        *,
+        datazone_url: str,
+        speed: float = 1.0,
+        fixes: frozenset[str] = FIXES,
+        clock: Clock | None = None,
+    ) -> None:
         unknown = set(fixes) - FIXES
         if unknown:
             raise ValueError(f"unknown fix(es) {sorted(unknown)}; known: {sorted(FIXES)}")
@@ -181,7 +221,10 @@ class MotoAdapter:
         self.datazone_url = datazone_url
         self.speed = speed
         self.fixes = fixes
+        self.clock = clock
         self._saved: list[tuple[Any, str, Any]] = []
+        #: Interrupts of the back-offs sleeping now (fired when the session ends, see uninstall).
+        self._backoffs: set[Interrupt] = set()
         #: Lambda functions the workflows may invoke, by ARN and by name (the replay registers them).
         self.functions: dict[str, Any] = {}
         #: Step Functions' per-execution history quota (tests lower it to reach it cheaply).
@@ -206,6 +249,25 @@ class MotoAdapter:
     def install(self) -> None:
         if self._saved:
             return
+        self._install_tasks()
+        if "history" in self.fixes:
+            manager = _module(_EVENTS).EventManager
+            self._patch(manager, "add_event", self._counted(vars(manager)["add_event"]))
+            # moto gives a Distributed Map run one event list for all its children, where Step
+            # Functions gives each child execution a history of its own: count those per child.
+            per_child = type("MapRunEventManager", (manager,), {"_local_per_child": True})
+            self._patch(_module(_DISTRIBUTED), "EventManager", per_child)
+        if "time" in self.fixes:
+            self._install_time()
+        if "recursion" in self.fixes:
+            for name, owner in _POOL_WORKERS:
+                worker = getattr(_module(name), owner)
+                self._patch(worker, "_eval_pool", _looping(vars(worker)["_eval_pool"]))
+        for name, attribute in _JSONPATH_PARSERS:
+            module = _module(name)
+            self._patch(module, attribute, _memoized(getattr(module, attribute)))
+
+    def _install_tasks(self) -> None:
         sdk = _module(_SDK)
         task = sdk.StateTaskServiceAwsSdk
         if "parameters" in self.fixes:
@@ -223,21 +285,24 @@ class MotoAdapter:
             self._patch(sdk, "boto_client_for", self._client_for(sdk.boto_client_for))
         if "lambda" in self.fixes:
             self._patch(_module(_LAMBDA), "_invoke_lambda_function", self._invoke_local)
-        if "history" in self.fixes:
-            manager = _module(_EVENTS).EventManager
-            self._patch(manager, "add_event", self._counted(vars(manager)["add_event"]))
-            # moto gives a Distributed Map run one event list for all its children, where Step
-            # Functions gives each child execution a history of its own: count those per child.
-            per_child = type("MapRunEventManager", (manager,), {"_local_per_child": True})
-            self._patch(_module(_DISTRIBUTED), "EventManager", per_child)
-        if "time" in self.fixes:
-            self._patch(_module(_WAIT).WaitFunction, "_wait_interval", self._scaled_wait())
-            real_sleep = time.sleep
-            self._patch(
-                _module(_RETRIER), "time", types.SimpleNamespace(sleep=lambda s: real_sleep(max(0.0, s) / self.speed))
-            )
+
+    def _install_time(self) -> None:
+        self._patch(_module(_WAIT).WaitFunction, "_wait_interval", self._clocked_wait())
+        self._patch(_module(_RETRIER), "time", types.SimpleNamespace(sleep=self._backoff))
+        environment = _module(_ENVIRONMENT).Environment
+        for name in ("set_ended", "set_error", "set_timed_out", "set_stop"):
+            self._patch(environment, name, self._interrupting(vars(environment)[name]))
+
+    def use_clock(self, clock: Clock | None) -> None:
+        """Sleep ``Wait`` and ``Retry`` on ``clock`` from now on (None: ``seconds / speed`` real)."""
+        self.clock = clock
 
     def uninstall(self) -> None:
+        # A back-off still sleeping on a simulated clock would wake after the mock is gone.
+        clock = self.clock
+        if isinstance(clock, EventClock):
+            for interrupt in list(self._backoffs):
+                clock.interrupt(interrupt)
         while self._saved:
             owner, name, value = self._saved.pop()
             if value is _INHERITED:
@@ -334,15 +399,82 @@ class MotoAdapter:
 
         return add_event
 
-    def _scaled_wait(self) -> Callable[..., None]:
-        speed = self.speed
-
+    def _clocked_wait(self) -> Callable[..., None]:
         def wait_interval(function: Any, env: Any, wait_seconds: int) -> None:
-            # One interruptible wait: StopExecution sets the event and ends it at once.
-            if wait_seconds > 0 and env.is_running():
-                env.program_state_event.wait(wait_seconds / speed)
+            if wait_seconds <= 0 or not env.is_running():
+                return
+            clock = self.clock
+            if isinstance(clock, EventClock):
+                # Interruptible: the execution ending (StopExecution above all) fires it.
+                clock.sleep_interruptibly(wait_seconds, _interrupt_of(env))
+            elif clock is not None:
+                clock.sleep(wait_seconds)
+            else:
+                # One interruptible wait: StopExecution sets the event and ends it at once.
+                env.program_state_event.wait(wait_seconds / self.speed)
 
         return wait_interval
+
+    def _backoff(self, seconds: float) -> None:
+        """A ``Retry`` back-off (moto calls ``time.sleep`` with no execution at hand)."""
+        seconds = max(0.0, seconds)
+        clock = self.clock
+        if isinstance(clock, EventClock):
+            interrupt = Interrupt()
+            self._backoffs.add(interrupt)
+            try:
+                clock.sleep_interruptibly(seconds, interrupt)
+            finally:
+                self._backoffs.discard(interrupt)
+        elif clock is not None:
+            clock.sleep(seconds)
+        else:
+            time.sleep(seconds / self.speed)
+
+    def _interrupting(self, original: Callable[..., None]) -> Callable[..., None]:
+        """An ``Environment`` method that ends the program (and its frames), then wakes its ``Wait``."""
+
+        def ended(env: Any, *args: Any, **kwargs: Any) -> None:
+            original(env, *args, **kwargs)
+            interrupt = env.__dict__.get(_INTERRUPT)
+            clock = self.clock
+            if interrupt is not None and isinstance(clock, EventClock) and not env.is_running():
+                clock.interrupt(interrupt)
+
+        return ended
+
+
+def _looping(original: Callable[..., None]) -> Callable[..., None]:
+    """A worker's ``_eval_pool`` whose closing self-call (the next child) is queued, not nested."""
+
+    def eval_pool(worker: Any, job: Any, worker_frame: Any) -> None:
+        pending = [(job, worker_frame)]
+
+        def defer(job: Any, worker_frame: Any) -> None:
+            pending.append((job, worker_frame))
+
+        # The instance attribute shadows the class's method for the self-call only.
+        worker._eval_pool = defer
+        try:
+            while pending:
+                original(worker, *pending.pop())
+        finally:
+            del worker._eval_pool
+
+    return eval_pool
+
+
+def _memoized(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    return functools.lru_cache(maxsize=4096)(parse)
+
+
+def _interrupt_of(env: Any) -> Interrupt:
+    """The interrupt of one execution frame's ``Wait`` states (made on first use; moto's frames
+    each end on their own, so each has its own)."""
+    interrupt: Interrupt | None = env.__dict__.get(_INTERRUPT)
+    if interrupt is None:
+        interrupt = env.__dict__.setdefault(_INTERRUPT, Interrupt())
+    return interrupt
 
 
 class HistoryQuotaExceededError(Exception):
@@ -458,10 +590,16 @@ class LocalStepFunctions:
     Use as a context manager (or :meth:`start`/:meth:`stop`): while it runs, every boto3 client
     in the process that addresses AWS's own Step Functions or S3 endpoints reaches moto instead
     (explicit endpoint URLs, such as the local DataZone and CloudFormation endpoints, pass through).
+
+    :param clock: the clock the workflows' ``Wait`` states and back-offs sleep on: the endpoint's
+        (the replay binds it when it is an :class:`~constructs_local.clock.EventClock`).
+        Without one they sleep ``seconds / speed`` real seconds.
     """
 
-    def __init__(self, *, datazone_url: str, speed: float = 1.0, account: str = LOCAL_ACCOUNT) -> None:
-        self.adapter = MotoAdapter(datazone_url=datazone_url, speed=speed)
+    def __init__(
+        self, *, datazone_url: str, speed: float = 1.0, account: str = LOCAL_ACCOUNT, clock: Clock | None = None
+    ) -> None:
+        self.adapter = MotoAdapter(datazone_url=datazone_url, speed=speed, clock=clock)
         self.account = account
         self._mock: Any = None
         self._saved_account: str | None = None
@@ -537,7 +675,7 @@ class LocalStepFunctions:
         return arn
 
     def running_executions(self) -> int:
-        """How many executions are RUNNING (their threads wait on real time)."""
+        """How many executions are RUNNING."""
         if self._mock is None:
             return 0
         running = 0
