@@ -125,19 +125,27 @@ class DataSourceRun:
             return "SUCCEEDED_CREATED"
         return "SUCCEEDED_UPDATED" if asset_id in self.updated else "UNCHANGED"
 
-    def activities(self, now: float, status: str | None = None) -> list[dict[str, Any]]:
-        """The run's activities (those of ``status`` only, if given). A finished run's never
-        change: they are built once and kept, so paging through N of them costs O(page) a call
-        (rebuilt on every page, 10,000 assets cost 200 pages x 10,000 items)."""
+    def activities(self, now: float) -> list[dict[str, Any]]:
+        """The run's activities. A finished run's never change: they are built once and kept, so
+        paging through N of them costs O(page) a call (rebuilt on every page, 10,000 assets cost
+        200 pages x 10,000 items)."""
         if self.status(now) in (*_WAITING, "FAILED"):
             return []
         # Not a dataclass field: export_state (asdict) leaves it out.
-        built: dict[str | None, list[dict[str, Any]]] = self.__dict__.setdefault("_activities", {})
-        if None not in built:
-            built[None] = self._build_activities()
-        if status not in built:
-            built[status] = [item for item in built[None] if item["dataAssetStatus"] == status]
-        return built[status]
+        built: list[dict[str, Any]] | None = self.__dict__.get("_activities")
+        if built is None:
+            built = self.__dict__["_activities"] = self._build_activities()
+        return built
+
+    def activities_in(self, now: float, status: str | None) -> list[dict[str, Any]]:
+        """The run's activities of ``status`` (all for None), each filtered list kept too."""
+        every = self.activities(now)
+        if status is None or not every:
+            return every
+        kept: dict[str, list[dict[str, Any]]] = self.__dict__.setdefault("_activities_in", {})
+        if status not in kept:
+            kept[status] = [item for item in every if item["dataAssetStatus"] == status]
+        return kept[status]
 
     def _build_activities(self) -> list[dict[str, Any]]:
         failed_index = self._failed_index()

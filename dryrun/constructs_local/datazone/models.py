@@ -676,7 +676,7 @@ class DataZoneBackend:
             raise not_found("Data source run", params["identifier"], domain_id)
         self._authorize(domain, domain_id, run.project_id, principal, "ListDataSourceRunActivities")
         wanted = params.get("status")
-        items = run.activities(self.clock.now(), wanted)
+        items = run.activities_in(self.clock.now(), wanted)
         return page(items, params, domain_id, {"run": run.id, "status": wanted})
 
     def _search(self, params: dict[str, Any], principal: str) -> dict[str, Any]:

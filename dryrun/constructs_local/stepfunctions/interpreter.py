@@ -221,7 +221,8 @@ class MotoAdapter:
         self.datazone_url = datazone_url
         self.speed = speed
         self.fixes = fixes
-        self.clock = clock
+        #: What Wait and Retry sleep on (not ``clock``: subclasses in the tests keep one of their own).
+        self.wait_clock = clock
         self._saved: list[tuple[Any, str, Any]] = []
         #: Interrupts of the back-offs sleeping now (fired when the session ends, see uninstall).
         self._backoffs: set[Interrupt] = set()
@@ -295,11 +296,11 @@ class MotoAdapter:
 
     def use_clock(self, clock: Clock | None) -> None:
         """Sleep ``Wait`` and ``Retry`` on ``clock`` from now on (None: ``seconds / speed`` real)."""
-        self.clock = clock
+        self.wait_clock = clock
 
     def uninstall(self) -> None:
         # A back-off still sleeping on a simulated clock would wake after the mock is gone.
-        clock = self.clock
+        clock = self.wait_clock
         if isinstance(clock, EventClock):
             for interrupt in list(self._backoffs):
                 clock.interrupt(interrupt)
@@ -403,7 +404,7 @@ class MotoAdapter:
         def wait_interval(function: Any, env: Any, wait_seconds: int) -> None:
             if wait_seconds <= 0 or not env.is_running():
                 return
-            clock = self.clock
+            clock = self.wait_clock
             if isinstance(clock, EventClock):
                 # Interruptible: the execution ending (StopExecution above all) fires it.
                 clock.sleep_interruptibly(wait_seconds, _interrupt_of(env))
@@ -418,7 +419,7 @@ class MotoAdapter:
     def _backoff(self, seconds: float) -> None:
         """A ``Retry`` back-off (moto calls ``time.sleep`` with no execution at hand)."""
         seconds = max(0.0, seconds)
-        clock = self.clock
+        clock = self.wait_clock
         if isinstance(clock, EventClock):
             interrupt = Interrupt()
             self._backoffs.add(interrupt)
@@ -437,7 +438,7 @@ class MotoAdapter:
         def ended(env: Any, *args: Any, **kwargs: Any) -> None:
             original(env, *args, **kwargs)
             interrupt = env.__dict__.get(_INTERRUPT)
-            clock = self.clock
+            clock = self.wait_clock
             if interrupt is not None and isinstance(clock, EventClock) and not env.is_running():
                 clock.interrupt(interrupt)
 
