@@ -161,7 +161,7 @@ def test_on_an_event_clock_memory_is_traced_only_while_an_invocation_runs(tmp_pa
     done = subprocess.run(
         [sys.executable, "-c", TRACING_SCRIPT, str(tmp_path)],
         cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "dryrun")])},
         capture_output=True,
         text=True,
         timeout=120,
