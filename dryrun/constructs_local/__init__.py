@@ -11,7 +11,8 @@ library's wheel holds none of it.
 
 Layout: ``datazone`` (the service, as a moto service is laid out), ``cloudformation`` (the replay
 and the provider framework), ``awslambda`` and ``stepfunctions`` (the runtimes the assembly's
-functions and workflows run in), ``events`` (EventBridge for continuous batches), and the command line, clock, knobs and seed at the top.
+functions and workflows run in), ``events`` (EventBridge for continuous batches), and the command
+line, clock, knobs and seed at the top.
 """
 
 #: Released together with the construct library of the same version (tests check they match).
